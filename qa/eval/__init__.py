@@ -1,0 +1,1 @@
+"""Evaluation of newsqa on gold questions: `qa.eval.runner.run_eval(qa.eval.config.EvalConfig(...))`."""

@@ -1,0 +1,49 @@
+"""Publication dates: ISO, RFC 2822 and the common written news formats, always timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+
+_DATEPARSER_SETTINGS = {
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",
+    "TO_TIMEZONE": "UTC",
+    "PREFER_DAY_OF_MONTH": "first",
+    "STRICT_PARSING": False,
+    "REQUIRE_PARTS": ["year"],
+}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def parse_date(value: str | date | datetime | None) -> datetime | None:
+    """A timezone-aware datetime (UTC when the input names no zone); None for empty input.
+
+    Raises ValueError with the offending text when the value is not a date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    try:
+        return _aware(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        pass
+    import dateparser  # slow to import; only needed for written-out dates
+
+    parsed = dateparser.parse(text, settings=_DATEPARSER_SETTINGS)
+    if parsed is None:
+        raise ValueError(f"unrecognised date {text!r} (use e.g. 2024-02-28 or 'Wed, 28 Feb 2024 09:00 GMT')")
+    return _aware(parsed)

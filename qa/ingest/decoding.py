@@ -1,0 +1,47 @@
+"""Read a file's bytes as text, refusing binary and empty files with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.errors import IngestError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """The file's text and, if it was not UTF-8, a note naming the encoding it was decoded with."""
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("empty file")
+    if size > MAX_FILE_BYTES:
+        raise IngestError(f"file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise IngestError("binary file (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+        note = None
+    except UnicodeDecodeError as error:
+        text, encoding = _decode_legacy(data)
+        if text is None:
+            raise IngestError(
+                f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits"
+            ) from None
+        note = f"not UTF-8; decoded as {encoding}"
+    if not text.strip():
+        raise IngestError("file contains only white space")
+    return text, note
+
+
+def _decode_legacy(data: bytes) -> tuple[str | None, str | None]:
+    """Decode non-UTF-8 bytes: Windows-1252 first (the usual legacy encoding of Western European news,
+    where detectors often guess a Central European code page), else the detector's best guess."""
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return (str(best), best.encoding) if best is not None else (None, None)

@@ -1,0 +1,48 @@
+"""JSON and JSON Lines: one article per object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qa.errors import IngestError
+from qa.ingest.decoding import read_text
+from qa.ingest.records import IngestIssue, ReadResult, read_record
+
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def read_json_file(path: Path) -> ReadResult:
+    """Articles from a .json file (an object, a list, or {"articles": [...]}) or a .jsonl file."""
+    result = ReadResult()
+    origin = str(path)
+    try:
+        text, note = read_text(path)
+    except IngestError as error:
+        result.issues.append(IngestIssue(origin, str(error)))
+        return result
+    if note:
+        result.issues.append(IngestIssue(origin, note, skipped=False))
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            result.issues.append(IngestIssue(origin, f"invalid JSON: {error.msg} at line {error.lineno}"))
+            return result
+        if isinstance(data, dict) and isinstance(data.get("articles"), list):
+            data = data["articles"]
+        records = data if isinstance(data, list) else [data]
+        for index, record in enumerate(records):
+            read_record(record, f"{origin}[{index}]" if len(records) > 1 else origin, result)
+        return result
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        line_origin = f"{origin}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            result.issues.append(IngestIssue(line_origin, f"invalid JSON line: {error.msg}"))
+            continue
+        read_record(record, line_origin, result)
+    return result

@@ -1,0 +1,61 @@
+"""Plain-text and Markdown articles: optional front matter, else the first line is the title."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from qa.errors import IngestError
+from qa.ingest.decoding import read_text
+from qa.ingest.records import MAX_TITLE_CHARS, IngestIssue, ReadResult, read_record
+
+SUFFIXES = (".txt", ".md", ".markdown")
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(front matter fields, body) for text that starts with a `---` YAML block; ({}, text) otherwise."""
+    if not text.startswith("---"):
+        return {}, text
+    lines = text.splitlines(keepends=True)
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            try:
+                fields = yaml.safe_load("".join(lines[1:index])) or {}
+            except yaml.YAMLError as error:
+                raise IngestError(f"front matter is not valid YAML: {error}") from None
+            if not isinstance(fields, dict):
+                raise IngestError("front matter must be 'key: value' lines")
+            return fields, "".join(lines[index + 1 :])
+    raise IngestError("front matter opened with '---' but never closed")
+
+
+def _title_line(body: str) -> tuple[str | None, str]:
+    """Take the first line as the title when it looks like one (short, not a sentence)."""
+    stripped = body.strip()
+    first, _, rest = stripped.partition("\n")
+    candidate = first.strip().lstrip("#").strip()
+    if rest.strip() and candidate and len(candidate) <= MAX_TITLE_CHARS and not candidate.endswith((".", ":")):
+        return candidate, rest.strip()
+    return None, stripped
+
+
+def read_text_file(path: Path) -> ReadResult:
+    """One article from a .txt or .md file."""
+    result = ReadResult()
+    origin = str(path)
+    try:
+        raw, note = read_text(path)
+        fields, body = split_front_matter(raw)
+    except IngestError as error:
+        result.issues.append(IngestIssue(origin, str(error)))
+        return result
+    if note:
+        result.issues.append(IngestIssue(origin, note, skipped=False))
+    record = {str(k): v for k, v in fields.items()}
+    if "title" in record:
+        record["text"] = body.strip()
+    else:
+        record["title"], record["text"] = _title_line(body)
+    read_record(record, origin, result)
+    return result

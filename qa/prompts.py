@@ -1,0 +1,78 @@
+"""Prompt templates, read from the editable files in `prompts/` (shipped inside the package)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import ConfigError
+from qa.text import fold
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+}
+
+
+def default_prompts_dir() -> Path:
+    """`qa/prompts` in an installed wheel, else the repository's top-level `prompts/`."""
+    packaged = Path(__file__).parent / "prompts"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "prompts"
+
+
+def _read(folder: Path, name: str) -> str:
+    path = folder / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"prompt file {path} is missing or unreadable ({error.strerror})") from None
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The templates that newsqa's answering uses."""
+
+    system: str
+    user: str
+    article: str
+    no_answer: dict[str, str]
+    abstain_markers: tuple[str, ...]
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Prompts:
+        """Read the templates from `folder` (default: the shipped ones)."""
+        folder = Path(folder) if folder else default_prompts_dir()
+        no_answer = {}
+        for line in _read(folder, "no_answer.txt").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                code, sep, message = line.partition("=")
+                if not sep:
+                    raise ConfigError(f"{folder / 'no_answer.txt'}: expected '<code> = <message>', got {line!r}")
+                no_answer[code.strip()] = message.strip()
+        if "en" not in no_answer:
+            raise ConfigError(f"{folder / 'no_answer.txt'} must have an 'en' line")
+        return cls(
+            system=_read(folder, "answer_system.txt").strip(),
+            user=_read(folder, "answer_user.txt").strip(),
+            article=_read(folder, "article.txt").strip(),
+            no_answer=no_answer,
+            abstain_markers=tuple(
+                fold(line.strip())
+                for line in _read(folder, "abstain_markers.txt").splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ),
+        )
+
+    def is_abstention(self, reply: str) -> bool:
+        """True when the model's reply says the passages hold no answer."""
+        folded = fold(reply)
+        return any(marker in folded for marker in self.abstain_markers)
+
+    def no_answer_message(self, language: str) -> str:
+        """'The articles don't say.' in `language` (English when not translated)."""
+        return self.no_answer.get(language, self.no_answer["en"])

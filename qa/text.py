@@ -1,0 +1,82 @@
+"""Small text helpers shared by the stages: sentence spans, key terms, accent folding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# A sentence ends at . ! ? … followed by white space and an upper-case letter, digit or quote,
+# unless the period closes a known abbreviation ("M. Cho", "Dr. Lee", "z. B.").
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"»”')\]]*\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
+_NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ,.'’]*\d)?")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
+_CITATION_MARK = re.compile(r"\[(\d+)\]")
+
+STOPWORDS = frozenset(
+    (
+        "the a an and or of to in on at for with by from is was were are be been has have had it its this that "
+        "these those as but not he she they his her their who what when where which how did does do than also "
+        "le la les un une des de du et ou en au aux par pour sur dans avec est sont été a ont il elle ils elles son "
+        "sa ses qui que quoi quand où comment ne pas plus ce cette ces l d qu "
+        "der die das ein eine einen dem den des und oder von zu im in am an auf mit für ist war sind wurde hat haben "
+        "er sie es wer was wann wo wie nicht auch dass "
+        "el la los las un una unos unas de del y o en por para con es fue son ha han se su sus quien qué cuando "
+        "donde como no il lo gli i di da e che con per non ha sono"
+    ).split()
+)
+_ABBREVIATIONS = frozenset("m mm mme mr mrs ms dr st sr sra jr prof gen no nr vs z b u a e j y".split())
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, for comparing words across spellings."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences of `text`, white space trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        previous_word = re.search(r"(\w+)\W*$", text[start : match.start()])
+        if previous_word and fold(previous_word.group(1)) in _ABBREVIATIONS and text[match.start() - 1] == ".":
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        segment = text[s:e]
+        left = len(segment) - len(segment.lstrip())
+        right = len(segment.rstrip())
+        if right > left:
+            trimmed.append((s + left, s + right))
+    return trimmed
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers in `text` with their separators removed (350 000, 350,000 and 350.000 → 350000)."""
+    return {re.sub(r"\D", "", match) for match in _NUMBER.findall(text)}
+
+
+def key_terms(text: str) -> set[str]:
+    """Words that carry meaning across languages: numbers, and folded non-stopwords of 3+ letters."""
+    words = {fold(w) for w in _WORD.findall(_CITATION_MARK.sub(" ", text))}
+    return {w for w in words if len(w) >= 3 and w not in STOPWORDS} | numbers(_CITATION_MARK.sub(" ", text))
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words and numbers: the names, places and figures a sentence asserts."""
+    stripped = _CITATION_MARK.sub(" ", text)
+    capitalised = {fold(w) for w in _WORD.findall(stripped) if w[0].isupper() and fold(w) not in STOPWORDS}
+    return {w for w in capitalised if len(w) >= 2} | numbers(stripped)
+
+
+def citation_numbers(text: str) -> list[int]:
+    """The n of every [n] marker in `text`, in order."""
+    return [int(n) for n in _CITATION_MARK.findall(text)]
+
+
+def strip_citations(text: str) -> str:
+    """`text` without [n] markers."""
+    return re.sub(r"\s*\[\d+\]", "", text).strip()

@@ -1,0 +1,39 @@
+"""Shared fixtures: real models loaded once per session, sample paths, and article-file helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a model hub: every model comes from the local models folder.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from qa.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "news"
+GOLD = ROOT / "samples" / "gold"
+FAST_EMBEDDING = "all-minilm-l6-v2"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The default settings (EmbeddingGemma + the Qwen GGUF)."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def fast_settings() -> Settings:
+    """Settings with the small English embedding model, for tests about ingestion and storage."""
+    return Settings(embedding_model=FAST_EMBEDDING)
+
+
+def write_article(folder: Path, name: str, title: str, text: str, **front: str) -> Path:
+    """A Markdown article with front matter; returns its path."""
+    lines = ["---", f"title: {title}", *(f"{k}: {v}" for k, v in front.items()), "---", text]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

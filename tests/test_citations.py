@@ -1,0 +1,51 @@
+"""The citation checker keeps supported markers, re-points or drops the rest, and quotes the support."""
+
+from __future__ import annotations
+
+from qa.citations import CitationChecker
+from qa.types import Article, Chunk, Hit
+
+LG = (
+    "Il a discuté avec le PDG de LG Electronics, William Cho, et le directeur de LG Corp, Kwon Bong-seok. "
+    "La rencontre a eu lieu mercredi à Séoul."
+)
+GPUS = "Meta prévoit d'acquérir environ 350 000 processeurs graphiques H100 auprès de Nvidia d'ici la fin de l'année."
+
+
+def _hit(article_id: str, text: str, rank: int, offset: int = 100) -> Hit:
+    article = Article(id=article_id, title=f"Title {article_id}", text="x" * offset + text, language="fr")
+    chunk = Chunk(f"{article_id}#0", article_id, 0, text, offset, offset + len(text))
+    return Hit(chunk=chunk, article=article, score=0.7, rank=rank)
+
+
+HITS = [_hit("gpus", GPUS, 1), _hit("lg", LG, 2)]
+
+
+def test_supported_marker_kept_and_quote_points_at_the_sentence() -> None:
+    text, citations = CitationChecker().run("Zuckerberg met William Cho and Kwon Bong-seok [2].", HITS)
+    assert text == "Zuckerberg met William Cho and Kwon Bong-seok [1]."
+    (citation,) = citations
+    assert citation.article_id == "lg" and citation.number == 1
+    assert citation.quote.startswith("Il a discuté avec le PDG")
+    assert HITS[1].article.text[citation.quote_start : citation.quote_end] == citation.quote
+    assert HITS[1].article.text[citation.start : citation.end] == LG
+
+
+def test_wrong_or_invalid_marker_is_repointed() -> None:
+    text, citations = CitationChecker().run("Meta will buy 350,000 H100 GPUs [2]. It met William Cho [7].", HITS)
+    assert text == "Meta will buy 350,000 H100 GPUs [1]. It met William Cho [2]."
+    assert [c.article_id for c in citations] == ["gpus", "lg"]
+
+
+def test_missing_marker_is_attributed() -> None:
+    text, citations = CitationChecker().run("Meta plans to buy about 350 000 H100 GPUs from Nvidia.", HITS)
+    assert text.endswith("[1].") and citations[0].article_id == "gpus"
+
+
+def test_invented_number_or_unsupported_sentence_is_dropped() -> None:
+    text, citations = CitationChecker().run("Meta will buy 500,000 H100 GPUs [1].", HITS)
+    assert text == "" and citations == []
+    text, _ = CitationChecker().run(
+        "William Cho met Kwon Bong-seok [2]. The weather in Paris was sunny and warm [1].", HITS
+    )
+    assert text == "William Cho met Kwon Bong-seok [1]."

@@ -1,0 +1,35 @@
+"""Sentence spans, numbers and key terms across languages."""
+
+from __future__ import annotations
+
+from qa.text import citation_numbers, fold, names, numbers, sentence_spans, strip_citations
+
+
+def test_sentence_spans_respect_abbreviations() -> None:
+    text = "M. Cho a parlé. Dr. Weber war da! ¿Quién vino? Sí. 350 000 unités ont été vendues."
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert sentences == [
+        "M. Cho a parlé.",
+        "Dr. Weber war da!",
+        "¿Quién vino?",
+        "Sí.",
+        "350 000 unités ont été vendues.",
+    ]
+
+
+def test_numbers_unify_separators() -> None:
+    assert numbers("350,000 and 350 000 and 350.000 and 350\u202f000") == {"350000"}
+    assert numbers("no digits") == set()
+
+
+def test_names_and_folding() -> None:
+    assert {"william", "cho", "kwon", "bong-seok", "2024"} <= names(
+        "He met William Cho and Kwon Bong-seok in 2024 [1]."
+    )
+    assert "1" not in names("He met William Cho [1].")
+    assert fold("Séoul Ünïcödé") == "seoul unicode"
+
+
+def test_citation_markers() -> None:
+    assert citation_numbers("A [1] and B [12].") == [1, 12]
+    assert strip_citations("A [1] and B [12].") == "A and B."
