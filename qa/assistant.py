@@ -14,6 +14,7 @@ from qa.citations import CitationChecker
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import InputError, StoreError
+from qa.filters import Filters
 from qa.ingest import IngestIssue, read_paths
 from qa.llm import LocalLLM
 from qa.prompts import Prompts
@@ -208,31 +209,31 @@ class Assistant:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
-        """The best `k` passages for `question`, with similarity scores."""
-        hits, _ = self._retrieve(_checked_question(question), k)
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The best `k` passages for `question`, with similarity scores, among the articles `filters` accepts."""
+        hits, _ = self._retrieve(_checked_question(question), k, filters)
         return hits
 
-    def _retrieve(self, question: str, k: int | None) -> tuple[list[Hit], dict[str, float]]:
+    def _retrieve(self, question: str, k: int | None, filters: Filters | None) -> tuple[list[Hit], dict[str, float]]:
         k = k or self.settings.top_k
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        return Retriever(self.store, self.embedder).run(question, k)
+        return Retriever(self.store, self.embedder).run(question, k, filters)
 
-    def ask_stream(self, question: str, k: int | None = None) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Answer text as it is generated, then the final checked `Answer`."""
         started = time.perf_counter()
         question = _checked_question(question)
-        hits, retrieval_timings = self._retrieve(question, k)
+        hits, retrieval_timings = self._retrieve(question, k, filters)
         answerer = self._answerer()
         for item in answerer.stream(question, hits, started=started):
             if isinstance(item, Answer):
                 item.timings = {**retrieval_timings, **item.timings}
             yield item
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A short answer with verified `[n]` citations, or the articles-don't-say answer."""
-        *_, answer = self.ask_stream(question, k)
+        *_, answer = self.ask_stream(question, k, filters)
         assert isinstance(answer, Answer)
         return answer
 

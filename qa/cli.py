@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="how many passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.add_argument("--no-stream", action="store_true", help="print the answer only when it is complete")
+    ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    ask.add_argument("--language", action="append", help="only articles in this language code (repeatable)")
+    ask.add_argument("--article", action="append", help="only this article id (repeatable)")
 
     listing = commands.add_parser("list", parents=[common], help="list the indexed articles")
     listing.add_argument("--json", action="store_true")
@@ -103,12 +108,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
+    from qa.filters import Filters
     from qa.types import Answer
 
+    filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
     assistant = _assistant(args)
     stream = not (args.json or args.no_stream) and sys.stdout.isatty()
     answer = None
-    for item in assistant.ask_stream(args.question, k=args.k):
+    for item in assistant.ask_stream(args.question, k=args.k, filters=filters):
         if isinstance(item, Answer):
             answer = item
         elif stream:

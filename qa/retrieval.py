@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from qa.embedding import Embedder
+from qa.filters import Filters
 from qa.store import Store
 from qa.types import Hit
 
@@ -16,12 +17,16 @@ class Retriever:
         self.store = store
         self.embedder = embedder
 
-    def run(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
-        """The `k` best passages for `question` (rank 1 first) and the time each step took, in seconds."""
+    def run(self, question: str, k: int, filters: Filters | None = None) -> tuple[list[Hit], dict[str, float]]:
+        """The `k` best passages for `question` (rank 1 first) among the articles `filters` accepts,
+        and the time each step took, in seconds."""
         started = time.perf_counter()
         vector = self.embedder.encode_query([question])[0]
         embedded = time.perf_counter()
-        found = self.store.search(vector, k)
+        allowed = None
+        if filters is not None and filters.active:
+            allowed = self.store.vector_ids(a.id for a in self.store.articles() if filters.accepts(a))
+        found = self.store.search(vector, k, allowed)
         searched = time.perf_counter()
         hits = []
         for rank, (chunk, score) in enumerate(found, start=1):

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,14 +126,22 @@ class Store:
         """An article's chunks in order."""
         return sorted((self._chunks[v] for v in self._article_vectors.get(article_id, [])), key=lambda c: c.position)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """The `k` chunks most similar (inner product of normalised vectors) to `vector`."""
-        if self._index.ntotal == 0 or k < 1:
+    def vector_ids(self, article_ids: Iterable[str]) -> list[int]:
+        """The vector ids of these articles' chunks."""
+        return [v for article_id in article_ids for v in self._article_vectors.get(article_id, [])]
+
+    def search(self, vector: np.ndarray, k: int, allowed: list[int] | None = None) -> list[tuple[Chunk, float]]:
+        """The `k` chunks most similar (inner product of normalised vectors) to `vector`,
+        among the `allowed` vector ids when given."""
+        if self._index.ntotal == 0 or k < 1 or (allowed is not None and not allowed):
             return []
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dimension:
             raise StoreError(f"query vector has {query.shape[1]} dimensions, the index has {self.dimension}")
-        scores, ids = self._index.search(query, min(k, self._index.ntotal))
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(self._chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
     # -- writing -----------------------------------------------------------------------------

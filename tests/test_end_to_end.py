@@ -1,0 +1,103 @@
+"""End to end on the bundled sample corpus with the real models: multilingual retrieval, cited answers,
+abstention, streaming, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.assistant import Assistant
+from qa.config import Settings
+from qa.text import fold
+from qa.types import Answer
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+KOREA = "Who did Zuckerberg meet in Korea?"
+LG_ARTICLE = "fr-meta-lg-2024"
+UNANSWERABLE = "Who won the 2023 Eurovision Song Contest?"
+
+
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("sample") / "index"
+    report = Assistant.open(index, Settings()).ingest([SAMPLES])
+    assert report.skipped == [] and len(report.added) >= 20
+    return index
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_index: Path) -> Assistant:
+    return Assistant.open(sample_index, Settings())
+
+
+def _check_citations(answer: Answer) -> None:
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == {c.number for c in answer.citations}, "every [n] maps to exactly one citation"
+    for citation in answer.citations:
+        assert citation.passage in citation.quote or citation.quote in citation.passage
+        assert citation.start <= citation.quote_start < citation.quote_end <= citation.end
+
+
+def test_cross_lingual_question_gets_cited_answer(assistant: Assistant) -> None:
+    hits = assistant.retrieve(KOREA, k=5)
+    assert LG_ARTICLE in [hit.article.id for hit in hits[:3]]
+    answer = assistant.ask(KOREA)
+    assert not answer.abstained
+    assert answer.language == "en"
+    text = fold(answer.text)
+    assert "william cho" in text or "cho joo-wan" in text, answer.text
+    _check_citations(answer)
+    lg = [c for c in answer.citations if c.article_id == LG_ARTICLE]
+    assert lg, f"no citation points to {LG_ARTICLE}: {[c.article_id for c in answer.citations]}"
+    article = assistant.store.article(LG_ARTICLE)
+    assert article.text[lg[0].start : lg[0].end] == lg[0].passage
+    assert article.text[lg[0].quote_start : lg[0].quote_end] == lg[0].quote
+    assert set(answer.timings) >= {"retrieval", "ttft", "total"} and answer.prompt_tokens > 0
+
+
+def test_unanswerable_question_says_so_without_citations(assistant: Assistant) -> None:
+    answer = assistant.ask(UNANSWERABLE)
+    assert answer.abstained
+    assert answer.citations == [] and answer.text == "The articles don't say."
+
+
+def test_answer_streams_then_ends_with_the_checked_answer(assistant: Assistant) -> None:
+    items = list(assistant.ask_stream("Combien de processeurs H100 Meta veut-elle acquérir ?"))
+    *tokens, final = items
+    assert isinstance(final, Answer) and all(isinstance(t, str) for t in tokens)
+    assert len(tokens) > 3, "tokens arrive one by one"
+    assert final.language == "fr"
+    assert not final.abstained and "350" in final.text, final.text
+    _check_citations(final)
+
+
+def test_cli_ask_json_and_list(sample_index: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cli = [sys.executable, "-m", "qa.cli"]
+    listed = subprocess.run(
+        [*cli, "list", "--json", "--index", str(sample_index)], capture_output=True, text=True, env=env
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert LG_ARTICLE in {row["id"] for row in json.loads(listed.stdout)}
+    asked = subprocess.run(
+        [*cli, "ask", KOREA, "--json", "--index", str(sample_index)], capture_output=True, text=True, env=env
+    )
+    assert asked.returncode == 0, asked.stderr
+    payload = json.loads(asked.stdout)
+    assert payload["citations"] and not payload["abstained"]
+    assert {"title", "source", "published", "url", "quote", "start", "end"} <= set(payload["citations"][0])
+    missing = subprocess.run(
+        [*cli, "ask", "anything?", "--index", str(sample_index.parent / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 1 and "is empty" in missing.stderr
