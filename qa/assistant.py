@@ -12,6 +12,7 @@ from qa.answering import Answerer
 from qa.chunking import Chunker
 from qa.citations import CitationChecker
 from qa.config import Settings
+from qa.conversation import QuestionRewriter
 from qa.embedding import Embedder
 from qa.errors import InputError, StoreError
 from qa.filters import Filters
@@ -86,6 +87,11 @@ class Assistant:
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
         """An assistant over the index at `index_dir` (created on first ingest)."""
         return cls(Path(index_dir), settings or Settings())
+
+    def warm_up(self) -> None:
+        """Load both models now instead of on first use."""
+        self.embedder.warm_up()
+        self.llm.warm_up()
 
     # -- corpus ------------------------------------------------------------------------------
 
@@ -220,20 +226,42 @@ class Assistant:
             raise InputError(f"k must be at least 1, got {k}")
         return Retriever(self.store, self.embedder).run(question, k, filters)
 
-    def ask_stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the final checked `Answer`."""
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        history: list[tuple[str, str]] | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final checked `Answer`.
+
+        `history` holds earlier (question, answer) turns of the conversation; a follow-up question
+        is first rewritten into a standalone one.
+        """
         started = time.perf_counter()
         question = _checked_question(question)
-        hits, retrieval_timings = self._retrieve(question, k, filters)
+        standalone = QuestionRewriter(self.llm, self.prompts.rewrite).run(question, history or [])
+        rewritten_at = time.perf_counter()
+        hits, retrieval_timings = self._retrieve(standalone, k, filters)
         answerer = self._answerer()
-        for item in answerer.stream(question, hits, started=started):
+        for item in answerer.stream(standalone, hits, started=started):
             if isinstance(item, Answer):
+                item.question = question
+                item.standalone_question = standalone
                 item.timings = {**retrieval_timings, **item.timings}
+                if history:
+                    item.timings["rewrite"] = rewritten_at - started
             yield item
 
-    def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        history: list[tuple[str, str]] | None = None,
+    ) -> Answer:
         """A short answer with verified `[n]` citations, or the articles-don't-say answer."""
-        *_, answer = self.ask_stream(question, k, filters)
+        *_, answer = self.ask_stream(question, k, filters, history)
         assert isinstance(answer, Answer)
         return answer
 

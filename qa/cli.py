@@ -213,8 +213,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         settings=_settings(args),
     )
     report = run_eval(config)
-    print(report.describe())
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(_eval_table(report.summary, report.baseline_summaries))
+    print(f"\n{report.n_run} questions run, {report.n_resumed} resumed; report: {report.report_path}")
     return EXIT_OK
+
+
+EVAL_KEYS = (
+    "hit@1",
+    "hit@5",
+    "mrr@10",
+    "answer_accuracy",
+    "abstention_accuracy",
+    "false_abstention",
+    "citation_precision",
+    "citation_recall",
+    "invalid_citations",
+    "ttft_p50_s",
+    "total_p50_s",
+)
+
+
+def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
+    columns = {"newsqa": summary, **baselines}
+    lines = ["metric".ljust(20) + "".join(name[:18].rjust(20) for name in columns)]
+    for key in EVAL_KEYS:
+        cells = []
+        for values in columns.values():
+            value = values.get(key)
+            cells.append(
+                ("-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)).rjust(20)
+            )
+        lines.append(key.ljust(20) + "".join(cells))
+    return "\n".join(lines)
 
 
 COMMANDS = {

@@ -40,6 +40,7 @@ class Prompts:
     system: str
     user: str
     article: str
+    rewrite: str
     no_answer: dict[str, str]
     abstain_markers: tuple[str, ...]
 
@@ -60,6 +61,7 @@ class Prompts:
             system=_read(folder, "answer_system.txt").strip(),
             user=_read(folder, "answer_user.txt").strip(),
             article=_read(folder, "article.txt").strip(),
+            rewrite=_read(folder, "rewrite.txt").strip(),
             no_answer=no_answer,
             abstain_markers=tuple(
                 fold(line.strip())

@@ -120,11 +120,13 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
     output_tokens: int = 0
+    standalone_question: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "question": self.question,
+            "standalone_question": self.standalone_question,
             "answer": self.text,
             "abstained": self.abstained,
             "language": self.language,

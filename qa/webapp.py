@@ -1,0 +1,676 @@
+"""The newsqa web UI: a streamed chat with clickable, verified citations, a corpus manager, and a JSON `/ask` API."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import ipaddress
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from gradio.utils import get_upload_folder
+
+from qa.assistant import Assistant, IngestReport
+from qa.config import Settings
+from qa.errors import ConfigError, NewsqaError
+from qa.filters import Filters
+from qa.types import Answer
+
+log = logging.getLogger("newsqa.webapp")
+
+DEFAULT_INDEX = "index/news"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Everything that runs a model or writes the index shares one queue: one llama.cpp model, one writer.
+MODEL_QUEUE = "assistant"
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv"]
+CORPUS_HEADERS = ["id", "title", "source", "date", "language"]
+MAX_K = 20
+
+EMPTY_INDEX_MESSAGE = "The index is empty: add articles in the **Corpus** tab, then ask again."
+UNEXPECTED_MESSAGE = "Sorry, something went wrong on the server (it has been logged). Please try again."
+SEARCHING = "_Searching the articles…_"
+SOURCES_PLACEHOLDER = '<p class="sources-empty">The passages that answers cite appear here.</p>'
+CITATION_MARKER = re.compile(r"\[(\d+)\]")
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_~\[\]#|$])")
+
+CSS = """
+#sources { max-height: 640px; overflow-y: auto; }
+#sources details.turn > summary { cursor: pointer; font-weight: 600; margin: 4px 0; }
+#sources .source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+  margin: 8px 0; transition: background-color .3s, box-shadow .3s; scroll-margin: 12px; }
+#sources .source.active { box-shadow: 0 0 0 3px #f59e0b; background: var(--color-accent-soft); }
+#sources .source-title { font-weight: 600; }
+#sources .source-number { color: var(--color-accent); margin-right: 4px; }
+#sources .source-meta { font-size: .85em; color: var(--body-text-color-subdued); margin-top: 2px; }
+#sources .passage { white-space: pre-wrap; margin: 6px 0 0; font-size: .92em; line-height: 1.45; }
+#sources mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 2px; }
+a.cite { text-decoration: none; font-weight: 600; border-radius: 4px; padding: 0 1px; cursor: pointer; }
+a.cite:hover { background: var(--color-accent-soft); }
+.answer-meta { font-size: .8em; opacity: .75; }
+"""
+
+# Clicking an `[n]` link opens and highlights the cited passage in the sources panel instead of navigating.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#source-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  const turn = target.closest("details");
+  if (turn) turn.open = true;
+  document.querySelectorAll("#sources .source.active").forEach((node) => node.classList.remove("active"));
+  target.classList.add("active");
+  target.scrollIntoView({ behavior: "smooth", block: "nearest" });
+}, true);
+</script>
+"""
+
+
+# -- rendering (pure functions: text in, escaped HTML/Markdown out) ----------------------------
+
+
+def escape_markdown(text: str) -> str:
+    """`text` HTML-escaped and with Markdown syntax neutralised, for a Markdown-rendering component."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def render_answer(text: str, turn: int, numbers: set[int]) -> str:
+    """A checked answer as Markdown whose `[n]` markers link to source `n` of this turn."""
+    parts: list[str] = []
+    position = 0
+    for match in CITATION_MARKER.finditer(text):
+        number = int(match.group(1))
+        if number not in numbers:
+            continue
+        parts.append(escape_markdown(text[position : match.start()]))
+        parts.append(f'<a class="cite" href="#source-{turn}-{number}" title="Show source {number}">[{number}]</a>')
+        position = match.end()
+    parts.append(escape_markdown(text[position:]))
+    return "".join(parts)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is a plain http(s) link, else None (no javascript: or data: links)."""
+    if url and re.match(r"^https?://[^\s\"'<>]+$", url.strip(), flags=re.IGNORECASE):
+        return url.strip()
+    return None
+
+
+def highlighted_passage(citation: dict[str, Any]) -> str:
+    """The cited passage, escaped, with its supporting quote wrapped in <mark>."""
+    passage, quote = citation["passage"], citation["quote"]
+    start = citation["quote_start"] - citation["start"]
+    if passage[start : start + len(quote)] != quote:
+        start = passage.find(quote) if quote else -1
+    if start < 0 or not quote:
+        return html.escape(passage)
+    end = start + len(quote)
+    return f"{html.escape(passage[:start])}<mark>{html.escape(quote)}</mark>{html.escape(passage[end:])}"
+
+
+def render_citation(citation: dict[str, Any], turn: int) -> str:
+    """One card of the sources panel."""
+    number = citation["number"]
+    meta = [citation.get("source"), (citation.get("published") or "")[:10], citation.get("language")]
+    meta_html = " · ".join(html.escape(str(value)) for value in meta if value)
+    url = safe_url(citation.get("url"))
+    if url:
+        link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer nofollow">link</a>'
+        meta_html = f"{meta_html} · {link}" if meta_html else link
+    language = html.escape(citation.get("language") or "", quote=True)
+    return (
+        f'<div class="source" id="source-{turn}-{number}" data-article="{html.escape(citation["article_id"])}">'
+        f'<div class="source-title"><span class="source-number">[{number}]</span>{html.escape(citation["title"])}</div>'
+        f'<div class="source-meta">{meta_html}</div>'
+        f'<blockquote class="passage" lang="{language}">{highlighted_passage(citation)}</blockquote>'
+        "</div>"
+    )
+
+
+def render_sources(turns: list[dict[str, Any]]) -> str:
+    """The sources panel: the cited passages of every answer, newest answer first and open."""
+    sections = []
+    numbered = list(enumerate(turns, start=1))
+    cited = [(turn, entry) for turn, entry in numbered if entry.get("citations")]
+    for position, (turn, entry) in enumerate(reversed(cited)):
+        cards = "".join(render_citation(citation, turn) for citation in entry["citations"])
+        summary = f"Answer {turn}: {html.escape(_shorten(entry['question'], 80))}"
+        state = " open" if position == 0 else ""
+        sections.append(f'<details class="turn"{state}><summary>{summary}</summary>{cards}</details>')
+    return "".join(sections) or SOURCES_PLACEHOLDER
+
+
+def render_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The chat as Chatbot messages, rebuilt from the session's turns."""
+    messages = []
+    for turn, entry in enumerate(turns, start=1):
+        messages.append(user_message(entry["question"]))
+        if "answer" in entry:
+            numbers = {citation["number"] for citation in entry["citations"]}
+            body = render_answer(entry["answer"], turn, numbers)
+            messages.append(assistant_message(f'{body}\n\n<span class="answer-meta">{entry["meta"]}</span>'))
+        else:
+            messages.append(assistant_message(entry["notice"]))
+    return messages
+
+
+def user_message(text: str) -> dict[str, str]:
+    """A chat message from the user (escaped)."""
+    return {"role": "user", "content": escape_markdown(text)}
+
+
+def assistant_message(markdown: str) -> dict[str, str]:
+    """A chat message from newsqa (already escaped Markdown)."""
+    return {"role": "assistant", "content": markdown}
+
+
+def answer_meta(answer: Answer) -> str:
+    """The small, escaped line under a checked answer: citations, time, and the rewritten question."""
+    count = len(answer.citations)
+    parts = ["✓ checked", _count(count, "source")]
+    if "total" in answer.timings:
+        parts.append(f"{answer.timings['total']:.1f} s")
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        parts.append(f"searched for: “{answer.standalone_question}”")
+    return escape_markdown(" · ".join(parts))
+
+
+def turn_from_answer(answer: Answer) -> dict[str, Any]:
+    """What a session remembers of one answered question (JSON-ready)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "citations": [citation.to_dict() for citation in answer.citations],
+        "meta": answer_meta(answer),
+    }
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _display_origin(origin: str, names: dict[str, str]) -> str:
+    """An ingest origin as people know it: the uploaded file's name (with any :line or [n] suffix)."""
+    for path, name in names.items():
+        if origin.startswith(path):
+            return name + origin[len(path) :]
+    return Path(origin).name or origin
+
+
+def render_report(report: IngestReport, names: dict[str, str]) -> str:
+    """An ingest report as Markdown: the summary, then every problem with its origin and reason."""
+    lines = [f"**{escape_markdown(report.summary())}**"]
+    for issue in report.errors:
+        verb = "rejected" if issue.skipped else "warning"
+        origin = escape_markdown(_display_origin(issue.origin, names))
+        lines.append(f"- {origin}: {verb}: {escape_markdown(issue.reason)}")
+    if not report.added and not report.replaced and report.skipped:
+        lines.append("\nNothing was added; the index is unchanged.")
+    return "\n".join(lines)
+
+
+# -- server-side checks ----------------------------------------------------------------------
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """`user:password` as a pair (None when empty); ConfigError when malformed."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("--auth / NEWSQA_AUTH must look like user:password")
+    return user, password
+
+
+def is_local(host: str) -> bool:
+    """True when `host` is a loopback address (only this machine can connect)."""
+    if host in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, auth: tuple[str, str] | None) -> None:
+    """Refuse to serve beyond this machine without a password."""
+    if not is_local(host) and auth is None:
+        raise ConfigError(
+            f"refusing to listen on {host} without a password: anyone who can reach it could read and change "
+            "the index. Set --auth user:password (or NEWSQA_AUTH), or listen on 127.0.0.1."
+        )
+
+
+def uploaded_paths(files: Sequence[str] | None) -> list[Path]:
+    """The uploaded files' paths, each checked to lie in Gradio's upload folder (never a path typed by a user)."""
+    root = Path(get_upload_folder()).resolve()
+    paths = []
+    for file in files or []:
+        path = Path(file).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise gr.Error("only files uploaded through this page can be added")
+        paths.append(path)
+    return paths
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """The UI's event handlers over one shared `Assistant`; per-user state lives in the browser session."""
+
+    assistant: Assistant
+
+    # chat
+
+    def submit(self, message: str, turns: list[dict[str, Any]]) -> tuple[Any, Any, list[dict[str, str]], str]:
+        """Show the question at once and lock the input until its answer (which may wait in the queue) is done.
+
+        Returns (textbox, ask button, chat, pending question).
+        """
+        question = (message or "").strip()
+        locked = gr.Textbox(value="", interactive=False), gr.Button(interactive=False)
+        if not question:
+            return *locked, render_messages(turns), ""
+        return *locked, [*render_messages(turns), user_message(question), assistant_message(SEARCHING)], question
+
+    def answer(
+        self,
+        question: str,
+        turns: list[dict[str, Any]],
+        k: float,
+        since: str,
+        until: str,
+        sources: list[str] | None,
+        languages: list[str] | None,
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """Stream the raw answer, then replace it with the checked one and its sources."""
+        if not question:
+            yield render_messages(turns), turns, render_sources(turns)
+            return
+        shown = [*render_messages(turns), user_message(question)]
+        entry: dict[str, Any] | None = None
+        try:
+            filters = Filters.build((since or "").strip() or None, (until or "").strip() or None, sources, languages)
+            if not self.assistant.stats()["articles"]:
+                entry = {"question": question, "notice": EMPTY_INDEX_MESSAGE}
+            else:
+                history = [(turn["question"], turn["answer"]) for turn in turns if "answer" in turn]
+                log.info("chat question: k=%s, %s, %d earlier turns", int(k), filters, len(history))
+                partial = ""
+                for item in self.assistant.ask_stream(question, k=int(k), filters=filters, history=history):
+                    if isinstance(item, Answer):
+                        entry = turn_from_answer(item)
+                    else:
+                        partial += item
+                        yield [*shown, assistant_message(escape_markdown(partial) + " ▌")], gr.skip(), gr.skip()
+        except NewsqaError as error:
+            gr.Warning(str(error))
+            entry = {"question": question, "notice": f"⚠️ {escape_markdown(str(error))}"}
+        except Exception:
+            log.exception("answering %r failed", question)
+            entry = {"question": question, "notice": f"⚠️ {UNEXPECTED_MESSAGE}"}
+        turns = [*turns, entry or {"question": question, "notice": f"⚠️ {UNEXPECTED_MESSAGE}"}]
+        yield render_messages(turns), turns, render_sources(turns)
+
+    def ask_json(
+        self,
+        question: str,
+        k: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sources: list[str] | None = None,
+        languages: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Answer `question` (optionally filtered) and return the whole answer as JSON."""
+        try:
+            filters = Filters.build(since or None, until or None, sources, languages)
+            return self.assistant.ask(question, k=int(k) if k else None, filters=filters).to_dict()
+        except NewsqaError as error:
+            raise gr.Error(str(error)) from None
+        except Exception:
+            log.exception("/ask %r failed", question)
+            raise gr.Error(UNEXPECTED_MESSAGE) from None
+
+    # corpus
+
+    def corpus_view(self) -> tuple[Any, ...]:
+        """The corpus table, delete choices, counts, filter choices and the chat's index status."""
+        try:
+            articles = self.assistant.articles()
+            stats = self.assistant.stats()
+        except Exception:
+            log.exception("reading the corpus failed")
+            gr.Warning("Could not read the index just now; try Refresh.")
+            return (gr.skip(),) * 6
+        rows = [
+            [a.id, a.title, a.source or "", a.published.date().isoformat() if a.published else "", a.language or ""]
+            for a in articles
+        ]
+        ids = [(f"{a.id} — {_shorten(a.title, 60)}", a.id) for a in articles]
+        outlets = sorted({a.source for a in articles if a.source}, key=str.casefold)
+        languages = [code for code in stats["languages"] if code != "?"]
+        return (
+            pd.DataFrame(rows, columns=CORPUS_HEADERS),
+            gr.Dropdown(choices=ids, value=[]),
+            render_stats(stats),
+            gr.Dropdown(choices=outlets),
+            gr.Dropdown(choices=languages),
+            render_index_status(stats),
+        )
+
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+        """Add uploaded files to the index; returns the report."""
+        paths = uploaded_paths(files)
+        if not paths:
+            raise gr.Error("choose one or more article files first")
+        progress(0, desc=f"Reading {_count(len(paths), 'file')}…")
+        names = {str(path): path.name for path in paths}
+        return self._ingest(paths, names)
+
+    def paste(
+        self,
+        title: str,
+        text: str,
+        source: str,
+        date: str,
+        language: str,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+    ) -> str:
+        """Add one pasted article to the index; returns the report."""
+        if not (text or "").strip():
+            raise gr.Error("paste the article's text first")
+        record = {"title": title, "text": text, "source": source, "published": date, "language": language}
+        record = {key: value.strip() for key, value in record.items() if value and value.strip()}
+        progress(0, desc="Embedding the article…")
+        with tempfile.TemporaryDirectory(prefix="newsqa-paste-") as folder:
+            path = Path(folder) / "pasted.json"
+            path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+            return self._ingest([path], {str(path): "pasted article"})
+
+    def _ingest(self, paths: list[Path], names: dict[str, str]) -> str:
+        try:
+            report = self.assistant.ingest(paths, progress=True)
+        except NewsqaError as error:
+            raise gr.Error(f"nothing was added: {error}") from None
+        except Exception:
+            log.exception("ingesting %s failed", [str(path) for path in paths])
+            raise gr.Error(f"nothing was added. {UNEXPECTED_MESSAGE}") from None
+        if report.skipped:
+            gr.Warning(f"{len(report.skipped)} input(s) rejected; see the report below.")
+        return render_report(report, names)
+
+    def delete(self, article_ids: list[str] | None) -> str:
+        """Remove the chosen articles; returns what happened."""
+        if not article_ids:
+            raise gr.Error("choose the articles to delete first")
+        try:
+            deleted = [article_id for article_id in article_ids if self.assistant.delete(article_id)]
+        except NewsqaError as error:
+            raise gr.Error(str(error)) from None
+        missing = [article_id for article_id in article_ids if article_id not in deleted]
+        lines = [f"**Deleted {len(deleted)} of {len(article_ids)} article(s).**"]
+        lines += [f"- {escape_markdown(article_id)}: not in the index" for article_id in missing]
+        return "\n".join(lines)
+
+
+def render_index_status(stats: dict[str, Any]) -> str:
+    """The line above the chat: how many articles answers can come from, or how to add some."""
+    if not stats["articles"]:
+        return f"⚠️ {EMPTY_INDEX_MESSAGE}"
+    languages = ", ".join(escape_markdown(code) for code in stats["languages"])
+    return f"{_count(stats['articles'], 'article')} indexed ({languages}); add more in the **Corpus** tab."
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    """Index counts as one Markdown line."""
+    languages = ", ".join(f"{escape_markdown(code)} {count}" for code, count in stats["languages"].items()) or "none"
+    return (
+        f"**{_count(stats['articles'], 'article')}**, {_count(stats['chunks'], 'passage')} · languages: {languages} · "
+        f"embeddings: `{stats['embedding_model']}` · LLM: `{stats['llm_model']}`"
+    )
+
+
+# -- layout --------------------------------------------------------------------------------------
+
+
+def build_app(assistant: Assistant, title: str = "newsqa") -> gr.Blocks:
+    """The whole web app over `assistant`, queued so that one answer is generated at a time."""
+    handlers = Handlers(assistant)
+    # Uploaded files are only read once, into the index: Gradio may delete them after an hour.
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(f"# {escape_markdown(title)}\nAsk about the news articles in the index; every answer cites them.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = _chat_tab(handlers, assistant.settings.top_k)
+            with gr.Tab("Corpus", id="corpus"):
+                corpus = _corpus_tab(handlers)
+        refresh_outputs = [*corpus["view"], chat["sources"], chat["languages"], chat["status"]]
+        for event in (demo.load, corpus["refresh"].click):
+            event(handlers.corpus_view, None, refresh_outputs, concurrency_limit=None, api_visibility="private")
+        for trigger in corpus["changes"]:
+            trigger.then(handlers.corpus_view, None, refresh_outputs, concurrency_limit=None, api_visibility="private")
+        gr.api(handlers.ask_json, api_name="ask", concurrency_id=MODEL_QUEUE)
+    demo.queue(default_concurrency_limit=1)
+    return demo
+
+
+def unlock_input() -> tuple[Any, Any]:
+    """Updates that make the question box and Ask button usable again."""
+    return gr.Textbox(interactive=True), gr.Button(interactive=True)
+
+
+def new_conversation() -> tuple[Any, ...]:
+    """Updates for an empty chat: (chat, turns, sources panel, question box, Ask button)."""
+    return [], [], SOURCES_PLACEHOLDER, *unlock_input()
+
+
+def _chat_tab(handlers: Handlers, top_k: int) -> dict[str, Any]:
+    """The chat, its search options and the sources panel."""
+    turns = gr.State([])
+    pending = gr.State("")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            status = gr.Markdown("_Opening the index…_", elem_id="index-status")
+            chatbot = gr.Chatbot(
+                elem_id="chatbot",
+                label="Chat",
+                height=520,
+                placeholder="Ask a question about the news, in any language.",
+                buttons=["copy"],
+                feedback_options=None,
+                latex_delimiters=[],
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    elem_id="question",
+                    show_label=False,
+                    placeholder="e.g. Who did Zuckerberg meet in Korea?",
+                    scale=5,
+                    max_lines=4,
+                    submit_btn=False,
+                )
+                ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            clear = gr.Button("New conversation", size="sm")
+            with gr.Accordion("Search options", open=False):
+                k = gr.Slider(1, MAX_K, value=top_k, step=1, label="Passages to retrieve (k)", elem_id="k")
+                with gr.Row():
+                    since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="2024-01-01")
+                    until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="2024-12-31")
+                sources = gr.Dropdown(label="Outlets", multiselect=True, choices=[], allow_custom_value=True)
+                languages = gr.Dropdown(label="Languages", multiselect=True, choices=[], allow_custom_value=True)
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources_panel = gr.HTML(SOURCES_PLACEHOLDER, elem_id="sources")
+    # One question at a time per session: `submit` locks the input until the answer is complete.
+    private = {"api_visibility": "private"}
+    answers = []
+    for trigger in (question.submit, ask.click):
+        shown = trigger(
+            handlers.submit, [question, turns], [question, ask, chatbot, pending], concurrency_limit=None, **private
+        )
+        answered = shown.then(
+            handlers.answer,
+            [pending, turns, k, since, until, sources, languages],
+            [chatbot, turns, sources_panel],
+            concurrency_id=MODEL_QUEUE,
+            show_progress="minimal",
+            **private,
+        )
+        answered.then(unlock_input, None, [question, ask], queue=False, **private)
+        answers.append(answered)
+    reset = [chatbot, turns, sources_panel, question, ask]
+    clear.click(new_conversation, None, reset, queue=False, cancels=answers, **private)
+    chatbot.clear(lambda: new_conversation()[1:], None, reset[1:], queue=False, cancels=answers, **private)
+    return {"sources": sources, "languages": languages, "status": status}
+
+
+def _corpus_tab(handlers: Handlers) -> dict[str, Any]:
+    """Upload or paste articles, see and delete what is indexed."""
+    stats = gr.Markdown(elem_id="corpus-stats")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            files = gr.File(
+                label="Article files (.txt .md .html .json .jsonl .csv)",
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                type="filepath",
+                elem_id="upload",
+            )
+            add_files = gr.Button("Add files to the index", variant="primary", elem_id="add-files")
+        with gr.Column(), gr.Accordion("Paste an article", open=False):
+            title = gr.Textbox(label="Title", elem_id="paste-title")
+            text = gr.Textbox(label="Text", lines=8, elem_id="paste-text")
+            with gr.Row():
+                source = gr.Textbox(label="Outlet (optional)", elem_id="paste-source")
+                date = gr.Textbox(label="Date (optional, YYYY-MM-DD)", elem_id="paste-date")
+                language = gr.Textbox(
+                    label="Language code (optional)", placeholder="detected if empty", elem_id="paste-language"
+                )
+            add_text = gr.Button("Add this article", variant="primary", elem_id="add-text")
+    report = gr.Markdown(elem_id="ingest-report")
+    table = gr.Dataframe(
+        headers=CORPUS_HEADERS, interactive=False, wrap=True, label="Indexed articles", elem_id="corpus-table"
+    )
+    with gr.Row():
+        to_delete = gr.Dropdown(label="Articles to delete", multiselect=True, choices=[], scale=4, elem_id="delete-ids")
+        delete = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
+        refresh = gr.Button("Refresh", scale=1)
+    private = {"concurrency_id": MODEL_QUEUE, "api_visibility": "private"}
+    uploaded = add_files.click(handlers.upload, files, report, **private).success(
+        lambda: None, None, files, api_visibility="private"
+    )
+    pasted = add_text.click(handlers.paste, [title, text, source, date, language], report, **private)
+    deleted = delete.click(handlers.delete, to_delete, report, **private)
+    return {"view": [table, to_delete, stats], "refresh": refresh, "changes": [uploaded, pasted, deleted]}
+
+
+# -- serving -------------------------------------------------------------------------------------
+
+
+def theme() -> gr.themes.Base:
+    """A theme with system fonts (no web-font downloads)."""
+    system = ["ui-sans-serif", "system-ui", "sans-serif"]
+    return gr.themes.Soft(font=system, font_mono=["ui-monospace", "monospace"])
+
+
+def serve(
+    index_dir: str | Path = DEFAULT_INDEX,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    auth: tuple[str, str] | None = None,
+    settings: Settings | None = None,
+    warm_up: bool = True,
+) -> None:
+    """Start the web app and block; ConfigError when asked to listen beyond this machine without a password."""
+    check_bind(host, auth)
+    assistant = Assistant.open(index_dir, settings)
+    if warm_up:
+        log.info("loading the models…")
+        assistant.warm_up()
+    demo = build_app(assistant)
+    log.info("serving %s on http://%s:%d", assistant.index_dir, host, port)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        max_file_size="50mb",
+        theme=theme(),
+        css=CSS,
+        head=HEAD,
+    )
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --host, --port, --auth and --no-warm-up (shared by `python app.py` and `newsqa serve`)."""
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    parser.add_argument(
+        "--auth",
+        default=os.environ.get("NEWSQA_AUTH"),
+        help="user:password asked for by the app (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost",
+    )
+    parser.add_argument("--no-warm-up", action="store_true", help="load the models on first use, not at start")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line options of `python app.py`."""
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the newsqa web UI.")
+    parser.add_argument(
+        "--index",
+        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
+        help=f"index folder (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
+    )
+    parser.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
+    parser.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
+    parser.add_argument("--llm-model", help="LLM: a known name or a .gguf path")
+    add_serve_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `python app.py`; returns the process exit code."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings().with_overrides(
+            models_dir=args.models_dir, embedding_model=args.embedding_model, llm_model=args.llm_model
+        )
+        serve(args.index, args.host, args.port, parse_auth(args.auth), settings, warm_up=not args.no_warm_up)
+    except ConfigError as error:
+        print(f"newsqa: error: {error}", file=sys.stderr)
+        return 2
+    except NewsqaError as error:
+        print(f"newsqa: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
