@@ -75,10 +75,13 @@ class Answerer:
         )
         return chatml(messages)
 
-    def stream(self, question: str, hits: list[Hit], started: float | None = None) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the final checked `Answer` (always last)."""
+    def stream(
+        self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final checked `Answer` (always last), in `language`
+        (default: the question's)."""
         started = time.perf_counter() if started is None else started
-        language = detect_language(question)
+        language = language or detect_language(question)
         passages = self.select(hits)
         timings: dict[str, float] = {}
         if not passages:

@@ -17,6 +17,7 @@ from qa.embedding import Embedder
 from qa.errors import InputError, StoreError
 from qa.filters import Filters
 from qa.ingest import IngestIssue, read_paths
+from qa.language import detect_language
 from qa.llm import LocalLLM
 from qa.prompts import Prompts
 from qa.retrieval import Retriever
@@ -244,7 +245,8 @@ class Assistant:
         rewritten_at = time.perf_counter()
         hits, retrieval_timings = self._retrieve(standalone, k, filters)
         answerer = self._answerer()
-        for item in answerer.stream(standalone, hits, started=started):
+        language = detect_language(question)
+        for item in answerer.stream(standalone, hits, started=started, language=language):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone

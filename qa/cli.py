@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     listed = models_commands.add_parser("list", help="known models, and which are present")
     listed.add_argument("--models-dir", type=Path)
 
+    serve = commands.add_parser("serve", parents=[common], help="start the web UI")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", default=os.environ.get("NEWSQA_AUTH"), help="user:password (required off 127.0.0.1)")
+    serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
+
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
     evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
     evaluate.add_argument(
@@ -249,6 +255,18 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """newsqa serve"""
+    from qa.webapp import parse_auth, serve
+
+    try:
+        serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)
+    except OSError as error:
+        print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
@@ -257,6 +275,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "models": cmd_models,
     "eval": cmd_eval,
+    "serve": cmd_serve,
 }
 
 

@@ -33,8 +33,8 @@ class Settings:
     chunk_size: int = 100
     min_chunk_size: int = 25
     embed_batch_size: int = 16
-    top_k: int = 8
-    context_passages: int = 6
+    top_k: int = 5
+    context_passages: int = 5
     context_tokens: int = 420
     min_score: float = 0.30
     max_new_tokens: int = 160
