@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from qa.errors import ConfigError
-from qa.text import sentence_spans
+from qa.text import sentence_spans, trim_spans
 from qa.types import Article, Chunk
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -29,13 +29,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
-    result = []
-    for s, e in spans:
-        segment = text[s:e]
-        left, right = len(segment) - len(segment.lstrip()), len(segment.rstrip())
-        if right > left:
-            result.append((s + left, s + right))
-    return result
+    return trim_spans(text, spans)
 
 
 class Chunker:

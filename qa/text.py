@@ -44,11 +44,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
+    return trim_spans(text, spans)
+
+
+def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans with surrounding white space cut off; spans of only white space dropped."""
     trimmed = []
     for s, e in spans:
         segment = text[s:e]
-        left = len(segment) - len(segment.lstrip())
-        right = len(segment.rstrip())
+        left, right = len(segment) - len(segment.lstrip()), len(segment.rstrip())
         if right > left:
             trimmed.append((s + left, s + right))
     return trimmed

@@ -6,8 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from qa.errors import IngestError
-from qa.ingest.decoding import read_text
+from qa.ingest.decoding import read_into
 from qa.ingest.records import IngestIssue, ReadResult, read_record
 
 SUFFIXES = (".csv", ".tsv")
@@ -17,13 +16,9 @@ def read_csv_file(path: Path) -> ReadResult:
     """One article per row; the header must include a text column."""
     result = ReadResult()
     origin = str(path)
-    try:
-        text, note = read_text(path)
-    except IngestError as error:
-        result.issues.append(IngestIssue(origin, str(error)))
+    text = read_into(path, result)
+    if text is None:
         return result
-    if note:
-        result.issues.append(IngestIssue(origin, note, skipped=False))
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(16 * 1024 * 1024)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.errors import IngestError
+from qa.ingest.records import IngestIssue, ReadResult
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -45,3 +46,15 @@ def _decode_legacy(data: bytes) -> tuple[str | None, str | None]:
 
     best = from_bytes(data).best()
     return (str(best), best.encoding) if best is not None else (None, None)
+
+
+def read_into(path: Path, result: ReadResult) -> str | None:
+    """The file's text; None, with the reason added to `result`, when it cannot be read."""
+    try:
+        text, note = read_text(path)
+    except IngestError as error:
+        result.issues.append(IngestIssue(str(path), str(error)))
+        return None
+    if note:
+        result.issues.append(IngestIssue(str(path), note, skipped=False))
+    return text

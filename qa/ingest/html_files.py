@@ -7,7 +7,7 @@ from pathlib import Path
 import trafilatura
 
 from qa.errors import IngestError
-from qa.ingest.decoding import read_text
+from qa.ingest.decoding import read_into
 from qa.ingest.records import IngestIssue, ReadResult, read_record
 
 SUFFIXES = (".html", ".htm")
@@ -38,13 +38,13 @@ def read_html_file(path: Path) -> ReadResult:
     """One article from an .html file."""
     result = ReadResult()
     origin = str(path)
+    html = read_into(path, result)
+    if html is None:
+        return result
     try:
-        html, note = read_text(path)
         record = html_to_record(html)
     except IngestError as error:
         result.issues.append(IngestIssue(origin, str(error)))
         return result
-    if note:
-        result.issues.append(IngestIssue(origin, note, skipped=False))
     read_record({k: v for k, v in record.items() if v is not None}, origin, result)
     return result

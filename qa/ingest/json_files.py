@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.errors import IngestError
-from qa.ingest.decoding import read_text
+from qa.ingest.decoding import read_into
 from qa.ingest.records import IngestIssue, ReadResult, read_record
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -16,13 +15,9 @@ def read_json_file(path: Path) -> ReadResult:
     """Articles from a .json file (an object, a list, or {"articles": [...]}) or a .jsonl file."""
     result = ReadResult()
     origin = str(path)
-    try:
-        text, note = read_text(path)
-    except IngestError as error:
-        result.issues.append(IngestIssue(origin, str(error)))
+    text = read_into(path, result)
+    if text is None:
         return result
-    if note:
-        result.issues.append(IngestIssue(origin, note, skipped=False))
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)

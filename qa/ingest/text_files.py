@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from qa.errors import IngestError
-from qa.ingest.decoding import read_text
+from qa.ingest.decoding import read_into
 from qa.ingest.records import MAX_TITLE_CHARS, IngestIssue, ReadResult, read_record
 
 SUFFIXES = (".txt", ".md", ".markdown")
@@ -44,14 +44,14 @@ def read_text_file(path: Path) -> ReadResult:
     """One article from a .txt or .md file."""
     result = ReadResult()
     origin = str(path)
+    raw = read_into(path, result)
+    if raw is None:
+        return result
     try:
-        raw, note = read_text(path)
         fields, body = split_front_matter(raw)
     except IngestError as error:
         result.issues.append(IngestIssue(origin, str(error)))
         return result
-    if note:
-        result.issues.append(IngestIssue(origin, note, skipped=False))
     record = {str(k): v for k, v in fields.items()}
     if "title" in record:
         record["text"] = body.strip()
