@@ -106,7 +106,7 @@ class Answerer:
             answer = self._abstain(question, hits, language, timings, started)
         else:
             check_started = time.perf_counter()
-            text, citations = self.checker.run(_clean(raw), passages)
+            text, citations = self.checker.run(_clean(raw), passages, question)
             timings["citation_check"] = time.perf_counter() - check_started
             if not citations:
                 answer = self._abstain(question, hits, language, timings, started)
@@ -134,6 +134,8 @@ class Answerer:
 def _clean(raw: str) -> str:
     """The model's reply without chat debris (role tags, a leading 'Answer:')."""
     text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
+    text = re.sub(r"\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
+    text = re.sub(r",?\s*(according to|as stated in|see)\s*(?=\[\d+\])", " ", text, flags=re.IGNORECASE)
     return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
 
 

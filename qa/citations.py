@@ -45,7 +45,7 @@ class CitationChecker:
         self.encode = encode
         self.threshold = threshold
 
-    def _supports(self, sentences: list[str], hits: list[Hit]) -> list[list[Support]]:
+    def _supports(self, sentences: list[str], hits: list[Hit], question: str = "") -> list[list[Support]]:
         """supports[i][j]: how passage j supports answer sentence i."""
         passage_sentences = [[(s, e, hit.chunk.text[s:e]) for s, e in sentence_spans(hit.chunk.text)] for hit in hits]
         similarity = None
@@ -68,12 +68,12 @@ class CitationChecker:
                         best = (score, s, e)
                 offset += len(spans)
                 whole = lexical_support(sentence, hit.chunk.text)
-                score = max(whole, best[0]) if _numbers_found(sentence, hit) else 0.0
+                score = max(whole, best[0]) if _numbers_found(sentence, hit, question) else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
         return result
 
-    def run(self, answer: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+    def run(self, answer: str, hits: list[Hit], question: str = "") -> tuple[str, list[Citation]]:
         """The answer with only supported, renumbered [n] markers, and the citations they map to.
 
         Sentences that no passage supports are dropped; an empty result means nothing was supported.
@@ -81,7 +81,7 @@ class CitationChecker:
         sentences = _answer_sentences(answer)
         if not sentences or not hits:
             return "", []
-        supports = self._supports(sentences, hits)
+        supports = self._supports(sentences, hits, question)
         kept_sentences: list[tuple[str, list[int]]] = []
         for sentence, row in zip(sentences, supports):
             claimed = [n - 1 for n in citation_numbers(sentence) if 1 <= n <= len(hits)]
@@ -110,11 +110,13 @@ class CitationChecker:
         return " ".join(parts), citations
 
 
-def _numbers_found(sentence: str, hit: Hit) -> bool:
-    """Every number the sentence states appears in the passage, its title or its date: figures must be exact."""
+def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
+    """Every number the sentence states appears in the passage, its title, its date or the question:
+    figures must be exact."""
     article = hit.article
-    date = article.published.strftime("%Y %m %d %-d %-m") if article.published else ""
-    return numbers(strip_citations(sentence)) <= numbers(f"{hit.chunk.text} {article.title} {date}")
+    date = set(article.published.strftime("%Y %m %d %-d %-m").split()) if article.published else set()
+    given = numbers(f"{hit.chunk.text} {article.title} {question}") | date
+    return numbers(strip_citations(sentence)) <= given
 
 
 def _answer_sentences(answer: str) -> list[str]:

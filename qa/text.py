@@ -8,7 +8,9 @@ import unicodedata
 # A sentence ends at . ! ? … followed by white space and an upper-case letter, digit or quote,
 # unless the period closes a known abbreviation ("M. Cho", "Dr. Lee", "z. B.").
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"»”')\]]*\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
-_NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ,.'’]*\d)?")
+# Thousands separators (space, comma, point, apostrophe) join groups of exactly three digits: 350 000 is one
+# number, "28, 2024" is two.
+_NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f ,.'’]\d{3})+(?!\d)|\d+")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
 _CITATION_MARK = re.compile(r"\[(\d+)\]")
 
