@@ -116,12 +116,6 @@ class Answerer:
         answer.timings["total"] = time.perf_counter() - started
         yield answer
 
-    def run(self, question: str, hits: list[Hit], started: float | None = None) -> Answer:
-        """The final checked `Answer`."""
-        *_, answer = self.stream(question, hits, started)
-        assert isinstance(answer, Answer)
-        return answer
-
     def _abstain(
         self, question: str, hits: list[Hit], language: str, timings: dict[str, float], started: float
     ) -> Answer:
