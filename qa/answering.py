@@ -6,9 +6,11 @@ import re
 import time
 from collections.abc import Iterator
 
-from qa.citations import CitationChecker
+from qa.citations import CitationChecker, closest_citation
+from qa.grounding import unanswered_reason
 from qa.language import detect_language
-from qa.llm import LocalLLM, chatml
+from qa.llm import chatml
+from qa.llms import LLM
 from qa.prompts import LANGUAGE_NAMES, Prompts
 from qa.types import Answer, Hit
 
@@ -18,7 +20,7 @@ class Answerer:
 
     def __init__(
         self,
-        llm: LocalLLM,
+        llm: LLM,
         prompts: Prompts,
         checker: CitationChecker,
         context_passages: int = 6,
@@ -38,8 +40,10 @@ class Answerer:
         chosen: list[Hit] = []
         used = 0
         for hit in hits:
-            if hit.score < self.min_score or len(chosen) >= self.context_passages:
+            if len(chosen) >= self.context_passages:
                 break
+            if hit.score < self.min_score:
+                continue
             cost = self.llm.count_tokens(hit.chunk.text)
             if chosen and used + cost > self.context_tokens:
                 continue
@@ -48,8 +52,8 @@ class Answerer:
         article_order = {hit.article.id: index for index, hit in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda hit: (article_order[hit.article.id], hit.chunk.position))
 
-    def prompt(self, question: str, passages: list[Hit], language: str) -> str:
-        """The full ChatML prompt for `question` over `passages` (numbered [1]… in the given order)."""
+    def messages(self, question: str, passages: list[Hit], language: str) -> list[tuple[str, str]]:
+        """The chat messages, as (role, content) pairs, for `question` over `passages` (numbered [1]…)."""
         from llama_index.core.prompts import ChatPromptTemplate
 
         blocks: list[str] = []
@@ -73,7 +77,7 @@ class Answerer:
         messages = template.format_messages(
             passages="\n".join(blocks), question=question.strip(), language=LANGUAGE_NAMES.get(language, "English")
         )
-        return chatml(messages)
+        return [(message.role.value, message.content or "") for message in messages]
 
     def stream(
         self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
@@ -85,13 +89,13 @@ class Answerer:
         passages = self.select(hits)
         timings: dict[str, float] = {}
         if not passages:
-            yield self._abstain(question, hits, language, timings, started)
+            yield self._abstain(question, hits, [], language, timings, started, "no passage is relevant enough")
             return
-        prompt = self.prompt(question, passages, language)
+        messages = self.messages(question, passages, language)
         generation_started = time.perf_counter()
         raw = ""
         first_token_at = None
-        for delta in self.llm.stream(prompt):
+        for delta in self.llm.stream_messages(messages):
             if first_token_at is None:
                 first_token_at = time.perf_counter()
             raw += delta
@@ -100,16 +104,17 @@ class Answerer:
         timings["ttft"] = (first_token_at or finished) - started
         timings["prompt_eval"] = (first_token_at or finished) - generation_started
         timings["generation"] = finished - generation_started
-        prompt_tokens = self.llm.count_tokens(prompt)
+        prompt_tokens = self.llm.count_tokens(chatml(messages))
         output_tokens = self.llm.count_tokens(raw)
         if not raw.strip() or self.prompts.is_abstention(raw):
-            answer = self._abstain(question, hits, language, timings, started)
+            answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")
         else:
             check_started = time.perf_counter()
             text, citations = self.checker.run(_clean(raw), passages, question)
             timings["citation_check"] = time.perf_counter() - check_started
-            if not citations:
-                answer = self._abstain(question, hits, language, timings, started)
+            reason = unanswered_reason(question, text) if citations else "no passage supports the answer"
+            if reason:
+                answer = self._abstain(question, hits, passages, language, timings, started, reason)
             else:
                 answer = Answer(question, text, citations, hits, abstained=False, language=language, timings=timings)
         answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
@@ -117,12 +122,27 @@ class Answerer:
         yield answer
 
     def _abstain(
-        self, question: str, hits: list[Hit], language: str, timings: dict[str, float], started: float
+        self,
+        question: str,
+        hits: list[Hit],
+        passages: list[Hit],
+        language: str,
+        timings: dict[str, float],
+        started: float,
+        reason: str,
     ) -> Answer:
+        """The articles-don't-say answer; with passages, it also quotes the closest one, cited as [1]."""
         timings.setdefault("ttft", time.perf_counter() - started)
-        timings["total"] = time.perf_counter() - started
         message = self.prompts.no_answer_message(language)
-        return Answer(question, message, [], hits, abstained=True, language=language, timings=timings)
+        citations = []
+        if passages:
+            closest = closest_citation(passages[0], question)
+            citations = [closest]
+            message = f"{message} {self.prompts.closest_message(language, ' '.join(closest.quote.split()))}"
+        timings["total"] = time.perf_counter() - started
+        answer = Answer(question, message, citations, hits, abstained=True, language=language, timings=timings)
+        answer.abstention_reason = reason
+        return answer
 
 
 def _clean(raw: str) -> str:

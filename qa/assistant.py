@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,22 @@ from qa.chunking import Chunker
 from qa.citations import CitationChecker
 from qa.config import Settings
 from qa.conversation import QuestionRewriter
+from qa.dedup import group_near_duplicates
 from qa.embedding import Embedder
 from qa.errors import InputError, StoreError
+from qa.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.filters import Filters
 from qa.ingest import IngestIssue, read_paths
+from qa.ingest.fetch import FetchConfig, Fetcher, check_url
+from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
-from qa.llm import LocalLLM
+from qa.llms import make_llm
 from qa.prompts import Prompts
-from qa.retrieval import Retriever
+from qa.retrieval import RetrievalOptions, Retriever
 from qa.store import Store, manifest_of, write_lock
+from qa.store_check import CheckReport, merge
+from qa.store_check import check as check_store
+from qa.timeparse import parse_time_hint
 from qa.types import Answer, Article, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -72,17 +80,14 @@ class Assistant:
             settings = settings.with_overrides(embedding_model=manifest_of(self.index_dir)["embedding_model"])
         self.settings = settings
         self.prompts = prompts or Prompts.load()
-        self.embedder = Embedder(settings.embedding_model, settings.models_dir, settings.embed_batch_size)
-        self.llm = LocalLLM(
-            settings.llm_model,
-            settings.models_dir,
-            context_window=settings.context_window,
-            max_new_tokens=settings.max_new_tokens,
-            threads=settings.threads,
-            temperature=settings.temperature,
+        self.embedder = Embedder.from_settings(
+            settings, self.index_dir, manifest_of(self.index_dir) if Store.exists(self.index_dir) else None
         )
+        self.llm = make_llm(settings)
         self.chunker = Chunker(settings.chunk_size, settings.min_chunk_size)
         self._store: Store | None = Store.load(self.index_dir) if Store.exists(self.index_dir) else None
+        self._fetcher: Fetcher | None = None
+        self._retriever_cache: Retriever | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
@@ -119,7 +124,7 @@ class Assistant:
             "chunks": self._store.chunk_count if self._store else 0,
             "languages": dict(sorted(languages.items())),
             "embedding_model": self.settings.embedding_model,
-            "llm_model": self.settings.llm_model,
+            "llm_model": self.llm.model_name,
             "version": self._store.version if self._store else 0,
         }
 
@@ -131,7 +136,9 @@ class Assistant:
         return report
 
     def ingest_articles(self, articles: Iterable[Article], progress: bool = False) -> IngestReport:
-        """Add or replace articles; unchanged ones are skipped. Saved atomically once, at the end."""
+        """Add or replace articles; unchanged ones are skipped. Saved atomically after every
+        `ingest_batch_articles` changed articles, so an interrupted run keeps its finished batches
+        and running it again resumes where it stopped."""
         started = time.perf_counter()
         report = IngestReport()
         batch: dict[str, Article] = {}
@@ -148,6 +155,7 @@ class Assistant:
         with write_lock(self.index_dir):
             store = self._fresh_store()
             changed: list[Article] = []
+            stale: dict[str, str] = {}  # new article id → id of the older version it replaces
             for article in batch.values():
                 previous = self._previous_version(store, article) if store else None
                 if previous is None:
@@ -160,12 +168,25 @@ class Assistant:
                     report.unchanged.append(article.id)
                 else:
                     if previous.id != article.id and store:
-                        store.delete(previous.id)
+                        stale[article.id] = previous.id
                     report.replaced.append(article.id)
                     changed.append(article)
             if changed:
-                store = self._embed_into(store, changed, report, progress)
+                kept = [a for a in store.articles() if a.id not in stale.values()] if store else []
+                changed = group_near_duplicates(kept, changed)
+            chunks = 0
+            size = self.settings.ingest_batch_articles
+            for start in range(0, len(changed), size):
+                part = changed[start : start + size]
+                for article in part:
+                    if article.id in stale and store:
+                        store.delete(stale[article.id])  # in the same save as its replacement
+                report.chunks = 0
+                store = self._embed_into(store, part, report, progress)
+                chunks += report.chunks
+                store.ann_threshold = self.settings.ann_threshold
                 store.save()
+            report.chunks = chunks
             self._store = store
         report.seconds = time.perf_counter() - started
         return report
@@ -179,6 +200,69 @@ class Assistant:
             store.save()
             self._store = store
             return True
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Verify the index on disk (see `qa.store_check.check`); with `repair`, also fix it and
+        re-embed the articles whose vectors are missing."""
+        report = check_store(self.index_dir, repair=repair)
+        if repair and report.missing_vectors:
+            with write_lock(self.index_dir):
+                store = self._fresh_store()
+                lost = [a for a in (store.article(i) for i in report.missing_vectors) if a] if store else []
+                if store is not None and lost:
+                    store = self._embed_into(store, lost, IngestReport(), progress=False)
+                    store.save()
+                self._store = store
+            report = merge(report, check_store(self.index_dir))
+        return report
+
+    @classmethod
+    def check_index(cls, index_dir: str | Path, settings: Settings | None = None, repair: bool = False) -> CheckReport:
+        """`check` for an index that may be too damaged to open: the store is repaired first, then
+        opened to re-embed the articles whose vectors are missing."""
+        report = check_store(index_dir, repair=repair)
+        if repair and report.missing_vectors:
+            return merge(report, cls.open(index_dir, settings).check(repair=True))
+        return report
+
+    # -- the web -----------------------------------------------------------------------------
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The fetcher for URLs and feeds when none is given (its allow-list comes from $NEWSQA_ALLOW_HOSTS)."""
+        if self._fetcher is None:
+            self._fetcher = Fetcher(FetchConfig.from_env())
+        return self._fetcher
+
+    def ingest_urls(self, urls: Iterable[str], fetcher: Fetcher | None = None, progress: bool = False) -> IngestReport:
+        """Fetch web pages and add their articles. A malformed URL raises FetchError before anything is fetched;
+        pages that cannot be fetched or hold no article are reported in `errors`."""
+        checked = [check_url(url) for url in urls]
+        if not checked:
+            raise InputError("no URLs given")
+        result = read_urls(checked, fetcher or self.fetcher)
+        report = self.ingest_articles(result.articles, progress=progress)
+        report.errors[:0] = result.issues
+        return report
+
+    def add_feed(self, url: str, fetcher: Fetcher | None = None) -> FeedState:
+        """Follow an RSS/Atom feed (fetched once to check it); its entries arrive with `refresh_feeds`."""
+        state, _ = FeedRegistry(self.index_dir).add(url, fetcher or self.fetcher)
+        return state
+
+    def feeds(self) -> list[FeedState]:
+        """The feeds this index follows."""
+        return FeedRegistry(self.index_dir).list()
+
+    def remove_feed(self, url: str) -> FeedState:
+        """Stop following a feed (its articles stay); InputError when it is not followed."""
+        return FeedRegistry(self.index_dir).remove(url)
+
+    def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
+        """Fetch every followed feed and add the articles of its new entries."""
+        return FeedRegistry(self.index_dir).refresh(
+            fetcher or self.fetcher, lambda articles: self.ingest_articles(articles, progress=progress)
+        )
 
     def _fresh_store(self) -> Store | None:
         """The store as on disk now (another process may have written since we loaded it)."""
@@ -206,7 +290,9 @@ class Assistant:
         titles = [_context_title(article) for article, chunks in chunked for _ in chunks]
         vectors = self.embedder.encode_documents(texts, titles, progress=progress)
         if store is None:
-            store = Store(self.index_dir, self.settings.embedding_model, self.embedder.dimension)
+            # Vectors taken whole from the cache give the dimension without loading the model.
+            dimension = vectors.shape[1] if len(vectors) else self.embedder.dimension
+            store = Store(self.index_dir, self.settings.embedding_model, dimension)
         offset = 0
         for article, chunks in chunked:
             store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
@@ -225,7 +311,23 @@ class Assistant:
         k = k or self.settings.top_k
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        return Retriever(self.store, self.embedder).run(question, k, filters)
+        hint = parse_time_hint(question, self.today)
+        if hint.has_window and not (filters and (filters.since or filters.until)):
+            filters = replace(filters or Filters(), since=hint.since, until=hint.until)
+        return self._retriever().run(question, k, filters, prefer_recent=hint.prefer_recent, period=hint.period)
+
+    @property
+    def today(self) -> date:
+        """The date that "latest", "last week"… in questions are relative to."""
+        return date.fromisoformat(self.settings.today) if self.settings.today else date.today()
+
+    def _retriever(self) -> Retriever:
+        """One retriever per loaded store, so its BM25 index is built once per index version."""
+        store = self.store
+        if self._retriever_cache is None or self._retriever_cache.store is not store:
+            options = RetrievalOptions(hybrid=self.settings.hybrid)
+            self._retriever_cache = Retriever(store, self.embedder, options)
+        return self._retriever_cache
 
     def ask_stream(
         self,

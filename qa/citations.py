@@ -8,7 +8,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.text import citation_numbers, key_terms, names, numbers, sentence_spans, strip_citations
+from qa.text import (
+    LAST_YEAR,
+    MONTH_NAME,
+    citation_numbers,
+    fold,
+    is_year,
+    key_terms,
+    names,
+    numbers,
+    sentence_spans,
+    strip_citations,
+)
 from qa.types import Citation, Hit
 
 # A sentence is supported by a passage when enough of what it asserts is found there.
@@ -111,11 +122,18 @@ class CitationChecker:
 
 
 def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
-    """Every number the sentence states appears in the passage, its title, its date or the question:
-    figures must be exact."""
+    """Every number the sentence states appears in the passage or its title, is part of the article's
+    date (day and month only in a sentence that names a month), or is a non-year number of the question:
+    figures must be exact, and a year the question asks about must be the passage's year."""
     article = hit.article
-    date = set(article.published.strftime("%Y %m %d %-d %-m").split()) if article.published else set()
-    given = numbers(f"{hit.chunk.text} {article.title} {question}") | date
+    given = numbers(f"{hit.chunk.text} {article.title}") | {n for n in numbers(question) if not is_year(n)}
+    if article.published is not None:
+        published = article.published
+        given.add(str(published.year))
+        if LAST_YEAR.search(fold(hit.chunk.text)):
+            given.add(str(published.year - 1))
+        if MONTH_NAME.search(fold(sentence)):
+            given |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
     return numbers(strip_citations(sentence)) <= given
 
 
@@ -141,4 +159,13 @@ def _citation(number: int, hit: Hit, support: Support) -> Citation:
         quote=chunk.text[support.quote_start : support.quote_end],
         quote_start=chunk.start + support.quote_start,
         quote_end=chunk.start + support.quote_end,
+        also_carried_by=hit.also_carried_by,
     )
+
+
+def closest_citation(hit: Hit, question: str) -> Citation:
+    """Citation [1] of the passage sentence sharing the most key terms with `question`."""
+    asked = key_terms(question) | names(question)
+    spans = sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))]
+    start, end = max(spans, key=lambda span: len(asked & (key_terms(hit.chunk.text[span[0] : span[1]]))))
+    return _citation(1, hit, Support(1.0, start, end))

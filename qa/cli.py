@@ -1,4 +1,4 @@
-"""The `newsqa` command line: ingest, ask, list, delete, stats, models, eval."""
+"""The `newsqa` command line: ingest, ask, list, delete, stats, check, feeds, refresh, watch, models, eval."""
 
 from __future__ import annotations
 
@@ -26,11 +26,67 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
     common.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
     common.add_argument("--llm-model", help="LLM: a known name or a .gguf path")
+    common.add_argument(
+        "--llm-backend",
+        choices=["local", "openai"],
+        default=os.environ.get("NEWSQA_LLM_BACKEND"),
+        help="local llama.cpp model, or an OpenAI-compatible endpoint (default: $NEWSQA_LLM_BACKEND or local)",
+    )
+    common.add_argument(
+        "--llm-base-url",
+        default=os.environ.get("NEWSQA_LLM_BASE_URL"),
+        help="the endpoint for --llm-backend openai, e.g. http://127.0.0.1:8080/v1 (default: $NEWSQA_LLM_BASE_URL)",
+    )
+    common.add_argument(
+        "--llm-api-model",
+        default=os.environ.get("NEWSQA_LLM_API_MODEL"),
+        help="model name at that endpoint (default: $NEWSQA_LLM_API_MODEL, else its first model); "
+        "the API key is read from $NEWSQA_LLM_API_KEY",
+    )
+    common.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", parents=[common], help="add article files or folders to the index")
-    ingest.add_argument("paths", nargs="+", help=".txt .md .html .json .jsonl .csv files, or folders of them")
+    web = argparse.ArgumentParser(add_help=False)
+    web.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST_OR_CIDR",
+        help="also fetch from this private host or network, e.g. intranet.example or 10.0.0.0/8 (repeatable; "
+        "adds to $NEWSQA_ALLOW_HOSTS)",
+    )
+
+    ingest = commands.add_parser(
+        "ingest", parents=[common, web], help="add article files, folders or web pages to the index"
+    )
+    ingest.add_argument(
+        "paths", nargs="*", help=".txt .md .html .json .jsonl .csv files, folders of them, or http(s) URLs"
+    )
+    ingest.add_argument("--urls", type=Path, metavar="FILE", help="a file of web page URLs, one per line (# comments)")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    feeds = commands.add_parser("feeds", help="follow RSS/Atom feeds: add, list or remove them")
+    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feed_add = feeds_commands.add_parser("add", parents=[common, web], help="follow a feed (checked by fetching it)")
+    feed_add.add_argument("url")
+    feed_list = feeds_commands.add_parser("list", parents=[common], help="the followed feeds")
+    feed_list.add_argument("--json", action="store_true")
+    feed_remove = feeds_commands.add_parser("remove", parents=[common], help="stop following a feed")
+    feed_remove.add_argument("url")
+
+    refresh = commands.add_parser("refresh", parents=[common, web], help="fetch the feeds and add their new articles")
+    refresh.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    watch = commands.add_parser("watch", parents=[common, web], help="refresh the feeds again and again")
+    watch.add_argument("--every", type=_interval, default="15m", help="time between rounds: 30s, 15m, 1h (default 15m)")
+    watch.add_argument("--rounds", type=int, help="stop after this many rounds (default: until Ctrl-C)")
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question")
     ask.add_argument("question")
@@ -51,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", parents=[common], help="index counts and settings")
     stats.add_argument("--json", action="store_true")
+
+    checking = commands.add_parser("check", parents=[common], help="verify the index on disk; --repair fixes it")
+    checking.add_argument(
+        "--repair", action="store_true", help="fix what can be fixed and re-embed articles whose vectors are lost"
+    )
+    checking.add_argument("--json", action="store_true", help="print the report as JSON")
 
     models = commands.add_parser("models", help="fetch or list the offline models")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -83,10 +145,17 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace):
     from qa.config import Settings
 
-    return Settings().with_overrides(
-        models_dir=getattr(args, "models_dir", None),
-        embedding_model=getattr(args, "embedding_model", None),
-        llm_model=getattr(args, "llm_model", None),
+    return (
+        Settings()
+        .with_overrides(
+            models_dir=getattr(args, "models_dir", None),
+            embedding_model=getattr(args, "embedding_model", None),
+            llm_model=getattr(args, "llm_model", None),
+            llm_backend=getattr(args, "llm_backend", None),
+            llm_base_url=getattr(args, "llm_base_url", None),
+            llm_api_model=getattr(args, "llm_api_model", None),
+        )
+        .with_assignments(getattr(args, "assignments", []))
     )
 
 
@@ -100,9 +169,52 @@ def _date(value) -> str:
     return value.date().isoformat() if value else "undated"
 
 
+def _interval(text: str) -> float:
+    from qa.feeds import parse_interval
+
+    try:
+        return parse_interval(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fetcher(args: argparse.Namespace):
+    from qa.ingest.fetch import FetchConfig, Fetcher
+
+    return Fetcher(FetchConfig.from_env(args.allow_host))
+
+
+def _merge(first, second):
+    """Two ingest reports as one."""
+    for name in ("added", "replaced", "unchanged", "errors"):
+        getattr(first, name).extend(getattr(second, name))
+    first.chunks += second.chunks
+    first.seconds += second.seconds
+    return first
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """newsqa ingest PATH…"""
-    report = _assistant(args).ingest(args.paths, progress=sys.stderr.isatty())
+    """newsqa ingest PATH|URL… [--urls FILE]"""
+    from qa.ingest.fetch import is_url
+    from qa.ingest.web_pages import read_url_list
+
+    urls = [path for path in args.paths if is_url(path)]
+    paths = [path for path in args.paths if not is_url(path)]
+    if args.urls:
+        listed = read_url_list(args.urls)
+        if not listed:
+            print(f"newsqa: error: {args.urls} lists no URLs", file=sys.stderr)
+            return EXIT_ERROR
+        urls += listed
+    if not urls and not paths:
+        print("newsqa ingest: error: give article files, folders or URLs (or --urls FILE)", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = _assistant(args)
+    progress = sys.stderr.isatty()
+    report = assistant.ingest_urls(urls, _fetcher(args), progress=progress) if urls else None
+    if paths:
+        files = assistant.ingest(paths, progress=progress)
+        report = _merge(report, files) if report else files
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -183,6 +295,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for key, value in stats.items():
             print(f"{key}: {value}")
     return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """newsqa check [--repair]: exit 0 when the index is consistent (or was repaired), 1 otherwise"""
+    from qa.assistant import Assistant
+
+    report = Assistant.check_index(args.index, _settings(args), repair=args.repair)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -267,12 +388,88 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """newsqa feeds add URL | list | remove URL"""
+    assistant = _assistant(args)
+    if args.feeds_command == "add":
+        known = {feed.url for feed in assistant.feeds()}
+        state = assistant.add_feed(args.url, _fetcher(args))
+        verb = "already followed" if state.url in known else "now following"
+        print(f"{verb}: {state.url}" + (f" ({state.title})" if state.title else ""))
+        if state.url not in known:
+            print("run `newsqa refresh` to fetch its articles", file=sys.stderr)
+        return EXIT_OK
+    if args.feeds_command == "remove":
+        state = assistant.remove_feed(args.url)
+        print(f"stopped following {state.url}; its {state.articles} articles stay in the index")
+        return EXIT_OK
+    feeds = assistant.feeds()
+    if args.json:
+        listed = [{k: v for k, v in f.to_dict().items() if k not in ("seen", "seen_hashes")} for f in feeds]
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for feed in feeds:
+        status = f"error: {feed.last_error}" if feed.last_error else f"last refresh {feed.last_refresh or 'never'}"
+        print("\t".join((feed.url, feed.title or "-", f"{feed.articles} articles", status)))
+    print(f"{len(feeds)} feeds", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """newsqa refresh"""
+    assistant = _assistant(args)
+    if not assistant.feeds():
+        print("no feeds are followed; add one with `newsqa feeds add URL`", file=sys.stderr)
+        return EXIT_OK
+    report = assistant.refresh_feeds(_fetcher(args), progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for outcome in report.outcomes:
+            print(outcome.line(), file=sys.stderr if outcome.status == "failed" else sys.stdout)
+        for issue in report.ingest.errors if report.ingest else []:
+            print(issue, file=sys.stderr)
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """newsqa watch --every 15m"""
+    import time
+    from datetime import datetime
+
+    assistant = _assistant(args)
+    fetcher = _fetcher(args)
+    done = 0
+    try:
+        while True:
+            done += 1
+            stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+            try:
+                report = assistant.refresh_feeds(fetcher)
+                print(f"{stamp} round {done}: {report.summary()}", flush=True)
+                for outcome in report.failed:
+                    print(f"  {outcome.line()}", file=sys.stderr, flush=True)
+            except NewsqaError as error:
+                print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
+            if args.rounds and done >= args.rounds:
+                return EXIT_OK
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        print(f"newsqa: watch stopped after {done} rounds", file=sys.stderr)
+        return EXIT_OK
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
+    "feeds": cmd_feeds,
+    "refresh": cmd_refresh,
+    "watch": cmd_watch,
     "ask": cmd_ask,
     "list": cmd_list,
     "delete": cmd_delete,
     "stats": cmd_stats,
+    "check": cmd_check,
     "models": cmd_models,
     "eval": cmd_eval,
     "serve": cmd_serve,
@@ -288,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsqa: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("newsqa: interrupted; the index is unchanged unless a save had completed", file=sys.stderr)
+        print("newsqa: interrupted; saved batches are kept, run the same command again to resume", file=sys.stderr)
         return 130
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.llm import LocalLLM, chatml
+from qa.llms import LLM
 
 MAX_TURNS = 3
 MAX_ANSWER_CHARS = 300
@@ -22,7 +22,7 @@ def format_history(history: list[tuple[str, str]]) -> str:
 class QuestionRewriter:
     """Turns a follow-up into a standalone question with one short LLM call."""
 
-    def __init__(self, llm: LocalLLM, template: str) -> None:
+    def __init__(self, llm: LLM, template: str) -> None:
         self.llm = llm
         self.template = template
 
@@ -30,8 +30,8 @@ class QuestionRewriter:
         """The standalone form of `question` (unchanged when there is no history)."""
         if not history:
             return question
-        prompt = chatml([("user", self.template.format(history=format_history(history), question=question.strip()))])
-        rewritten = "".join(self.llm.stream(prompt)).strip().splitlines()
+        prompt = self.template.format(history=format_history(history), question=question.strip())
+        rewritten = "".join(self.llm.stream_messages([("user", prompt)])).strip().splitlines()
         candidate = rewritten[0].strip().strip('"') if rewritten else ""
         candidate = re.sub(r"^(standalone question|question)\s*:\s*", "", candidate, flags=re.IGNORECASE)
         # A rewrite that is empty or rambles is worse than the previous question plus this one.

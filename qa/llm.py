@@ -94,6 +94,10 @@ class LocalLLM:
             except (RuntimeError, ValueError) as error:
                 raise LLMError(f"the local model failed while answering: {error}") from error
 
+    def stream_messages(self, messages: Sequence[Any]) -> Iterator[str]:
+        """Text deltas of the reply to chat `messages`, formatted as ChatML (see `chatml`)."""
+        return self.stream(chatml(messages))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain config."""
         return {

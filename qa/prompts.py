@@ -42,27 +42,24 @@ class Prompts:
     article: str
     rewrite: str
     no_answer: dict[str, str]
+    closest: dict[str, str]
     abstain_markers: tuple[str, ...]
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Prompts:
         """Read the templates from `folder` (default: the shipped ones)."""
         folder = Path(folder) if folder else default_prompts_dir()
-        no_answer = {}
-        for line in _read(folder, "no_answer.txt").splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                code, sep, message = line.partition("=")
-                if not sep:
-                    raise ConfigError(f"{folder / 'no_answer.txt'}: expected '<code> = <message>', got {line!r}")
-                no_answer[code.strip()] = message.strip()
-        if "en" not in no_answer:
-            raise ConfigError(f"{folder / 'no_answer.txt'} must have an 'en' line")
+        no_answer = _by_language(folder, "no_answer.txt")
+        closest = _by_language(folder, "closest.txt")
+        if "{quote}" not in closest["en"]:
+            raise ConfigError(f"{folder / 'closest.txt'}: the 'en' line must contain {{quote}}")
         return cls(
             system=_read(folder, "answer_system.txt").strip(),
             user=_read(folder, "answer_user.txt").strip(),
             article=_read(folder, "article.txt").strip(),
             rewrite=_read(folder, "rewrite.txt").strip(),
             no_answer=no_answer,
+            closest=closest,
             abstain_markers=tuple(
                 fold(line.strip())
                 for line in _read(folder, "abstain_markers.txt").splitlines()
@@ -78,3 +75,21 @@ class Prompts:
     def no_answer_message(self, language: str) -> str:
         """'The articles don't say.' in `language` (English when not translated)."""
         return self.no_answer.get(language, self.no_answer["en"])
+
+    def closest_message(self, language: str, quote: str) -> str:
+        """'The closest they come: “…” [1]' in `language` (English when not translated)."""
+        return self.closest.get(language, self.closest["en"]).replace("{quote}", quote)
+
+
+def _by_language(folder: Path, name: str) -> dict[str, str]:
+    """A '<language code> = <message>' file as a dict; it must have an 'en' line."""
+    messages = {}
+    for line in _read(folder, name).splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            code, sep, message = line.partition("=")
+            if not sep:
+                raise ConfigError(f"{folder / name}: expected '<code> = <message>', got {line!r}")
+            messages[code.strip()] = message.strip()
+    if "en" not in messages:
+        raise ConfigError(f"{folder / name} must have an 'en' line")
+    return messages

@@ -7,7 +7,7 @@ import unicodedata
 
 # A sentence ends at . ! ? … followed by white space and an upper-case letter, digit or quote,
 # unless the period closes a known abbreviation ("M. Cho", "Dr. Lee", "z. B.").
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"»”')\]]*\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
+_BOUNDARY = re.compile(r"(?<=[.!?…])([\"»”')\]]*)\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
 # Thousands separators (space, comma, point, apostrophe) join groups of exactly three digits: 350 000 is one
 # number, "28, 2024" is two.
 _NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f ,.'’]\d{3})+(?!\d)|\d+")
@@ -26,7 +26,24 @@ STOPWORDS = frozenset(
         "donde como no il lo gli i di da e che con per non ha sono"
     ).split()
 )
+# Month names and abbreviations (folded) in en/fr/de/es/it/pt/nl: a sentence naming one states a date.
+MONTH_NAME = re.compile(
+    r"\b(jan(uary|vier|uar|eiro)?|enero|gennaio|feb(ruary|ruar)?|fevrier|febrero|febbraio|fevereiro|"
+    r"mar(ch)?|mars|marz|maart|marzo|marco|apr(il)?|avril|abril|aprile|may|mai|mayo|maggio|maio|mei|"
+    r"june?|juin|juni|junio|giugno|junho|july|juillet|juli|julio|luglio|julho|aug(ust)?|aout|agosto|augustus|"
+    r"sep(t|tember)?|septembre|septiembre|settembre|setembro|oct(ober)?|octobre|oktober|octubre|ottobre|"
+    r"outubro|nov(ember)?|novembre|noviembre|novembro|dec(ember)?|decembre|dezember|diciembre|dicembre|"
+    r"dezembro)\b"
+)
+# "Last year" in the supported languages (folded): resolves to the year before the article's.
+LAST_YEAR = re.compile(
+    r"\b(last year|l'an dernier|l'annee derniere|l'an passe|letztes jahr|im vorjahr|"
+    r"vergangenes jahr|el ano pasado|l'anno scorso|ano passado|vorig jaar)\b"
+)
 _ABBREVIATIONS = frozenset("m mm mme mr mrs ms dr st sr sra jr prof gen no nr vs z b u a e j y".split())
+_PREVIOUS_WORD = re.compile(r"(\w+)\W*$")
+# How far before a period to look for the abbreviation it may close; bounded so long texts stay linear.
+_LOOKBACK = 40
 
 
 def fold(text: str) -> str:
@@ -40,10 +57,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        previous_word = re.search(r"(\w+)\W*$", text[start : match.start()])
-        if previous_word and fold(previous_word.group(1)) in _ABBREVIATIONS and text[match.start() - 1] == ".":
+        window = max(start, match.start() - _LOOKBACK)
+        previous_word = _PREVIOUS_WORD.search(text, window, match.start())
+        # A word that reaches back to the window's edge may go on before it: too long for an abbreviation.
+        cut = previous_word is not None and previous_word.start() == window > start
+        word = previous_word.group(1) if previous_word and not cut else ""
+        if word and fold(word) in _ABBREVIATIONS and text[match.start() - 1] == ".":
             continue
-        spans.append((start, match.start()))
+        spans.append((start, match.end(1)))  # closing quotes and brackets end the sentence they close
         start = match.end()
     spans.append((start, len(text)))
     return trim_spans(text, spans)
@@ -63,6 +84,11 @@ def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
 def numbers(text: str) -> set[str]:
     """The numbers in `text` with their separators removed (350 000, 350,000 and 350.000 → 350000)."""
     return {re.sub(r"\D", "", match) for match in _NUMBER.findall(text)}
+
+
+def is_year(number: str) -> bool:
+    """True for a separator-free number that reads as a year (1900–2099)."""
+    return len(number) == 4 and number[:2] in {"19", "20"}
 
 
 def key_terms(text: str) -> set[str]:

@@ -70,12 +70,14 @@ class Hit:
     article: Article
     score: float
     rank: int
+    also_carried_by: tuple[str, ...] = ()  # other outlets that published a near-copy of this article
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "rank": self.rank,
             "score": self.score,
+            "also_carried_by": list(self.also_carried_by),
             "chunk": self.chunk.to_dict(),
             "article": {k: v for k, v in self.article.to_dict().items() if k != "text"},
         }
@@ -99,6 +101,7 @@ class Citation:
     quote: str
     quote_start: int
     quote_end: int
+    also_carried_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -121,6 +124,7 @@ class Answer:
     prompt_tokens: int = 0
     output_tokens: int = 0
     standalone_question: str | None = None
+    abstention_reason: str | None = None  # why newsqa declined, when `abstained`
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -129,6 +133,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "answer": self.text,
             "abstained": self.abstained,
+            "abstention_reason": self.abstention_reason,
             "language": self.language,
             "citations": [c.to_dict() for c in self.citations],
             "hits": [h.to_dict() for h in self.hits],

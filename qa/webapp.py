@@ -36,6 +36,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 MODEL_QUEUE = "assistant"
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv"]
 CORPUS_HEADERS = ["id", "title", "source", "date", "language"]
+MAX_URLS = 20
 MAX_K = 20
 
 EMPTY_INDEX_MESSAGE = "The index is empty: add articles in the **Corpus** tab, then ask again."
@@ -421,6 +422,25 @@ class Handlers:
             gr.Warning(f"{len(report.skipped)} input(s) rejected; see the report below.")
         return render_report(report, names)
 
+    def add_urls(self, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+        """Fetch the typed web page URLs (one per line) and add their articles; returns the report."""
+        urls = [part for part in re.split(r"[\s,]+", text or "") if part]
+        if not urls:
+            raise gr.Error("type one or more web page URLs first, one per line")
+        if len(urls) > MAX_URLS:
+            raise gr.Error(f"at most {MAX_URLS} URLs at a time, got {len(urls)}")
+        progress(0, desc=f"Fetching {_count(len(urls), 'page')}…")
+        try:
+            report = self.assistant.ingest_urls(urls, progress=True)
+        except NewsqaError as error:
+            raise gr.Error(f"nothing was added: {error}") from None
+        except Exception:
+            log.exception("ingesting URLs %s failed", urls)
+            raise gr.Error(f"nothing was added. {UNEXPECTED_MESSAGE}") from None
+        if report.skipped:
+            gr.Warning(f"{len(report.skipped)} URL(s) rejected; see the report below.")
+        return render_report(report, {url: url for url in urls})
+
     def delete(self, article_ids: list[str] | None) -> str:
         """Remove the chosen articles; returns what happened."""
         if not article_ids:
@@ -569,6 +589,11 @@ def _corpus_tab(handlers: Handlers) -> dict[str, Any]:
                     label="Language code (optional)", placeholder="detected if empty", elem_id="paste-language"
                 )
             add_text = gr.Button("Add this article", variant="primary", elem_id="add-text")
+    with gr.Row(equal_height=False):
+        urls = gr.Textbox(
+            label="Web page URLs (one per line)", lines=2, placeholder="https://…", scale=4, elem_id="urls"
+        )
+        add_urls = gr.Button("Add URLs", variant="primary", scale=1, elem_id="add-urls")
     report = gr.Markdown(elem_id="ingest-report")
     table = gr.Dataframe(
         headers=CORPUS_HEADERS, interactive=False, wrap=True, label="Indexed articles", elem_id="corpus-table"
@@ -583,7 +608,8 @@ def _corpus_tab(handlers: Handlers) -> dict[str, Any]:
     )
     pasted = add_text.click(handlers.paste, [title, text, source, date, language], report, **private)
     deleted = delete.click(handlers.delete, to_delete, report, **private)
-    return {"view": [table, to_delete, stats], "refresh": refresh, "changes": [uploaded, pasted, deleted]}
+    fetched = add_urls.click(handlers.add_urls, urls, report, **private)
+    return {"view": [table, to_delete, stats], "refresh": refresh, "changes": [uploaded, pasted, deleted, fetched]}
 
 
 # -- serving -------------------------------------------------------------------------------------

@@ -49,3 +49,35 @@ def test_invented_number_or_unsupported_sentence_is_dropped() -> None:
         "William Cho met Kwon Bong-seok [2]. The weather in Paris was sunny and warm [1].", HITS
     )
     assert text == "William Cho met Kwon Bong-seok [1]."
+
+
+def _dated_hit(text: str, published: str) -> Hit:
+    from datetime import datetime
+
+    article = Article(id="dated", title="Robots", text=text, language="en", published=datetime.fromisoformat(published))
+    return Hit(chunk=Chunk("dated#0", "dated", 0, text, 0, len(text)), article=article, score=0.7, rank=1)
+
+
+def test_a_year_taken_from_the_question_needs_the_passage() -> None:
+    hit = _dated_hit("Théo Marchal won the Grand Prix de la Vallée de l'Ance on Sunday.", "2024-06-10T00:00:00+00:00")
+    question = "Who won the 2023 edition of the Grand Prix de la Vallée de l'Ance?"
+    _, citations = CitationChecker().run("Théo Marchal won the Grand Prix in 2023 [1].", [hit], question)
+    assert citations == []
+    _, citations = CitationChecker().run("Théo Marchal won the Grand Prix in 2024 [1].", [hit], question)
+    assert citations, "the article's own year is given by its date"
+
+
+def test_last_year_resolves_against_the_publication_date() -> None:
+    hit = _dated_hit("Northwind delivered 4,800 robots last year.", "2024-05-22T00:00:00+00:00")
+    question = "How many robots did Northwind deliver in 2023?"
+    _, citations = CitationChecker().run("Northwind delivered 4,800 robots in 2023 [1].", [hit], question)
+    assert citations
+
+
+def test_day_numbers_of_the_date_count_only_in_a_date() -> None:
+    from qa.citations import _numbers_found
+
+    hit = _dated_hit("The reef off northern Norway was mapped by a survey team.", "2024-06-12T00:00:00+00:00")
+    assert not _numbers_found("The reef is about 12 years old [1].", hit, "How old is the reef?")
+    assert _numbers_found("The reef was mapped on 12 June 2024 [1].", hit, "When was the reef mapped?")
+    assert _numbers_found("Le récif a été cartographié le 12 juin [1].", hit, "Quand ?")

@@ -31,6 +31,6 @@ def read_csv_file(path: Path) -> ReadResult:
             read_record({k: v for k, v in row.items() if k}, row_origin, result)
     except csv.Error as error:
         result.issues.append(IngestIssue(f"{origin}:{reader.line_num}", f"malformed CSV: {error}"))
-    if not result.articles and not result.issues:
+    if not result.articles and not any(issue.skipped for issue in result.issues):
         result.issues.append(IngestIssue(origin, "no rows under the header"))
     return result

@@ -13,6 +13,9 @@ _DATEPARSER_SETTINGS = {
     "STRICT_PARSING": False,
     "REQUIRE_PARTS": ["year"],
 }
+# The longest written dates ("Mittwoch, 28. Februar 2024, 09:00 Uhr MEZ") are far shorter; dateparser's time grows
+# with length (tens of seconds for a few kilobytes), so longer values are refused before they reach it.
+MAX_DATE_CHARS = 100
 
 
 def _aware(value: datetime) -> datetime:
@@ -41,6 +44,8 @@ def parse_date(value: str | date | datetime | None) -> datetime | None:
         return _aware(parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):
         pass
+    if len(text) > MAX_DATE_CHARS:
+        raise ValueError(f"unrecognised date {text[:40]!r}…: {len(text)} characters is too long for a date")
     import dateparser  # slow to import; only needed for written-out dates
 
     parsed = dateparser.parse(text, settings=_DATEPARSER_SETTINGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ FIELD_ALIASES = {
     "source": ("outlet", "publisher", "site"),
 }
 MAX_TITLE_CHARS = 160
+# Enough for any real record; past it a record is hostile or refers to itself (a YAML alias cycle).
+MAX_RECORD_VALUES = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,26 @@ def title_from_text(text: str) -> str:
     return first[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
+def _check_values(record: dict[str, Any]) -> None:
+    """Refuse what the index could not store: lone surrogates (not UTF-8), and self-referencing or huge values."""
+    pending: list[Any] = [record]
+    for _ in range(MAX_RECORD_VALUES + 1):
+        if not pending:
+            return
+        value = pending.pop()
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise IngestError("invalid Unicode: a lone surrogate such as \\ud800; re-save the input as UTF-8")
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set):
+            pending.extend(value)
+    raise IngestError(f"record holds over {MAX_RECORD_VALUES} values, or refers to itself (a YAML alias loop?)")
+
+
 def build_article(record: dict[str, Any], origin: str) -> tuple[Article, list[IngestIssue]]:
     """Normalise a raw record; raises IngestError when it cannot be an article (e.g. no text)."""
+    _check_values(record)
     text = _clean(_pick(record, "text"))
     if text is None:
         raise IngestError("no article text (expected a 'text' field or body)")

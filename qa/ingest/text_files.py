@@ -19,11 +19,16 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         return {}, text
     lines = text.splitlines(keepends=True)
     for index in range(1, len(lines)):
-        if lines[index].strip() == "---":
+        # The closing line starts at column 0: an indented '---' belongs to a multi-line value.
+        if lines[index].rstrip() == "---":
             try:
                 fields = yaml.safe_load("".join(lines[1:index])) or {}
             except yaml.YAMLError as error:
                 raise IngestError(f"front matter is not valid YAML: {error}") from None
+            except ValueError as error:  # e.g. a date like 2024-02-30, or an integer of 5000 digits
+                raise IngestError(f"front matter has an impossible value: {str(error).split(';')[0]}") from None
+            except RecursionError:
+                raise IngestError("front matter is nested too deeply") from None
             if not isinstance(fields, dict):
                 raise IngestError("front matter must be 'key: value' lines")
             return fields, "".join(lines[index + 1 :])

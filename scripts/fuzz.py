@@ -1,0 +1,409 @@
+"""Fuzz newsqa's parsers with random mutations of the sample articles, for a fixed time, and print the figures.
+
+Every parser gets inputs in turn: the sample articles rendered as each file format, then damaged (bytes flipped,
+cut, duplicated, re-encoded, nasty tokens spliced in). An input is accepted, rejected with a reason, or a crash
+(an unexpected exception, or a result that breaks newsqa's rules: a reason-less rejection, an article the index
+could not store, chunks that do not slice the text). Crashing inputs are saved for replay. Exits 1 on any crash.
+
+Usage:
+    .venv/bin/python scripts/fuzz.py [--seconds 300] [--seed 1] [--articles samples/news] [--crashes fuzz-crashes]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import io
+import json
+import logging
+import random
+import re
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.chunking import Chunker  # noqa: E402
+from qa.errors import NewsqaError  # noqa: E402
+from qa.filters import Filters  # noqa: E402
+from qa.ingest import read_file, read_paths  # noqa: E402
+from qa.ingest.dates import parse_date  # noqa: E402
+from qa.ingest.decoding import read_text  # noqa: E402
+from qa.ingest.records import ReadResult, build_article  # noqa: E402
+from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
+from qa.types import Article  # noqa: E402
+
+PER_INPUT_SECONDS = 30
+# Tokens that have broken parsers before, or that parsers must treat with care.
+NASTY = [
+    b"\x00", b"\xef\xbb\xbf", b"\xff\xfe", b"\xe9", b"\x81\x8d", b"\xe2\x80\xa8", b"\xc2\x85", b"\x1e", b"\r", b"\r\n",
+    b"---\n", b"  ---\n", b"\n---", b'"', b"'", b"\\", b"\\ud800", b'"\\udc00"', b"{", b"}", b"[" * 3000, b"]", b",",
+    b"\t", b"<", b"</p>", b"<script>", b"<!--", b"&#0;", b"&#xd800;", b"<?xml version='1.0' encoding='utf-16'?>",
+    b"9" * 5000, b"1e999", b"NaN", b"-Infinity", b"2024-13-45", b"2024-02-30", b"published: 2024-02-30\n",
+    b"&a [*a]", b"*a", b"!!binary", b"? [a]\n", b"\xe2\x80\xa6 ", b". ", b'." ', b"Dr. " * 50, b"1 000 000",
+]  # fmt: skip
+FORMATS = ["md", "txt", "json", "jsonl", "csv", "tsv", "html"]
+
+
+class Hang(Exception):
+    """An input took longer than PER_INPUT_SECONDS."""
+
+
+class RuleBroken(AssertionError):
+    """A parser returned, but its result breaks newsqa's rules."""
+
+
+@dataclass
+class Tally:
+    """Figures for one parser."""
+
+    tried: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    crashes: int = 0
+    seconds: float = 0.0
+    slowest: float = 0.0
+    reasons: Counter = field(default_factory=Counter)
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def render(article: Article, kind: str) -> bytes:
+    """An article as the bytes of a file of `kind`."""
+    fields = {
+        "id": article.id,
+        "title": article.title,
+        "text": article.text,
+        "source": article.source,
+        "published": article.published.isoformat() if article.published else None,
+        "language": article.language,
+        "url": article.url,
+    }
+    fields = {k: v for k, v in fields.items() if v}
+    if kind == "md":
+        front = yaml.safe_dump({k: v for k, v in fields.items() if k != "text"}, allow_unicode=True, sort_keys=False)
+        return f"---\n{front}---\n{article.text}\n".encode()
+    if kind == "txt":
+        return f"{article.title}\n\n{article.text}\n".encode()
+    if kind == "json":
+        return json.dumps({"articles": [fields]}, ensure_ascii=False, indent=1).encode()
+    if kind == "jsonl":
+        return (json.dumps(fields, ensure_ascii=False) + "\n").encode()
+    if kind in ("csv", "tsv"):
+        out = io.StringIO(newline="")
+        writer = csv.DictWriter(out, fieldnames=list(fields), delimiter="\t" if kind == "tsv" else ",")
+        writer.writeheader()
+        writer.writerow(fields)
+        return out.getvalue().encode()
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in article.text.split("\n\n"))
+    date = f'<meta property="article:published_time" content="{fields.get("published", "")}">'
+    return (
+        f"<!doctype html><html lang='{article.language}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(article.title)}</title>{date}</head><body><article><h1>{html.escape(article.title)}</h1>"
+        f"{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def mutate(rng: random.Random, data: bytes, donors: list[bytes]) -> bytes:
+    """`data` after 1–6 random edits (or unchanged, now and then, to keep valid inputs in the mix)."""
+    if rng.random() < 0.1:
+        return data
+    buffer = bytearray(data)
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randint(0, len(buffer))
+        kind = rng.choice(["flip", "delete", "duplicate", "nasty", "nasty", "splice", "truncate", "random", "encode"])
+        if kind == "flip" and buffer:
+            buffer[min(at, len(buffer) - 1)] = rng.randrange(256)
+        elif kind == "delete":
+            del buffer[at : at + rng.randint(1, 64)]
+        elif kind == "duplicate":
+            buffer[at:at] = buffer[at : at + rng.randint(1, 256)] * rng.randint(1, 4)
+        elif kind == "nasty":
+            buffer[at:at] = rng.choice(NASTY)
+        elif kind == "splice":
+            donor = rng.choice(donors)
+            start = rng.randint(0, len(donor))
+            buffer[at:at] = donor[start : start + rng.randint(1, 400)]
+        elif kind == "truncate":
+            del buffer[at:]
+        elif kind == "random":
+            buffer[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        elif kind == "encode":
+            text = bytes(buffer).decode("utf-8", errors="replace")
+            buffer = bytearray(text.encode(rng.choice(["cp1252", "latin-1", "utf-16", "mac_roman"]), errors="replace"))
+    return bytes(buffer)
+
+
+def mutate_text(rng: random.Random, text: str, donors: list[bytes]) -> str:
+    """A mutated string (through the byte mutations, decoded leniently)."""
+    return mutate(rng, text.encode("utf-8", "surrogatepass"), donors).decode(
+        "utf-8", errors=rng.choice(["replace", "ignore", "surrogateescape"])
+    )
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+def check_result(result: ReadResult, origin: str) -> None:
+    """Raise RuleBroken unless every issue has an origin and reason and every article is storable."""
+    for issue in result.issues:
+        if not issue.reason.strip() or not issue.origin.startswith(origin):
+            raise RuleBroken(f"issue without a clear origin or reason: {issue!r}")
+    for article in result.articles:
+        if not (article.id and article.title and article.text and article.text == article.text.strip()):
+            raise RuleBroken(f"article with an empty or untrimmed field: {article.id!r}")
+        stored = json.dumps(article.to_dict(), ensure_ascii=False, default=str).encode("utf-8")
+        back = Article.from_dict(json.loads(stored))
+        if (back.title, back.text, back.published) != (article.title, article.text, article.published):
+            raise RuleBroken(f"article {article.id!r} does not survive the index's JSON")
+    if not result.articles and not any(issue.skipped for issue in result.issues):
+        raise RuleBroken("nothing read and no reason given")
+
+
+def check_cover(text: str, spans: list[tuple[int, int]]) -> None:
+    """Raise RuleBroken unless the spans are ordered, trimmed, and leave only white space out."""
+    position = 0
+    for start, end in spans:
+        if not (position <= start < end <= len(text)) or text[start:end] != text[start:end].strip():
+            raise RuleBroken(f"bad span {(start, end)}")
+        if text[position:start].strip():
+            raise RuleBroken(f"text lost between spans: {text[position:start]!r}")
+        position = end
+    if text[position:].strip():
+        raise RuleBroken(f"text lost at the end: {text[position:]!r}")
+
+
+# -- one parser each ------------------------------------------------------------------------------
+
+Outcome = tuple[bool, str | None]  # (accepted, reason when rejected)
+Target = Callable[[random.Random, list[Article], list[bytes], Path], Outcome]
+
+
+def keep(folder: Path, text: str) -> None:
+    """Write a non-file input where a crash report will find it."""
+    (folder / "input.txt").write_bytes(text.encode("utf-8", "backslashreplace"))
+
+
+def file_target(kind: str) -> Target:
+    def run(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+        data = mutate(rng, render(rng.choice(articles), kind), donors)
+        path = folder / f"input.{kind}"
+        path.write_bytes(data)
+        result = read_file(path)
+        check_result(result, str(path))
+        skipped = [issue.reason for issue in result.issues if issue.skipped]
+        return (bool(result.articles), None if result.articles else skipped[0])
+
+    return run
+
+
+def decoding_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    data = mutate(rng, render(rng.choice(articles), rng.choice(FORMATS)), donors)
+    path = folder / "input.bin"
+    path.write_bytes(data)
+    try:
+        text, _ = read_text(path)
+    except NewsqaError as error:
+        return (False, str(error))
+    if not text.strip():
+        raise RuleBroken("decoded to white space only")
+    return (True, None)
+
+
+def date_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    moment = rng.choice([a.published for a in articles if a.published])
+    base = rng.choice(
+        [moment.isoformat(), moment.date().isoformat(), format_datetime(moment), moment.strftime("%d %B %Y")]
+    )
+    text = mutate_text(rng, base, [base.encode()])
+    keep(folder, text)
+    try:
+        parsed = parse_date(text)
+    except ValueError as error:
+        return (False, str(error))
+    if parsed is not None and parsed.tzinfo is None:
+        raise RuleBroken("naive datetime")
+    return (True, None)
+
+
+def record_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    record: dict[str, Any] = {k: v for k, v in rng.choice(articles).to_dict().items() if k != "metadata"}
+    values = [None, True, 0, -1, 1.5, float("nan"), float("inf"), "", " ", "\ud800", [], {}, [[[]]], "2024-02-30",
+              "x" * 100_000, {"nested": {"deeper": ["x"]}}, 10**100]  # fmt: skip
+    for _ in range(rng.randint(1, 4)):
+        key = rng.choice([*record, "content", "body", "headline", "date", "link", "extra", "Title"])
+        record[key] = rng.choice(values) if rng.random() < 0.6 else mutate_text(rng, str(record.get(key)), donors)
+    origin = "fuzz:1"
+    keep(folder, repr(record))
+    try:
+        article, warnings = build_article(record, origin)
+    except NewsqaError as error:
+        return (False, str(error))
+    check_result(ReadResult([article], warnings), origin)
+    return (True, None)
+
+
+def chunk_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    text = mutate_text(rng, rng.choice(articles).text, donors)
+    size = rng.randint(20, 200)
+    keep(folder, text)
+    chunks = Chunker(size, rng.randint(0, size - 1)).run(Article(id="a", title="t", text=text))
+    if any(text[c.start : c.end] != c.text for c in chunks):
+        raise RuleBroken("chunk offsets do not slice the text")
+    check_cover(text, [(c.start, c.end) for c in chunks])
+    return (bool(chunks), None if chunks else "no text")
+
+
+def text_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    text = mutate_text(rng, rng.choice(articles).text, donors)
+    keep(folder, text)
+    check_cover(text, sentence_spans(text))
+    if not all(n.isdigit() for n in numbers(text)):
+        raise RuleBroken("a number with non-digits")
+    key_terms(text)
+    return (True, None)
+
+
+def filter_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    article = rng.choice(articles)
+    day = article.published.date().isoformat() if article.published else "2024-01-01"
+    since, until = (mutate_text(rng, day, donors) if rng.random() < 0.5 else day for _ in range(2))
+    sources = [mutate_text(rng, article.source or "x", donors) for _ in range(rng.randint(0, 2))]
+    languages = [mutate_text(rng, article.language or "en", donors) for _ in range(rng.randint(0, 2))]
+    keep(folder, repr([since, until, sources, languages]))
+    try:
+        filters = Filters.build(since, until, sources, languages)
+    except NewsqaError as error:
+        return (False, str(error))
+    filters.accepts(article)
+    return (True, None)
+
+
+TARGETS: dict[str, Target] = {
+    **{f"read .{kind}": file_target(kind) for kind in FORMATS},
+    "decoding": decoding_target,
+    "dates": date_target,
+    "records": record_target,
+    "chunker": chunk_target,
+    "text": text_target,
+    "filters": filter_target,
+}
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection reason with its particulars (quoted values, numbers, paths) blanked, for counting."""
+    reason = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", " ".join(reason.split()))
+    reason = re.sub(r"\d+", "N", reason)
+    return reason[:90]
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise Hang(f"over {PER_INPUT_SECONDS} s on one input")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the fuzzer; returns 1 when any input crashed a parser."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=300, help="how long to run (default 300)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (a run is repeatable per seed)")
+    parser.add_argument("--articles", type=Path, default=ROOT / "samples" / "news", help="articles to mutate")
+    parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"), help="where crashing inputs go")
+    args = parser.parse_args(argv)
+    logging.disable(logging.CRITICAL)  # trafilatura logs every page it cannot parse
+
+    articles = read_paths([args.articles]).articles
+    if not articles:
+        print(f"no articles under {args.articles}", file=sys.stderr)
+        return 2
+    donors = [render(article, kind) for article in articles for kind in FORMATS]
+    rng = random.Random(args.seed)
+    tallies = {name: Tally() for name in TARGETS}
+    signal.signal(signal.SIGALRM, _alarm)
+    started = time.perf_counter()
+    deadline = started + args.seconds
+    names = list(TARGETS)
+    with tempfile.TemporaryDirectory(prefix="newsqa-fuzz-") as scratch:
+        folder = Path(scratch)
+        while time.perf_counter() < deadline:
+            for name in names:
+                tally, target = tallies[name], TARGETS[name]
+                for old in folder.iterdir():
+                    old.unlink()
+                began = time.perf_counter()
+                signal.alarm(PER_INPUT_SECONDS)
+                try:
+                    (accepted, reason) = target(rng, articles, donors, folder)
+                except Exception as error:
+                    signal.alarm(0)
+                    tally.crashes += 1
+                    save_crash(args.crashes, name, args.seed, folder, error)
+                else:
+                    signal.alarm(0)
+                    tally.accepted += accepted
+                    if not accepted:
+                        tally.rejected += 1
+                        tally.reasons[reason_kind(reason or "")] += 1
+                took = time.perf_counter() - began
+                tally.tried += 1
+                tally.seconds += took
+                tally.slowest = max(tally.slowest, took)
+    elapsed = time.perf_counter() - started
+    print_report(tallies, elapsed, args.seed)
+    return 1 if any(t.crashes for t in tallies.values()) else 0
+
+
+def save_crash(folder: Path, name: str, seed: int, scratch: Path, error: Exception) -> None:
+    """Keep the crashing input and its traceback; print a one-line note."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{re.sub(r'[^a-z]+', '-', name)}-{len(list(folder.iterdir())):04d}"
+    inputs = [p for p in scratch.iterdir() if p.is_file()]
+    for path in inputs:
+        (folder / f"{stem}{path.suffix}").write_bytes(path.read_bytes())
+    (folder / f"{stem}.txt").write_text(f"parser: {name}\nseed: {seed}\n\n{traceback.format_exc()}")
+    print(f"CRASH in {name}: {type(error).__name__}: {str(error)[:160]} (saved as {folder / stem}.*)", file=sys.stderr)
+
+
+def print_report(tallies: dict[str, Tally], elapsed: float, seed: int) -> None:
+    """The figures: per parser, then the commonest rejection reasons."""
+    print(f"\nnewsqa fuzz run: {elapsed:.0f} s, seed {seed}\n")
+    header = (
+        f"{'parser':12} {'tried':>7} {'accepted':>9} {'rejected':>9} {'crashes':>8} {'ms/input':>9} {'slowest s':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, t in tallies.items():
+        per = 1000 * t.seconds / t.tried if t.tried else 0
+        print(f"{name:12} {t.tried:7} {t.accepted:9} {t.rejected:9} {t.crashes:8} {per:9.1f} {t.slowest:10.2f}")
+    total = Tally()
+    for t in tallies.values():
+        total.tried += t.tried
+        total.accepted += t.accepted
+        total.rejected += t.rejected
+        total.crashes += t.crashes
+    print("-" * len(header))
+    print(f"{'total':12} {total.tried:7} {total.accepted:9} {total.rejected:9} {total.crashes:8}")
+    print("\ncommonest rejection reasons (particulars blanked):")
+    for name, t in tallies.items():
+        for reason, count in t.reasons.most_common(3):
+            print(f"  {name:12} {count:6}  {reason}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
