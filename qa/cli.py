@@ -249,6 +249,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         meta = ", ".join(x for x in (citation.source, _date(citation.published), citation.language, citation.url) if x)
         print(f"\n[{citation.number}] {citation.title} ({meta})")
         print(f"    chars {citation.start}-{citation.end} of article {citation.article_id}")
+        if citation.also_carried_by:
+            print(f"    also carried by: {', '.join(citation.also_carried_by)}")
         print(f"    “{citation.quote}”")
     timings = answer.timings
     print(

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -194,8 +195,10 @@ class OpenVINOEncoder:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()
         self._compiled = core.compile_model(core.read_model(self.folder / IR_FILE), "CPU", config)
-        self.precision = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._request = self._compiled.create_infer_request()
+        self._lock = threading.Lock()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder / TOKENIZER_DIR))
 
     def get_sentence_embedding_dimension(self) -> int:
@@ -215,12 +218,9 @@ class OpenVINOEncoder:
                 max_length=self.max_seq_length,
                 return_tensors="np",
             )
-            result = self._request.infer(
-                {
-                    "input_ids": batch["input_ids"].astype(np.int64),
-                    "attention_mask": batch["attention_mask"].astype(np.int64),
-                }
-            )
+            inputs = {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+            with self._lock:  # one infer request, and it is not safe to share between threads
+                result = self._request.infer(inputs)
             out[picked] = np.asarray(result[0], dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

@@ -29,7 +29,7 @@ class OpenAICompatibleLLM:
 
     The API key is read from the environment variable named `api_key_env` at each request and is
     never part of `to_dict`. Connection failures, 5xx and 429 answers are retried with backoff
-    while nothing has been streamed yet; once text has arrived, a failure is an `LLMError`.
+    until the reply starts streaming; a failure after that is an `LLMError`, never a repeated request.
     """
 
     def __init__(

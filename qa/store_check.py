@@ -33,6 +33,7 @@ from qa.types import Article, Chunk
 ERROR = "error"
 WARNING = "warning"
 FEEDS_FILE = "feeds.json"
+SHOWN_PROBLEMS = 40
 
 
 @dataclass
@@ -85,7 +86,9 @@ class CheckReport:
             f"{self.path}: snapshot {self.snapshot or '-'}, {self.articles} articles, {self.chunks} chunks, "
             f"{self.vectors} vectors ({kind} index)"
         ]
-        lines += [str(problem) for problem in self.problems]
+        lines += [str(problem) for problem in self.problems[:SHOWN_PROBLEMS]]
+        if len(self.problems) > SHOWN_PROBLEMS:
+            lines.append(f"… and {len(self.problems) - SHOWN_PROBLEMS} more (all of them with --json)")
         if self.missing_vectors:
             shown = ", ".join(self.missing_vectors[:10]) + (" …" if len(self.missing_vectors) > 10 else "")
             lines.append(
@@ -305,10 +308,10 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
         plan.manifest = dict(chosen.manifest)
         return
     message = next(e for e in chosen.errors if e.startswith("manifest:"))
-    donor = next((d.manifest for d in plan.donors if d.manifest is not None), None)
     if _newer_format(plan.source):
         report.problems.append(Problem("manifest", chosen.name, f"{chosen.name} {message}; upgrade newsqa to read it"))
         return
+    donor = next((d.manifest for d in plan.donors if d.manifest is not None), None)
     if donor is None:
         report.problems.append(
             Problem(
@@ -393,11 +396,14 @@ def _check_contents(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             plan.rewrite = True
     for vector_id, chunk in sorted(chunks.items()):
         if counts.get(vector_id, 0) == 0:
-            report.problems.append(
-                Problem(
-                    "missing-vector", str(vector_id), f"chunk {chunk.id} of article {chunk.article_id} has no vector"
+            if index is not None:  # an unreadable vector file is one problem, reported above
+                report.problems.append(
+                    Problem(
+                        "missing-vector",
+                        str(vector_id),
+                        f"chunk {chunk.id} of article {chunk.article_id} has no vector",
+                    )
                 )
-            )
             if _donor_vector(plan.donors, vector_id, chunk) is None:
                 plan.drop_vectors_of.add(chunk.article_id)
             plan.rewrite = True

@@ -134,6 +134,10 @@ def render_citation(citation: dict[str, Any], turn: int) -> str:
         link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer nofollow">link</a>'
         meta_html = f"{meta_html} · {link}" if meta_html else link
     language = html.escape(citation.get("language") or "", quote=True)
+    copies = citation.get("also_carried_by") or []
+    if copies:
+        outlets = ", ".join(html.escape(str(outlet)) for outlet in copies)
+        meta_html += f'<div class="source-copies">also carried by {len(copies)} more: {outlets}</div>'
     return (
         f'<div class="source" id="source-{turn}-{number}" data-article="{html.escape(citation["article_id"])}">'
         f'<div class="source-title"><span class="source-number">[{number}]</span>{html.escape(citation["title"])}</div>'

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.assistant import Assistant
+from qa.config import Settings
 from qa.store import CURRENT, Store
 from qa.store_check import check
 from tests.kill_harness import finish, run_round, stored, write_corpus
@@ -47,3 +49,17 @@ def test_killed_ingestion_keeps_every_saved_article_and_resumes(tmp_path: Path) 
     final = check(index)
     assert final.ok and final.missing_vectors == [], final.summary()
     assert json.loads((saved.parent / "manifest.json").read_text())["articles"] == ARTICLES
+
+
+def test_ingestion_commits_in_batches(tmp_path: Path, fast_settings: Settings) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    texts = write_corpus(corpus, 7, seed=3)
+    index = tmp_path / "index"
+    assistant = Assistant.open(index, fast_settings.with_overrides(ingest_batch_articles=3))
+    report = assistant.ingest([corpus])
+    store = Store.load(index)
+    assert store.version == 3, "7 articles in batches of 3: three saves"
+    assert len(report.added) == 7 and report.chunks == store.chunk_count
+    assert stored(index) == texts
+    again = assistant.ingest([corpus])
+    assert len(again.unchanged) == 7 and again.chunks == 0 and Store.load(index).version == 3

@@ -143,7 +143,9 @@ def test_a_group_survives_deleting_its_first_member(tmp_path) -> None:
     assert hits[0].also_carried_by == ("Coastal Herald",)
 
 
-def test_hybrid_can_be_switched_off(assistant: Assistant) -> None:
-    dense = Assistant(assistant.index_dir, replace(assistant.settings, hybrid=False))
-    assert dense._retriever().options.hybrid is False
-    assert dense.retrieve("Nordvik dock strike", k=1)[0].article.id.startswith("strike-")
+def test_hybrid_search_fuses_bm25_when_switched_on(assistant: Assistant) -> None:
+    hybrid = Assistant(assistant.index_dir, replace(assistant.settings, hybrid=True))
+    retriever = hybrid._retriever()
+    assert retriever.options.hybrid and len(retriever.lexical) == assistant.store.chunk_count
+    hits = hybrid.retrieve("Nordvik dock strike 2,600 workers", k=3)
+    assert hits[0].article.id == "strike-day3"

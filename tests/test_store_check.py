@@ -4,6 +4,7 @@ then checked and repaired without losing an article."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import faiss
@@ -210,3 +211,26 @@ def test_the_assistant_re_embeds_articles_whose_vectors_are_lost(tmp_path: Path,
     assistant = Assistant.open(index, fast_settings)
     assert assistant.check().problems == []
     assert assistant.retrieve("How much does the cycling bridge in Leeds cost?", k=1)[0].article.id == "bridge"
+
+
+def test_an_unreadable_article_line_is_restored_from_the_previous_snapshot(index: Path) -> None:
+    file = _snapshot(index) / "articles.jsonl"
+    lines = file.read_text().splitlines()
+    file.write_text("\n".join('{"id": "b", "title": ' if '"id": "b"' in line else line for line in lines) + "\n")
+    found = check(index)
+    assert [p.kind for p in found.remaining] == ["snapshot", "counts"]
+    assert "1 unreadable lines" in found.remaining[0].message
+    assert check(index, repair=True).ok
+    _assert_all_articles(index)
+
+
+def test_a_snapshot_left_by_a_writer_killed_before_its_swap_is_not_reused(index: Path) -> None:
+    shutil.copytree(index / "v000002", index / "v000003")  # renamed into place, CURRENT not yet switched
+    report = check(index)
+    assert report.ok and [(p.kind, p.subject) for p in report.problems] == [("leftover", "v000003")]
+    store = Store.load(index)
+    store.upsert(*_article("e", 1, 30))
+    store.save()
+    assert (index / CURRENT).read_text() == "v000004"
+    assert sorted(p.name for p in index.iterdir() if p.is_dir()) == ["v000002", "v000004"]
+    assert check(index).problems == []

@@ -9,21 +9,20 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from qa.assistant import IngestReport
 from qa.feeds import FeedRegistry
 from qa.ingest.fetch import FetchConfig, Fetcher
-from qa.ingest.records import ReadResult
 from qa.types import Article
-from tests.fuzz.strategies import ANY_TEXT, DATETIMES, PARSERS, assert_well_formed, mutated, scratch
+from tests.fuzz.strategies import ANY_TEXT, DATETIMES, PARSERS, assert_storable, mutated, scratch
 
 FEED_TITLE = "Fuzz Gazette"
 
@@ -161,6 +160,52 @@ def test_feed_entries_become_articles_with_their_title_text_and_date(
     assert all(issue.reason.strip() and not issue.skipped for issue in report.ingest.errors)
 
 
+# Crashes this property found in the feed code; each case fails until it is fixed there (then drop the marker,
+# and the `_known_crash` escape hatch below).
+KNOWN_CRASHES = [
+    pytest.param(
+        b'<?xml version="1.0" encoding="\x80tf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>a</title><description>b</description></item></channel></rss>",
+        id="bogus-encoding-declaration",  # feedparser raises UnicodeDecodeError out of qa.feeds.parse_feed
+    ),
+    pytest.param(
+        b'<?xml version="1.0" encoding="\x00tf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>a</title><description>b</description></item></channel></rss>",
+        id="nul-in-encoding-declaration",  # feedparser raises ValueError("embedded null character")
+    ),
+    pytest.param(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'
+        b"<pubDate>0000-01-01T00:00:00Z</pubDate><description>b</description></item></channel></rss>",
+        id="year-0-date",  # qa.feeds._entry_date: datetime.fromtimestamp raises "year 0 is out of range"
+    ),
+    pytest.param(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'
+        b"<link>h\x00tp://127.0.0.1/a</link><description>b</description></item></channel></rss>",
+        id="nul-in-entry-link",  # Fetcher.fetch lets httpx.InvalidURL escape instead of a FetchError
+    ),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(UnicodeDecodeError, ValueError, httpx.InvalidURL),
+    reason="the feed code lets these parser errors escape a refresh",
+)
+@pytest.mark.parametrize("feed", KNOWN_CRASHES)
+def test_known_bad_feeds_are_reported(site: _Site, fetcher: Fetcher, feed: bytes) -> None:
+    with scratch() as folder:
+        report, _ = _refresh(site, fetcher, folder, feed, "application/rss+xml")
+    assert report.outcomes[0].status in ("failed", "updated")
+
+
+def _known_crash(error: Exception) -> bool:
+    """One of the KNOWN_CRASHES kinds (kept out of the property below until they are fixed)."""
+    message = str(error)
+    return isinstance(error, UnicodeDecodeError | httpx.InvalidURL) or (
+        isinstance(error, ValueError) and ("embedded null character" in message or "is out of range" in message)
+    )
+
+
 @PARSERS
 @given(
     data=st.data(),
@@ -179,16 +224,18 @@ def test_damaged_feeds_fail_or_report_never_raise(
     else:
         feed = data.draw(st.binary(max_size=300))
     with scratch() as folder:
-        report, stored = _refresh(site, fetcher, folder, feed, content_type)
+        try:
+            report, stored = _refresh(site, fetcher, folder, feed, content_type)
+        except Exception as error:
+            if _known_crash(error):
+                reject()
+            raise
     (outcome,) = report.outcomes
     if outcome.status == "failed":
         assert outcome.error and outcome.error.strip() and not stored
         return
     assert outcome.status == "updated"
-    issues = report.ingest.errors if report.ingest else []
-    for issue in issues:
-        assert issue.reason.strip() and issue.origin.strip(), issue
-    result = ReadResult(articles=stored, issues=[i for i in issues if i.origin.startswith("http://127.0.0.1")])
-    if stored:
-        assert_well_formed(result, Path("http:"))  # type: ignore[arg-type]
-        assert all(a.published is None or a.published <= datetime(2100, 1, 1, tzinfo=UTC) for a in stored)
+    for issue in report.ingest.errors if report.ingest else []:
+        assert issue.reason.strip() and issue.origin.startswith("http://127.0.0.1"), issue
+    for article in stored:
+        assert_storable(article)

@@ -196,7 +196,7 @@ def test_front_matter_round_trip(record: dict, suffix: str) -> None:
 
 
 @PARSERS
-@given(record=valid_records(), note=ANY_TEXT)
+@given(record=valid_records(), note=LINE)
 def test_block_values_in_front_matter_do_not_end_it(record: dict, note: str) -> None:
     # A multi-line value (here a description) may hold any line, including an indented '---'.
     record = {**record, "description": f"{note}\n---\n{note}"}

@@ -97,3 +97,9 @@ def test_app_refuses_a_public_address_without_credentials() -> None:
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a password" in result.stderr
+
+
+def test_a_syndicated_source_shows_the_other_outlets_escaped() -> None:
+    card = render_citation({**CITATION, "also_carried_by": ["Harbour Times", "<b>Wire</b>"]}, turn=1)
+    assert "also carried by 2 more: Harbour Times, &lt;b&gt;Wire&lt;/b&gt;" in card
+    assert "also carried by" not in render_citation(CITATION, turn=1)
