@@ -103,13 +103,15 @@ class Assistant:
 
     @property
     def store(self) -> Store:
-        """The loaded index; StoreError while nothing has been ingested."""
+        """The index as last saved (by this or another process); StoreError while nothing has been ingested."""
+        self._store = self._fresh_store()
         if self._store is None:
             raise StoreError(f"the index {self.index_dir} is empty; add articles with `newsqa ingest PATH`")
         return self._store
 
     def articles(self) -> list[Article]:
         """Every indexed article, newest first."""
+        self._store = self._fresh_store()
         return self._store.articles() if self._store else []
 
     def stats(self) -> dict[str, Any]:

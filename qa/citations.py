@@ -22,6 +22,24 @@ from qa.text import (
 )
 from qa.types import Citation, Hit
 
+# Sentences addressed to an assistant rather than to readers (a prompt injection), en/fr/de/es/it, folded.
+INSTRUCTION = re.compile(
+    "|".join(
+        (
+            r"\b(ignore|disregard|forget) (all |any )?(your |the )?(previous |prior |above |earlier )?"
+            r"(instructions|rules|prompt)",
+            r"\b(system|assistant|asistente|assistente) ?:",
+            r"\byou are now\b",
+            r"\b(reply|respond|answer) only\b",
+            r"\bignore[zr]? (les|vos|toutes) ",
+            r"\bignoriere ",
+            r"\bignora (las|tus|todas|le) ",
+            r"\bignori (le|tutte) ",
+            r"\binstruccion para el asistente",
+            r"\b(repondez|reponds|antworte|responde|rispondi) (uniquement|nur|solo|solamente|soltanto)\b",
+        )
+    )
+)
 # A sentence is supported by a passage when enough of what it asserts is found there.
 SUPPORT_THRESHOLD = 0.45
 Encoder = Callable[[list[str]], np.ndarray]
@@ -72,13 +90,16 @@ class CitationChecker:
                 spans = passage_sentences[j]
                 best = (-1.0, 0, len(hit.chunk.text))
                 for k, (s, e, text) in enumerate(spans):
+                    if INSTRUCTION.search(fold(text)):
+                        continue  # text addressed to an assistant is never evidence
                     lexical = lexical_support(sentence, text)
                     semantic = float(similarity[i, offset + k]) if similarity is not None else lexical
                     score = 0.5 * lexical + 0.5 * semantic
                     if score > best[0]:
                         best = (score, s, e)
                 offset += len(spans)
-                whole = lexical_support(sentence, hit.chunk.text)
+                evidence = " ".join(text for _, _, text in spans if not INSTRUCTION.search(fold(text)))
+                whole = lexical_support(sentence, evidence)
                 score = max(whole, best[0]) if _numbers_found(sentence, hit, question) else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)

@@ -34,7 +34,7 @@ class Settings:
     chunk_size: int = 100
     min_chunk_size: int = 25
     embed_batch_size: int = 16
-    embedding_backend: str = "torch"  # "torch" (sentence-transformers on PyTorch) or "openvino" (exported once, faster)
+    embedding_backend: str = "openvino"  # or "torch"; "openvino" runs the model exported once from PyTorch, faster
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
     embed_titles: bool = True  # embed each passage with its article's title and date
     embedding_cache: bool = True  # reuse the vectors of passages already embedded (kept by content)
@@ -72,7 +72,7 @@ class Settings:
         if self.embedding_backend not in ("torch", "openvino"):
             raise ConfigError(f"embedding_backend must be 'torch' or 'openvino', got {self.embedding_backend!r}")
         if self.embedding_dimension < 0:
-            raise ConfigError(f"embedding_dimension must be 0 (the model's own) or positive, got {self.embedding_dimension}")
+            raise ConfigError(f"embedding_dimension must be 0 (full size) or positive, got {self.embedding_dimension}")
         if self.context_tokens < 50:
             raise ConfigError(f"context_tokens must be at least 50, got {self.context_tokens}")
         if self.top_k < 1 or self.context_passages < 1:
@@ -154,5 +154,6 @@ def _typed(name: str, raw: str, kind: type) -> Any:
         if issubclass(kind, Path):
             return Path(raw).expanduser()
     except ValueError:
-        raise ConfigError(f"setting {name} takes a {kind.__name__}, got {raw!r}") from None
+        expected = {bool: "true or false", int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+        raise ConfigError(f"setting {name} takes {expected}, got {raw!r}") from None
     return None if raw.lower() in {"", "none"} else raw

@@ -107,18 +107,26 @@ class Embedder:
         from qa.models import resolve
 
         location = resolve(self.model_name, "embedding", self.models_dir)
+        torch_model = None
         if self.backend == "openvino":
+            from qa import embedding_openvino as ov
+
+            folder = ov.export_folder(self.model_name, location, self.models_dir)
             try:
-                self._model = self._load_openvino(location)
+                if not ov.is_current(folder, location):
+                    ov.check_no_failed_export(folder, location)
+                    torch_model = self._load_torch(location)
+                    self._export(torch_model, location, folder)
+                self._model = ov.OpenVINOEncoder(folder)
                 self.active_backend = "openvino"
                 return
-            except (ImportError, ModelError, RuntimeError, OSError, ValueError) as error:
+            except Exception as error:  # an accelerator that fails must not stop ingestion: PyTorch takes over
                 warnings.warn(
                     f"the OpenVINO backend is unavailable for {self.model_name} ({error}); using PyTorch",
                     EmbeddingBackendWarning,
                     stacklevel=2,
                 )
-        self._model = self._load_torch(location)
+        self._model = torch_model if torch_model is not None else self._load_torch(location)
         self.active_backend = "torch"
 
     def _load_torch(self, location: str) -> Any:
@@ -129,16 +137,17 @@ class Embedder:
         except OSError as error:
             raise ModelError(f"could not load embedding model {self.model_name!r} from {location}: {error}") from error
 
-    def _load_openvino(self, location: str) -> Any:
+    def _export(self, torch_model: Any, location: str, folder: Path) -> None:
         from qa import embedding_openvino as ov
 
-        folder = ov.export_folder(self.model_name, location, self.models_dir)
-        if not ov.is_current(folder, location):
-            started = time.perf_counter()
-            print(f"newsqa: exporting {self.model_name} to OpenVINO (once; about a minute)…", file=sys.stderr)
-            ov.export(self._load_torch(location), location, folder)
-            print(f"newsqa: exported in {time.perf_counter() - started:.0f} s to {folder}", file=sys.stderr)
-        return ov.OpenVINOEncoder(folder)
+        started = time.perf_counter()
+        print(f"newsqa: exporting {self.model_name} to OpenVINO (once; a minute or more)…", file=sys.stderr)
+        try:
+            ov.export(torch_model, location, folder)
+        except Exception as error:
+            ov.record_failed_export(folder, location, error)
+            raise
+        print(f"newsqa: exported in {time.perf_counter() - started:.0f} s to {folder}", file=sys.stderr)
 
     @property
     def model(self) -> Any:

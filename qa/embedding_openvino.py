@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 import warnings
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,12 @@ def export_folder(model_name: str, location: str, models_dir: Path) -> Path:
 
 
 def source_fingerprint(location: str) -> dict[str, Any]:
-    """Size and modification time of the source model's weight files: an export older than them is stale."""
+    """Size and modification time of the source model's weight and config files: a change makes an export stale."""
     folder = Path(location)
-    files = sorted(p for p in folder.glob("*") if p.suffix in {".safetensors", ".bin"}) if folder.is_dir() else []
-    return {p.name: [p.stat().st_size, int(p.stat().st_mtime)] for p in files}
+    if not folder.is_dir():
+        return {}
+    files = sorted(p for p in folder.rglob("*") if p.suffix in {".safetensors", ".bin", ".json"} and p.is_file())
+    return {str(p.relative_to(folder)): [p.stat().st_size, int(p.stat().st_mtime)] for p in files}
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:
@@ -64,6 +67,29 @@ def is_current(folder: Path, location: str) -> bool:
     """True when `folder` holds a complete export of the model at `location`, made after its weights."""
     meta = read_meta(folder)
     return meta is not None and meta.get("source") == source_fingerprint(location)
+
+
+def _failure_file(folder: Path) -> Path:
+    return Path(folder).parent / f"{Path(folder).name}.failed.json"
+
+
+def record_failed_export(folder: Path, location: str, error: BaseException) -> None:
+    """Remember that exporting this model failed, so later runs go straight to PyTorch."""
+    note = {"source": source_fingerprint(location), "error": f"{type(error).__name__}: {error}"[:2000]}
+    with suppress(OSError):
+        _failure_file(folder).parent.mkdir(parents=True, exist_ok=True)
+        _failure_file(folder).write_text(json.dumps(note, indent=2), encoding="utf-8")
+
+
+def check_no_failed_export(folder: Path, location: str) -> None:
+    """ModelError when exporting this very model failed before (delete the note to try again)."""
+    failure = _failure_file(folder)
+    try:
+        note = json.loads(failure.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(note, dict) and note.get("source") == source_fingerprint(location):
+        raise ModelError(f"exporting it failed before ({note.get('error')}); delete {failure} to try again")
 
 
 def _traceable(st_model: Any) -> Any:
@@ -165,6 +191,7 @@ def export(st_model: Any, location: str, folder: Path) -> dict[str, Any]:
                 (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
                 shutil.rmtree(folder, ignore_errors=True)
                 os.rename(staging, folder)
+                _failure_file(folder).unlink(missing_ok=True)
                 return meta
             finally:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -161,7 +161,10 @@ class _Poll:
 def parse_feed(result: FetchResult) -> feedparser.FeedParserDict:
     """The parsed feed; IngestError when the document is not an RSS or Atom feed."""
     headers = {"content-location": result.final_url, "content-type": result.content_type or "application/xml"}
-    parsed = feedparser.parse(result.body, response_headers=headers)
+    try:
+        parsed = feedparser.parse(result.body, response_headers=headers)
+    except (UnicodeError, ValueError, LookupError) as error:  # a broken encoding declaration
+        raise IngestError(f"not a readable RSS or Atom feed ({type(error).__name__}: {error})") from None
     version = parsed.get("version") or ""
     if not version.startswith(("rss", "atom")):
         if result.content_type in ("text/html", "application/xhtml+xml"):
@@ -193,7 +196,10 @@ def _entry_date(entry: Any) -> str | None:
     for key in ("published_parsed", "updated_parsed"):
         value = entry.get(key)
         if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC).isoformat()
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC).isoformat()
+            except (ValueError, OverflowError, OSError):  # year 0, year 10000…: no usable date
+                continue
     return None
 
 

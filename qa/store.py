@@ -525,7 +525,7 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def write_lock(path: Path, timeout_s: float = 30.0) -> Iterator[None]:
+def write_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
     """Hold the index's exclusive writer lock; StoreError if another writer keeps it past `timeout_s`."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,18 @@ def test_questions_are_validated(tmp_path: Path, fast_settings: Settings) -> Non
         assistant.retrieve("anything?")
     with pytest.raises(InputError, match="question is empty"):
         assistant.ask("   ")
+
+
+def test_a_long_running_assistant_sees_writes_of_other_processes(
+    tmp_path: Path, corpus: Path, fast_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    server = Assistant.open(index, fast_settings)
+    assert server.articles() == []
+    writer = Assistant.open(index, fast_settings)
+    writer.ingest([corpus])
+    assert {a.id for a in server.articles()} >= {"tram", "bridge"}
+    assert server.retrieve("cycling bridge in Leeds", k=1)[0].article.id == "bridge"
+    assert writer.delete("bridge")
+    assert all(hit.article.id != "bridge" for hit in server.retrieve("cycling bridge in Leeds", k=5))
+    assert server.stats()["articles"] == 2

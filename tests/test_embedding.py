@@ -9,8 +9,9 @@ import pytest
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.embedding import Embedder
+from qa.embedding import Embedder, EmbeddingBackendWarning
 from qa.embedding_cache import CACHE_FILE, EmbeddingCache, EmbeddingCacheWarning, cache_key
+from qa.embedding_openvino import export_folder, record_failed_export
 from qa.models import resolve
 from qa.store import Store
 from tests.conftest import FAST_EMBEDDING, write_article
@@ -151,6 +152,18 @@ def test_config_round_trips_and_an_index_fixes_model_and_dimension(tmp_path: Pat
     existing = Embedder.from_settings(settings, tmp_path / "index", manifest)
     assert (existing.model_name, existing.truncate_to, existing.backend) == (FAST_EMBEDDING, 384, "torch")
     assert Embedder.from_settings(settings.with_overrides(embedding_cache=False), tmp_path).cache is None
+
+
+def test_a_model_whose_export_failed_before_runs_on_pytorch_with_a_warning(
+    tmp_path: Path, fast_settings: Settings
+) -> None:
+    folder = resolve(FAST_EMBEDDING, "embedding", fast_settings.models_dir)
+    record_failed_export(export_folder(folder, folder, tmp_path), folder, RuntimeError("conversion failed"))
+    embedder = Embedder(folder, tmp_path, backend="openvino")
+    with pytest.warns(EmbeddingBackendWarning, match="conversion failed"):
+        vectors = embedder.encode_query(SENTENCES[:2])
+    assert embedder.active_backend == "torch" and vectors.shape == (2, 384)
+    assert not [p for p in (tmp_path / "openvino").iterdir() if p.is_dir()]
 
 
 @pytest.mark.slow

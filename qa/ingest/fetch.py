@@ -483,6 +483,8 @@ class Fetcher:
                 continue
             except httpx.TimeoutException:
                 raise FetchError(url, f"timed out after {self.config.timeout_s:g} s", "timeout") from None
+            except httpx.InvalidURL as error:
+                raise FetchError(url, f"not a usable URL ({error})", "invalid-url") from None
             except httpx.HTTPError as error:
                 raise FetchError(url, f"network error ({error or type(error).__name__})", "network") from None
             status = response.status_code
