@@ -315,8 +315,12 @@ class Assistant:
             raise InputError(f"k must be at least 1, got {k}")
         hint = parse_time_hint(question, self.today)
         if hint.has_window and not (filters and (filters.since or filters.until)):
-            filters = replace(filters or Filters(), since=hint.since, until=hint.until)
-        return self._retriever().run(question, k, filters, prefer_recent=hint.prefer_recent, period=hint.period)
+            # A date read from the question narrows the search but must not hide undated articles.
+            filters = replace(filters or Filters(), since=hint.since, until=hint.until, keep_undated=True)
+        # Only words like "latest" or "now" ask for recency: preferring newer articles for every present-tense
+        # question put the wrong article first for cross-lingual questions on the gold set.
+        recent = hint.prefer_recent and hint.expression is not None
+        return self._retriever().run(question, k, filters, prefer_recent=recent, period=hint.period)
 
     @property
     def today(self) -> date:

@@ -34,7 +34,7 @@ class Settings:
     chunk_size: int = 100
     min_chunk_size: int = 25
     embed_batch_size: int = 16
-    embedding_backend: str = "openvino"  # or "torch"; "openvino" runs the model exported once from PyTorch, faster
+    embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; see qa/embedding.py
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
     embed_titles: bool = True  # embed each passage with its article's title and date
     embedding_cache: bool = True  # reuse the vectors of passages already embedded (kept by content)
@@ -69,8 +69,10 @@ class Settings:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
         if self.ann_threshold < 1000:
             raise ConfigError(f"ann_threshold must be at least 1000 vectors, got {self.ann_threshold}")
-        if self.embedding_backend not in ("torch", "openvino"):
-            raise ConfigError(f"embedding_backend must be 'torch' or 'openvino', got {self.embedding_backend!r}")
+        if self.embedding_backend not in ("torch", "openvino", "openvino-int8"):
+            raise ConfigError(
+                f"embedding_backend must be 'torch', 'openvino' or 'openvino-int8', got {self.embedding_backend!r}"
+            )
         if self.embedding_dimension < 0:
             raise ConfigError(f"embedding_dimension must be 0 (full size) or positive, got {self.embedding_dimension}")
         if self.context_tokens < 50:

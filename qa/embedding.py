@@ -17,7 +17,7 @@ from qa.errors import ModelError
 if TYPE_CHECKING:
     from qa.config import Settings
 
-BACKENDS = ("torch", "openvino")
+BACKENDS = ("torch", "openvino", "openvino-int8")
 CACHE_DIR_NAME = "embcache"
 
 
@@ -32,8 +32,10 @@ class Embedder:
     prompt is filled with each chunk's title and date (unless `titles` is False), so passages carry
     their article's context.
 
-    `backend` is "torch" (sentence-transformers on PyTorch) or "openvino" (the model exported once to
-    OpenVINO IR beside the fetched models, then run by OpenVINO; if that fails, a warning and PyTorch).
+    `backend` is "torch" (sentence-transformers on PyTorch), "openvino" (the model exported once to
+    OpenVINO IR beside the fetched models, then run by OpenVINO) or "openvino-int8" (the same with int8
+    weights and int8 matrix products; exporting needs the `nncf` package); if an OpenVINO backend fails,
+    a warning, and PyTorch.
     `dimension` > 0 keeps only that many leading components (Matryoshka truncation), renormalised.
     With `cache_dir`, passage vectors are kept by content there and reused; `embedded` and `reused`
     count passages encoded and passages taken from the cache.
@@ -108,17 +110,18 @@ class Embedder:
 
         location = resolve(self.model_name, "embedding", self.models_dir)
         torch_model = None
-        if self.backend == "openvino":
+        if self.backend.startswith("openvino"):
             from qa import embedding_openvino as ov
 
-            folder = ov.export_folder(self.model_name, location, self.models_dir)
+            weights = "int8" if self.backend == "openvino-int8" else "fp16"
+            folder = ov.export_folder(self.model_name, location, self.models_dir, weights)
             try:
                 if not ov.is_current(folder, location):
                     ov.check_no_failed_export(folder, location)
                     torch_model = self._load_torch(location)
-                    self._export(torch_model, location, folder)
+                    self._export(torch_model, location, folder, weights)
                 self._model = ov.OpenVINOEncoder(folder)
-                self.active_backend = "openvino"
+                self.active_backend = self.backend
                 return
             except Exception as error:  # an accelerator that fails must not stop ingestion: PyTorch takes over
                 warnings.warn(
@@ -137,13 +140,13 @@ class Embedder:
         except OSError as error:
             raise ModelError(f"could not load embedding model {self.model_name!r} from {location}: {error}") from error
 
-    def _export(self, torch_model: Any, location: str, folder: Path) -> None:
+    def _export(self, torch_model: Any, location: str, folder: Path, weights: str) -> None:
         from qa import embedding_openvino as ov
 
         started = time.perf_counter()
         print(f"newsqa: exporting {self.model_name} to OpenVINO (once; a minute or more)…", file=sys.stderr)
         try:
-            ov.export(torch_model, location, folder)
+            ov.export(torch_model, location, folder, weights)
         except Exception as error:
             ov.record_failed_export(folder, location, error)
             raise
@@ -247,7 +250,7 @@ class Embedder:
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         """Full-size normalised vectors for texts that already carry their prompts."""
         model = self.model
-        if self.active_backend == "openvino":
+        if self.active_backend != "torch":
             return model.encode(texts, batch_size=self.batch_size)
         vectors = model.encode(
             texts,

@@ -24,6 +24,7 @@ META_FILE = "newsqa-export.json"
 IR_FILE = "model.xml"
 TOKENIZER_DIR = "tokenizer"
 MIN_SELF_CHECK_COSINE = 0.99
+DYNAMIC_QUANTIZATION_GROUP = 32  # activation values sharing one int8 scale, with int8 weights
 # Texts of different lengths in one batch, so the self-check also covers padding.
 SELF_CHECK_TEXTS = [
     "title: none | text: Lyon opened a new tram line on Monday.",
@@ -34,11 +35,13 @@ SELF_CHECK_TEXTS = [
 ]
 
 
-def export_folder(model_name: str, location: str, models_dir: Path) -> Path:
-    """Where the OpenVINO export of a model lives: beside the fetched models, one folder per source model."""
+def export_folder(model_name: str, location: str, models_dir: Path, weights: str = "fp16") -> Path:
+    """Where the OpenVINO export of a model lives: beside the fetched models, one folder per source model
+    and weight format."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-") or "model"
     digest = hashlib.sha256(str(Path(location).expanduser().resolve()).encode()).hexdigest()[:10]
-    return Path(models_dir) / "openvino" / f"{slug}-{digest}"
+    suffix = "" if weights == "fp16" else f"-{weights}"
+    return Path(models_dir) / "openvino" / f"{slug}-{digest}{suffix}"
 
 
 def source_fingerprint(location: str) -> dict[str, Any]:
@@ -127,8 +130,10 @@ def _traceable(st_model: Any) -> Any:
     return Pipeline(st_model).eval()
 
 
-def export(st_model: Any, location: str, folder: Path) -> dict[str, Any]:
-    """Convert a loaded `SentenceTransformer` to OpenVINO IR in `folder` (weights stored as fp16).
+def export(st_model: Any, location: str, folder: Path, weights: str = "fp16") -> dict[str, Any]:
+    """Convert a loaded `SentenceTransformer` to OpenVINO IR in `folder`, with weights stored as fp16, or
+    as int8 (`weights="int8"`: per-channel asymmetric, by NNCF; activations are then quantised per group
+    at run time, so matrix products run in int8).
 
     The export is checked before it is kept: its vectors for a few sentences must match the
     PyTorch model's (cosine ≥ MIN_SELF_CHECK_COSINE), else ModelError. Written to a staging folder
@@ -165,11 +170,18 @@ def export(st_model: Any, location: str, folder: Path) -> dict[str, Any]:
                         example_input={"input_ids": sample["input_ids"], "attention_mask": sample["attention_mask"]},
                         input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
                     )
+                if weights == "int8":
+                    import nncf
+
+                    converted = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
+                elif weights != "fp16":
+                    raise ModelError(f"OpenVINO weights are stored as fp16 or int8, not {weights!r}")
                 ov.save_model(converted, staging / IR_FILE, compress_to_fp16=True)
                 tokenizer.save_pretrained(staging / TOKENIZER_DIR)
                 reference = st_model.encode(SELF_CHECK_TEXTS, prompt="", normalize_embeddings=True)
                 meta = {
                     "format": EXPORT_FORMAT,
+                    "weights": weights,
                     "source": source_fingerprint(location),
                     "prompts": dict(st_model.prompts or {}),
                     "max_seq_length": max_length,
@@ -217,7 +229,9 @@ class OpenVINOEncoder:
         self.prompts: dict[str, str] = dict(meta.get("prompts") or {})
         self.max_seq_length = int(meta["max_seq_length"])
         self.dimension = int(meta["dimension"])
-        config = {"PERFORMANCE_HINT": "LATENCY"}
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if meta.get("weights") == "int8":
+            config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = DYNAMIC_QUANTIZATION_GROUP
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()

@@ -30,6 +30,7 @@ class Filters:
     sources: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     article_ids: frozenset[str] = frozenset()
+    keep_undated: bool = False  # True: undated articles pass the date conditions (dates read from a question)
 
     def __post_init__(self) -> None:
         if self.since and self.until and _start_of(self.since) > _end_of(self.until):
@@ -59,7 +60,8 @@ class Filters:
         return bool(self.since or self.until or self.sources or self.languages or self.article_ids)
 
     def accepts(self, article: Article) -> bool:
-        """True when `article` meets every condition (undated articles fail any date condition)."""
+        """True when `article` meets every condition (undated articles fail any date condition unless
+        `keep_undated`)."""
         if self.article_ids and article.id not in self.article_ids:
             return False
         if self.languages and (article.language or "") not in self.languages:
@@ -68,7 +70,7 @@ class Filters:
             return False
         if self.since or self.until:
             if article.published is None:
-                return False
+                return self.keep_undated
             if self.since and article.published < _start_of(self.since):
                 return False
             if self.until and article.published > _end_of(self.until):

@@ -38,6 +38,7 @@ BASELINE = "torch fp32 bs16"
 EVAL_VARIANTS: dict[str, dict[str, object]] = {
     "torch": {"embedding_backend": "torch"},
     "openvino": {"embedding_backend": "openvino"},
+    "openvino-int8": {"embedding_backend": "openvino-int8"},
     "openvino-no-titles": {"embedding_backend": "openvino", "embed_titles": False},
     "openvino-dim512": {"embedding_backend": "openvino", "embedding_dimension": 512},
     "openvino-dim256": {"embedding_backend": "openvino", "embedding_dimension": 256},
@@ -82,11 +83,13 @@ def encoders(settings: Settings, names: set[str] | None) -> dict[str, Callable[[
         model[0].model = torch.ao.quantization.quantize_dynamic(model[0].model, {torch.nn.Linear}, dtype=torch.qint8)
         return model
 
-    export = Embedder(settings.embedding_model, settings.models_dir, backend="openvino")
-    export.warm_up()  # exports once if needed
+    for backend in ("openvino", "openvino-int8"):  # export once if needed (int8 needs nncf installed)
+        Embedder(settings.embedding_model, settings.models_dir, backend=backend).warm_up()
     folder = export_folder(settings.embedding_model, location, settings.models_dir)
     openvino_auto = OpenVINOEncoder(folder)
     openvino_f32 = OpenVINOEncoder(folder, precision="f32")
+    int8_folder = export_folder(settings.embedding_model, location, settings.models_dir, "int8")
+    openvino_int8 = OpenVINOEncoder(int8_folder) if (int8_folder / "newsqa-export.json").exists() else None
 
     def with_openvino(encoder: OpenVINOEncoder, batch_size: int = 16) -> Callable:
         return lambda texts: encoder.encode(texts, batch_size=batch_size)
@@ -103,6 +106,8 @@ def encoders(settings: Settings, names: set[str] | None) -> dict[str, Callable[[
         f"openvino {openvino_auto.precision} bs64": lambda: with_openvino(openvino_auto, 64),
         "openvino f32 bs16": lambda: with_openvino(openvino_f32, 16),
     }
+    if openvino_int8 is not None:
+        variants[f"openvino-int8 {openvino_int8.precision} bs16"] = lambda: with_openvino(openvino_int8, 16)
     return {name: make() for name, make in variants.items() if names is None or name in names or name == BASELINE}
 
 
@@ -157,6 +162,7 @@ def measure_ingestion(settings: Settings, articles: Path) -> list[tuple[str, flo
     work = Path(tempfile.mkdtemp(prefix="newsqa-ingest-bench-"))
     try:
         cached = {"embedding_backend": "openvino", "embedding_cache_dir": str(work / "cache")}
+        int8 = {"embedding_backend": "openvino-int8", "embedding_cache_dir": str(work / "cache")}
         runs = [
             (
                 "torch, no cache (first version)",
@@ -164,6 +170,7 @@ def measure_ingestion(settings: Settings, articles: Path) -> list[tuple[str, flo
                 {"embedding_backend": "torch", "embedding_cache": False},
             ),
             ("openvino, cold cache", "ov-cold", cached),
+            ("openvino-int8, cold cache", "ov8-cold", int8),
             ("openvino, warm cache, new index", "ov-warm", cached),
         ]
         for label, index, changes in runs:

@@ -149,3 +149,15 @@ def test_hybrid_search_fuses_bm25_when_switched_on(assistant: Assistant) -> None
     assert retriever.options.hybrid and len(retriever.lexical) == assistant.store.chunk_count
     hits = hybrid.retrieve("Nordvik dock strike 2,600 workers", k=3)
     assert hits[0].article.id == "strike-day3"
+
+
+def test_a_date_in_the_question_does_not_hide_undated_articles(tmp_path) -> None:
+    write_article(
+        tmp_path, "prize.md", "Lunden bakery prize", "A Lunden bakery won the 2022 croissant prize.", id="prize"
+    )
+    assistant = Assistant.open(tmp_path / "index", Settings(embedding_model=FAST_EMBEDDING))
+    assistant.ingest([tmp_path])
+    hits = assistant.retrieve("Which bakery won the croissant prize in 2022?", k=3)
+    assert [h.article.id for h in hits] == ["prize"]
+    # A date the user sets is strict: undated articles do not pass it.
+    assert assistant.retrieve("croissant prize", k=3, filters=Filters.build(since="2022-01-01")) == []

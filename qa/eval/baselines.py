@@ -108,9 +108,7 @@ def build_baselines(
     ]
 
 
-def run_baseline_question(
-    baseline: Baseline, question: GoldQuestion, *, retrieval_only: bool
-) -> QuestionRecord:
+def run_baseline_question(baseline: Baseline, question: GoldQuestion, *, retrieval_only: bool) -> QuestionRecord:
     """Retrieve top-k for the retrieval figures, then (unless retrieval-only) answer via the query engine."""
     started = perf_counter()
     retrieved = baseline.retriever.retrieve(question.question)
@@ -138,9 +136,7 @@ def run_baseline_question(
         question,
         mode=FULL,
         ranked_article_ids=ranked,
-        context_article_ids=rank_articles(
-            node_article_id(n.node) for n in getattr(response, "source_nodes", [])
-        ),
+        context_article_ids=rank_articles(node_article_id(n.node) for n in getattr(response, "source_nodes", [])),
         answer=text,
         abstained=says_no_answer(text),
         timings=timings,

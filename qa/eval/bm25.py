@@ -14,8 +14,7 @@ from qa.eval.normalize import strip_accents
 
 _WORD = re.compile(r"\w\w+")
 _STOPWORDS = frozenset(
-    strip_accents(w).casefold()
-    for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *STOPWORDS_GERMAN, *STOPWORDS_SPANISH)
+    strip_accents(w).casefold() for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *STOPWORDS_GERMAN, *STOPWORDS_SPANISH)
 )
 
 
@@ -30,9 +29,7 @@ class BM25Index:
     def __init__(self, nodes: Sequence[BaseNode]) -> None:
         self.nodes = list(nodes)
         self._bm25 = bm25s.BM25()
-        corpus = [
-            bm25_tokens(node.get_content(metadata_mode=MetadataMode.NONE)) or [""] for node in self.nodes
-        ]
+        corpus = [bm25_tokens(node.get_content(metadata_mode=MetadataMode.NONE)) or [""] for node in self.nodes]
         self._bm25.index(corpus, show_progress=False)
 
     def search(self, query: str, k: int) -> list[NodeWithScore]:

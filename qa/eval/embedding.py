@@ -24,9 +24,7 @@ class AssistantEmbedding(BaseEmbedding):
     _embedder: Any = PrivateAttr()
     _title: str = PrivateAttr(default="")
 
-    def __init__(
-        self, embedder: Any, model_name: str = "newsqa-embedder", embed_batch_size: int = 16
-    ) -> None:
+    def __init__(self, embedder: Any, model_name: str = "newsqa-embedder", embed_batch_size: int = 16) -> None:
         super().__init__(model_name=model_name, embed_batch_size=embed_batch_size)
         self._embedder = embedder
         self._title = blank_title(embedder)

@@ -40,9 +40,7 @@ def detect_format(text: str, source: Path) -> str:
         whole = None
     else:
         if isinstance(whole, list):
-            raise GoldFormatError(
-                f"{source}: a JSON array is not a gold format; write one JSON object per line"
-            )
+            raise GoldFormatError(f"{source}: a JSON array is not a gold format; write one JSON object per line")
         return _format_of_record(whole, f"{source} line 1")
     for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if line.strip():

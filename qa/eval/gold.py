@@ -51,9 +51,7 @@ def _string_list(value: Any, what: str, where: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return (str(value),)
-    if isinstance(value, list) and all(
-        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
-    ):
+    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
         return tuple(dict.fromkeys(str(v) for v in value))
     raise GoldFormatError(f"{where}: '{what}' must be a list of strings, got {json.dumps(value)[:80]}")
 

@@ -97,9 +97,7 @@ def score_record(record: QuestionRecord) -> QuestionRecord:
                 text, record.answers, record.answer_groups, record.language
             )
             derived["answer_correct"] = correct
-            derived["answer_f1"] = (
-                0.0 if abstained else metrics.token_f1(text, record.answers, record.language)
-            )
+            derived["answer_f1"] = 0.0 if abstained else metrics.token_f1(text, record.answers, record.language)
         cited = [str(c.get("article_id")) for c in record.citations]
         derived["gold_citations"] = metrics.gold_citation_count(cited, gold)
         numbers = {int(c["number"]) for c in record.citations if c.get("number") is not None}

@@ -150,8 +150,7 @@ def breakdown_table(groups: Mapping[str, Mapping[str, Any]], label: str) -> list
     """One row per type (or language) with the main figures."""
     header = [label] + [_SHORT_LABELS.get(k, k) for k in _BREAKDOWN_KEYS]
     rows = [
-        [cell(value)] + [format_value(k, figures.get(k)) for k in _BREAKDOWN_KEYS]
-        for value, figures in groups.items()
+        [cell(value)] + [format_value(k, figures.get(k)) for k in _BREAKDOWN_KEYS] for value, figures in groups.items()
     ]
     return _table(header, rows)
 
@@ -184,8 +183,7 @@ def question_rows(results: Mapping[str, Any]) -> list[str]:
     """The per-question table, failures first (errors, wrong answers, missed and false abstentions)."""
     baselines = results.get("baselines") or {}
     verdicts = {
-        name: {q["id"]: q.get("verdict") for q in doc.get("questions") or []}
-        for name, doc in baselines.items()
+        name: {q["id"]: q.get("verdict") for q in doc.get("questions") or []} for name, doc in baselines.items()
     }
 
     def order(item: tuple[int, Mapping[str, Any]]) -> tuple[int, int, int]:

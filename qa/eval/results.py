@@ -81,9 +81,7 @@ def read_results(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise EvalError(
-            f"{path}: cannot read previous results ({exc}); delete it or choose another --out"
-        ) from None
+        raise EvalError(f"{path}: cannot read previous results ({exc}); delete it or choose another --out") from None
     if not isinstance(data, dict):
         raise EvalError(f"{path}: not a results document; delete it or choose another --out")
     return data

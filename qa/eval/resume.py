@@ -65,8 +65,6 @@ def completed_records(
     return done
 
 
-def pending_questions(
-    questions: Sequence[GoldQuestion], done: Mapping[str, QuestionRecord]
-) -> list[GoldQuestion]:
+def pending_questions(questions: Sequence[GoldQuestion], done: Mapping[str, QuestionRecord]) -> list[GoldQuestion]:
     """The questions still to run, in file order."""
     return [q for q in questions if q.id not in done]

@@ -27,9 +27,7 @@ def answer_groups(value: Any, where: str) -> list[tuple[str, ...]]:
     """RGB answers: a string, or a list whose elements are each required, an element being a string or a
     list of alternatives (`[["Jan 2", "January 2"]]` is one part with two spellings)."""
     elements = value if isinstance(value, list) else [value]
-    groups = [
-        tuple(dict.fromkeys(s.strip() for s in _flatten(e, "answer", where) if s.strip())) for e in elements
-    ]
+    groups = [tuple(dict.fromkeys(s.strip() for s in _flatten(e, "answer", where) if s.strip())) for e in elements]
     return [group for group in groups if group]
 
 
@@ -110,6 +108,4 @@ def convert_rgb(text: str, source: Path) -> GoldSet:
         )
     if not parsed:
         raise GoldFormatError(f"{source}: no questions found")
-    return GoldSet(
-        source=source, format="rgb", questions=check_unique_ids(parsed), articles=list(articles.values())
-    )
+    return GoldSet(source=source, format="rgb", questions=check_unique_ids(parsed), articles=list(articles.values()))

@@ -32,9 +32,7 @@ from qa.eval.resume import (
 from qa.types import Answer, Article, Hit
 
 GOLD_ARTICLES_FILE = "gold-articles.jsonl"
-MAIN_DESCRIPTION = (
-    "newsqa: its own retrieval (top-k hits), grounded answer with [n] citations, abstention logic"
-)
+MAIN_DESCRIPTION = "newsqa: its own retrieval (top-k hits), grounded answer with [n] citations, abstention logic"
 
 
 class AssistantLike(Protocol):
@@ -113,13 +111,9 @@ def ingest_sources(
     skipped = [e for e in errors if e["skipped"]]
     if skipped:
         first = skipped[0]
-        warnings.append(
-            f"{len(skipped)} input(s) could not be ingested, e.g. {first['origin']}: {first['reason']}"
-        )
+        warnings.append(f"{len(skipped)} input(s) could not be ingested, e.g. {first['origin']}: {first['reason']}")
     if len(errors) > len(skipped):
-        warnings.append(
-            f"{len(errors) - len(skipped)} ingest warning(s): see meta.ingest.errors in results.json"
-        )
+        warnings.append(f"{len(errors) - len(skipped)} ingest warning(s): see meta.ingest.errors in results.json")
     return summary, warnings
 
 
@@ -164,9 +158,7 @@ def run_newsqa_question(
         ranked_article_ids=ranked,
         context_article_ids=rank_articles(hit.chunk.article_id for hit in answer.hits),
         answer=answer.text,
-        citations=[
-            {"number": c.number, "article_id": c.article_id, "chunk_id": c.chunk_id} for c in answer.citations
-        ],
+        citations=[{"number": c.number, "article_id": c.article_id, "chunk_id": c.chunk_id} for c in answer.citations],
         abstained=bool(answer.abstained),
         timings=timings,
         prompt_tokens=answer.prompt_tokens,
@@ -243,9 +235,7 @@ def run_eval(config: EvalConfig, *, assistant: AssistantLike | None = None) -> E
     ingest_summary, warnings = ingest_sources(assistant, sources, progress=config.progress)
     articles = assistant.articles()
     if not articles:
-        raise EvalError(
-            f"the index {index_dir} holds no articles: pass --articles (a folder or a .jsonl file)"
-        )
+        raise EvalError(f"the index {index_dir} holds no articles: pass --articles (a folder or a .jsonl file)")
     missing = missing_gold_articles(questions, articles)
     if missing:
         warnings.append(
@@ -328,8 +318,7 @@ def _run_baselines(
     warm_up(assistant, llm=not retrieval_only)
     llm = None if retrieval_only else assistant.llm.llama_index
     baselines = {
-        b.name: b
-        for b in build_baselines(articles, assistant.embedder, llm, k=config.k, progress=config.progress)
+        b.name: b for b in build_baselines(articles, assistant.embedder, llm, k=config.k, progress=config.progress)
     }
     ran = 0
     for run in runs:

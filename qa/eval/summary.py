@@ -48,9 +48,7 @@ def _answers(full: Sequence[QuestionRecord]) -> dict[str, float | None]:
     return {
         "answer_accuracy": metrics.mean(float(bool(r.answer_correct)) for r in with_answers),
         "answer_f1": metrics.mean(r.answer_f1 or 0.0 for r in with_answers),
-        "overall_accuracy": metrics.mean(
-            float(r.verdict in ("correct", "correct_abstention")) for r in judged
-        ),
+        "overall_accuracy": metrics.mean(float(r.verdict in ("correct", "correct_abstention")) for r in judged),
         "abstention_accuracy": metrics.abstention_accuracy(cases),
         "false_abstention": metrics.false_abstention(cases),
     }
@@ -82,9 +80,7 @@ def _speed(records: Sequence[QuestionRecord]) -> dict[str, float | None]:
     return out
 
 
-def summarize(
-    records: Sequence[QuestionRecord], *, answers: bool = True, citations: bool = True
-) -> dict[str, Any]:
+def summarize(records: Sequence[QuestionRecord], *, answers: bool = True, citations: bool = True) -> dict[str, Any]:
     """Every summary figure over `records` (None where it cannot be computed or does not apply).
 
     `answers=False` (retrieval-only runs) nulls the answer and citation figures; `citations=False`
@@ -111,10 +107,7 @@ def breakdown(
     groups: dict[str, list[QuestionRecord]] = {}
     for record in records:
         groups.setdefault(str(getattr(record, key) or "unknown"), []).append(record)
-    return {
-        value: summarize(group, answers=answers, citations=citations)
-        for value, group in sorted(groups.items())
-    }
+    return {value: summarize(group, answers=answers, citations=citations) for value, group in sorted(groups.items())}
 
 
 def system_figures(

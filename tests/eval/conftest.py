@@ -145,9 +145,7 @@ class FakeAssistant:
 
     def ask(self, question: str) -> Answer:
         self.asked.append(question)
-        text, cited, abstained = self.replies.get(
-            question, ("I could not find that in the articles.", [], True)
-        )
+        text, cited, abstained = self.replies.get(question, ("I could not find that in the articles.", [], True))
         citations = [
             Citation(
                 number=n,
@@ -196,9 +194,7 @@ def make_records() -> list[Any]:
     from qa.eval.gold import GoldQuestion
     from qa.eval.records import new_record
 
-    def q(
-        qid: str, answers: tuple[str, ...], gold: tuple[str, ...], qtype: str, lang: str = "en"
-    ) -> GoldQuestion:
+    def q(qid: str, answers: tuple[str, ...], gold: tuple[str, ...], qtype: str, lang: str = "en") -> GoldQuestion:
         return GoldQuestion(
             id=qid,
             question=f"Question {qid}?",

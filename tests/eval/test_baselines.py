@@ -20,9 +20,7 @@ from qa.types import Article
 
 ARTICLES = [
     Article(id="a1", title="March", text="About 350 000 people marched in Paris on Sunday.", language="en"),
-    Article(
-        id="a2", title="Élection", text="Marie Curie a gagné l'élection municipale à Lyon.", language="fr"
-    ),
+    Article(id="a2", title="Élection", text="Marie Curie a gagné l'élection municipale à Lyon.", language="fr"),
     Article(id="a3", title="Weather", text="It rained in Marseille all week long.", language="en"),
 ]
 
@@ -87,15 +85,11 @@ def test_baselines_retrieve_and_answer(fake_assistant: Any) -> None:
         assert retrieval.verdict is None and retrieval.gold_rank == 1
 
 
-def test_run_eval_with_baselines(
-    gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any
-) -> None:
+def test_run_eval_with_baselines(gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any) -> None:
     from llama_index.core.llms import MockLLM
 
     warmed: list[str] = []
-    fake_assistant.llm = SimpleNamespace(
-        llama_index=MockLLM(max_tokens=4), warm_up=lambda: warmed.append("llm")
-    )
+    fake_assistant.llm = SimpleNamespace(llama_index=MockLLM(max_tokens=4), warm_up=lambda: warmed.append("llm"))
     config = EvalConfig(
         questions=gold_file, articles=articles_file, out_dir=tmp_path / "out", baselines=True, progress=False
     )

@@ -87,9 +87,7 @@ def test_newsqa_gold_jsonl(gold_file: Path) -> None:
     assert not q3.answerable
 
 
-def test_detection_uses_content_not_extension(
-    tmp_path: Path, jsonl: Any, gold_rows: list[dict[str, Any]]
-) -> None:
+def test_detection_uses_content_not_extension(tmp_path: Path, jsonl: Any, gold_rows: list[dict[str, Any]]) -> None:
     squad = tmp_path / "squad.jsonl"
     squad.write_text(json.dumps(SQUAD), encoding="utf-8")
     rgb = jsonl(tmp_path / "data.json", RGB_ROWS)
@@ -120,9 +118,7 @@ def test_first_line_without_question_is_an_error(tmp_path: Path, jsonl: Any) -> 
         load_gold(path)
 
 
-def test_duplicate_ids_and_bad_field_types(
-    tmp_path: Path, jsonl: Any, gold_rows: list[dict[str, Any]]
-) -> None:
+def test_duplicate_ids_and_bad_field_types(tmp_path: Path, jsonl: Any, gold_rows: list[dict[str, Any]]) -> None:
     dup = jsonl(tmp_path / "dup.jsonl", [gold_rows[0], gold_rows[0]])
     with pytest.raises(GoldFormatError, match=r"dup\.jsonl line 2: question id 'q1' already used"):
         load_gold(dup)

@@ -15,9 +15,7 @@ def test_thousands_formats_unify(text: str) -> None:
     assert normalize(text) == "350000"
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), [("3,5", "3.5"), ("3.5", "3.5"), ("3,50", "3.5"), ("0,75", "0.75")]
-)
+@pytest.mark.parametrize(("text", "expected"), [("3,5", "3.5"), ("3.5", "3.5"), ("3,50", "3.5"), ("0,75", "0.75")])
 def test_decimal_comma_and_point_unify(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
@@ -67,9 +65,7 @@ def test_citation_markers_are_dropped() -> None:
         ("A", "en", "a"),
     ],
 )
-def test_leading_articles_removed_from_acceptable_answer(
-    answer: str, language: str | None, expected: str
-) -> None:
+def test_leading_articles_removed_from_acceptable_answer(answer: str, language: str | None, expected: str) -> None:
     assert normalize_answer(answer, language) == expected
 
 

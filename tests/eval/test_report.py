@@ -17,9 +17,7 @@ from qa.eval.summary import SUMMARY_KEYS
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _document(
-    records: list[QuestionRecord], *, baselines: bool = True, answers: bool = True
-) -> dict[str, Any]:
+def _document(records: list[QuestionRecord], *, baselines: bool = True, answers: bool = True) -> dict[str, Any]:
     ids = [r.id for r in records]
     main = SystemRun("newsqa", "newsqa itself", {r.id: r for r in records})
     others = []
@@ -131,9 +129,7 @@ def test_plots_are_valid_pngs(records: list[QuestionRecord], tmp_path: Path) -> 
             image.verify()
 
 
-def test_retrieval_only_and_empty_documents_still_render(
-    records: list[QuestionRecord], tmp_path: Path
-) -> None:
+def test_retrieval_only_and_empty_documents_still_render(records: list[QuestionRecord], tmp_path: Path) -> None:
     document = _document(records, baselines=False, answers=False)
     assert document["summary"]["answer_accuracy"] is None
     text = render_report(document, write_plots(document, tmp_path))

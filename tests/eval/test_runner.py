@@ -78,9 +78,7 @@ def test_a_kill_loses_at_most_the_current_question(
     assert len(fake_assistant.asked) == 2
 
 
-def test_retrieval_only_never_asks(
-    gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any
-) -> None:
+def test_retrieval_only_never_asks(gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any) -> None:
     report = run_eval(
         _config(gold_file, articles_file, tmp_path / "out", retrieval_only=True), assistant=fake_assistant
     )
@@ -145,9 +143,7 @@ def test_gold_with_its_own_passages_is_ingested(tmp_path: Path, fake_assistant: 
     assert report.summary["hit@1"] == 1.0 and report.summary["answer_accuracy"] == 1.0
 
 
-def test_refusals(
-    gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any, jsonl: Any
-) -> None:
+def test_refusals(gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any, jsonl: Any) -> None:
     with pytest.raises(EvalError, match="holds no articles"):
         run_eval(_config(gold_file, None, tmp_path / "a"), assistant=fake_assistant)
     with pytest.raises(EvalError, match="no such articles"):
@@ -177,6 +173,4 @@ def test_missing_gold_articles_are_warned_about(
 def test_default_out_dir_is_timestamped(gold_file: Path) -> None:
     from datetime import datetime
 
-    assert default_out_dir(gold_file, datetime(2025, 1, 2, 3, 4, 5)) == Path(
-        "eval-out/questions-20250102-030405"
-    )
+    assert default_out_dir(gold_file, datetime(2025, 1, 2, 3, 4, 5)) == Path("eval-out/questions-20250102-030405")
