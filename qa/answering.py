@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from qa.citations import CitationChecker, closest_citation
 from qa.grounding import unanswered_reason
@@ -12,7 +13,7 @@ from qa.language import detect_language
 from qa.llm import chatml
 from qa.llms import LLM
 from qa.prompts import LANGUAGE_NAMES, Prompts
-from qa.types import Answer, Hit
+from qa.types import Answer, Citation, Hit
 
 
 class Answerer:
@@ -26,8 +27,10 @@ class Answerer:
         context_passages: int = 6,
         context_tokens: int = 420,
         min_score: float = 0.3,
+        translate_quotes: bool = False,
     ) -> None:
         self.llm = llm
+        self.translate_quotes = translate_quotes
         self.prompts = prompts
         self.checker = checker
         self.context_passages = context_passages
@@ -116,10 +119,24 @@ class Answerer:
             if reason:
                 answer = self._abstain(question, hits, passages, language, timings, started, reason)
             else:
+                if self.translate_quotes:
+                    translate_started = time.perf_counter()
+                    citations = [self._translated(citation, language) for citation in citations]
+                    timings["translation"] = time.perf_counter() - translate_started
                 answer = Answer(question, text, citations, hits, abstained=False, language=language, timings=timings)
         answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
         answer.timings["total"] = time.perf_counter() - started
         yield answer
+
+    def _translated(self, citation: Citation, language: str) -> Citation:
+        """`citation` with its quote translated into `language` when the quote is in another language."""
+        if not citation.language or citation.language == language:
+            return citation
+        prompt = self.prompts.translate.format(
+            language=LANGUAGE_NAMES.get(language, "English"), quote=" ".join(citation.quote.split())
+        )
+        translation = _clean("".join(self.llm.stream_messages([("user", prompt)])))
+        return replace(citation, translation=translation or None)
 
     def _abstain(
         self,

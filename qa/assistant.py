@@ -384,6 +384,7 @@ class Assistant:
             context_passages=self.settings.context_passages,
             context_tokens=self.settings.context_tokens,
             min_score=self.settings.min_score,
+            translate_quotes=self.settings.translate_quotes,
         )
 
 

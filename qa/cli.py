@@ -252,6 +252,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if citation.also_carried_by:
             print(f"    also carried by: {', '.join(citation.also_carried_by)}")
         print(f"    “{citation.quote}”")
+        if citation.translation:
+            print(f"    ({citation.translation})")
     timings = answer.timings
     print(
         f"\n({timings.get('total', 0):.1f} s; first token after {timings.get('ttft', 0):.1f} s; "

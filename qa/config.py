@@ -45,6 +45,7 @@ class Settings:
     context_passages: int = 5
     context_tokens: int = 420
     min_score: float = 0.30
+    translate_quotes: bool = False  # one more LLM call per cited passage in another language (~3–5 s each)
     hybrid: bool = False  # BM25 fused with dense ranks; measured no better than dense alone on the gold set
     today: str | None = None  # YYYY-MM-DD that "latest", "last week"… are relative to; None: the real date
     max_new_tokens: int = 160

@@ -41,6 +41,7 @@ class Prompts:
     user: str
     article: str
     rewrite: str
+    translate: str
     no_answer: dict[str, str]
     closest: dict[str, str]
     abstain_markers: tuple[str, ...]
@@ -58,6 +59,7 @@ class Prompts:
             user=_read(folder, "answer_user.txt").strip(),
             article=_read(folder, "article.txt").strip(),
             rewrite=_read(folder, "rewrite.txt").strip(),
+            translate=_read(folder, "translate.txt").strip(),
             no_answer=no_answer,
             closest=closest,
             abstain_markers=tuple(

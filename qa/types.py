@@ -102,6 +102,7 @@ class Citation:
     quote_start: int
     quote_end: int
     also_carried_by: tuple[str, ...] = ()
+    translation: str | None = None  # the quote in the answer's language, when asked for and the languages differ
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

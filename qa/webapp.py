@@ -134,6 +134,9 @@ def render_citation(citation: dict[str, Any], turn: int) -> str:
         link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer nofollow">link</a>'
         meta_html = f"{meta_html} · {link}" if meta_html else link
     language = html.escape(citation.get("language") or "", quote=True)
+    translation = ""
+    if citation.get("translation"):
+        translation = f'<div class="source-translation">Translation: {html.escape(citation["translation"])}</div>'
     copies = citation.get("also_carried_by") or []
     if copies:
         outlets = ", ".join(html.escape(str(outlet)) for outlet in copies)
@@ -143,6 +146,7 @@ def render_citation(citation: dict[str, Any], turn: int) -> str:
         f'<div class="source-title"><span class="source-number">[{number}]</span>{html.escape(citation["title"])}</div>'
         f'<div class="source-meta">{meta_html}</div>'
         f'<blockquote class="passage" lang="{language}">{highlighted_passage(citation)}</blockquote>'
+        f"{translation}"
         "</div>"
     )
 

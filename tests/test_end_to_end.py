@@ -130,3 +130,16 @@ def test_instructions_hidden_in_articles_do_not_change_the_answer(
     assert not answer.abstained and expected in fold(answer.text), answer.text
     assert planted not in fold(answer.text)
     _check_citations(answer)
+
+
+def test_quotes_in_another_language_can_come_with_a_translation(sample_index: Path) -> None:
+    assistant = Assistant.open(sample_index, Settings(translate_quotes=True))
+    answer = assistant.ask(KOREA)
+    assert not answer.abstained, answer.text
+    french = [c for c in answer.citations if c.language == "fr"]
+    assert french, [c.article_id for c in answer.citations]
+    for citation in french:
+        assert citation.translation and citation.translation != citation.quote
+        assert "Cho" in citation.translation or "LG" in citation.translation, citation.translation
+    assert all(c.translation is None for c in answer.citations if c.language == "en")
+    assert "translation" in answer.timings

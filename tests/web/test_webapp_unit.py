@@ -103,3 +103,9 @@ def test_a_syndicated_source_shows_the_other_outlets_escaped() -> None:
     card = render_citation({**CITATION, "also_carried_by": ["Harbour Times", "<b>Wire</b>"]}, turn=1)
     assert "also carried by 2 more: Harbour Times, &lt;b&gt;Wire&lt;/b&gt;" in card
     assert "also carried by" not in render_citation(CITATION, turn=1)
+
+
+def test_a_translated_quote_is_shown_escaped_under_the_passage() -> None:
+    card = render_citation({**CITATION, "translation": "He spoke with <LG>'s chief executive."}, turn=1)
+    assert "Translation: He spoke with &lt;LG&gt;&#x27;s chief executive." in card
+    assert "Translation:" not in render_citation(CITATION, turn=1)
