@@ -82,6 +82,12 @@ class CitationChecker:
             flat = [text for spans in passage_sentences for _, _, text in spans]
             vectors = self.encode([strip_citations(s) for s in sentences] + flat)
             similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T
+        # Text addressed to an assistant is never evidence: flag it once per passage sentence.
+        instructions = [[bool(INSTRUCTION.search(fold(text))) for _, _, text in spans] for spans in passage_sentences]
+        evidence = [
+            " ".join(text for (_, _, text), flagged in zip(spans, flags, strict=True) if not flagged)
+            for spans, flags in zip(passage_sentences, instructions, strict=True)
+        ]
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -90,16 +96,15 @@ class CitationChecker:
                 spans = passage_sentences[j]
                 best = (-1.0, 0, len(hit.chunk.text))
                 for k, (s, e, text) in enumerate(spans):
-                    if INSTRUCTION.search(fold(text)):
-                        continue  # text addressed to an assistant is never evidence
+                    if instructions[j][k]:
+                        continue
                     lexical = lexical_support(sentence, text)
                     semantic = float(similarity[i, offset + k]) if similarity is not None else lexical
                     score = 0.5 * lexical + 0.5 * semantic
                     if score > best[0]:
                         best = (score, s, e)
                 offset += len(spans)
-                evidence = " ".join(text for _, _, text in spans if not INSTRUCTION.search(fold(text)))
-                whole = lexical_support(sentence, evidence)
+                whole = lexical_support(sentence, evidence[j])
                 score = max(whole, best[0]) if _numbers_found(sentence, hit, question) else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
