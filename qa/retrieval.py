@@ -153,16 +153,13 @@ class Retriever:
         if self._duplicate_groups is None:
             groups: dict[str, list[Article]] = {}
             for article in self.store.articles():
-                group = article.metadata.get("duplicate_group")
-                if group:
-                    groups.setdefault(group, []).append(article)
-            for article in self.store.articles():
-                if article.id in groups and not article.metadata.get("duplicate_group"):
-                    groups[article.id].append(article)
+                groups.setdefault(article.metadata.get("duplicate_group") or article.id, []).append(article)
             latest = datetime.max.replace(tzinfo=UTC)
-            for members in groups.values():
-                members.sort(key=lambda a: (a.published or latest, a.id))
-            self._duplicate_groups = groups
+            self._duplicate_groups = {
+                group: sorted(members, key=lambda a: (a.published or latest, a.id))
+                for group, members in groups.items()
+                if len(members) > 1
+            }
         return self._duplicate_groups
 
 
