@@ -73,11 +73,6 @@ class DuplicateFinder:
         for band in _bands(sig):
             self._buckets[band].add(key)
 
-    def add_all(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
-        """Remember many signatures."""
-        for key, sig in items:
-            self.add(key, sig)
-
     def matches(self, sig: np.ndarray) -> list[tuple[str, float]]:
         """Stored keys at or above the threshold, most similar first."""
         candidates = set().union(*(self._buckets.get(band, set()) for band in _bands(sig)))
