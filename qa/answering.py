@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from qa.citations import CitationChecker, closest_citation
+from qa.errors import ConfigError
 from qa.grounding import unanswered_reason
 from qa.language import detect_language
 from qa.llm import chatml
 from qa.llms import LLM
 from qa.prompts import LANGUAGE_NAMES, Prompts
+from qa.text import strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -28,8 +30,12 @@ class Answerer:
         context_tokens: int = 420,
         min_score: float = 0.3,
         translate_quotes: bool = False,
+        min_support: float = 0.0,
     ) -> None:
+        if not 0.0 <= min_support < 1.0:
+            raise ConfigError(f"min_support is a probability in [0, 1), got {min_support}")
         self.llm = llm
+        self.min_support = min_support
         self.translate_quotes = translate_quotes
         self.prompts = prompts
         self.checker = checker
@@ -109,6 +115,7 @@ class Answerer:
         timings["generation"] = finished - generation_started
         prompt_tokens = self.llm.count_tokens(chatml(messages))
         output_tokens = self.llm.count_tokens(raw)
+        support = None
         if not raw.strip() or self.prompts.is_abstention(raw):
             answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")
         else:
@@ -116,6 +123,12 @@ class Answerer:
             text, citations = self.checker.run(_clean(raw), passages, question)
             timings["citation_check"] = time.perf_counter() - check_started
             reason = unanswered_reason(question, text) if citations else "no passage supports the answer"
+            if not reason and self.min_support > 0:
+                verify_started = time.perf_counter()
+                support = self.support(question, text, citations)
+                timings["self_check"] = time.perf_counter() - verify_started
+                if support < self.min_support:
+                    reason = f"the self-check doubts that the passages state the answer (p={support:.2f})"
             if reason:
                 answer = self._abstain(question, hits, passages, language, timings, started, reason)
             else:
@@ -124,9 +137,24 @@ class Answerer:
                     citations = [self._translated(citation, language) for citation in citations]
                     timings["translation"] = time.perf_counter() - translate_started
                 answer = Answer(question, text, citations, hits, abstained=False, language=language, timings=timings)
+        answer.support = support
         answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
         answer.timings["total"] = time.perf_counter() - started
         yield answer
+
+    def support(self, question: str, answer: str, citations: list[Citation]) -> float:
+        """The model's probability, asked afresh, that the cited passages state `answer` to `question`.
+
+        A new prompt rather than a follow-up turn: asked to judge its own reply, the model says yes
+        (measured: 0.83–0.92 on every unanswerable question it had answered)."""
+        passages = "\n".join(
+            f"[{c.number}] ({c.source or 'unknown'}, {c.published.date().isoformat() if c.published else 'undated'}) "
+            + " ".join(c.passage.split())
+            for c in citations
+        )
+        answer = strip_citations(answer)
+        prompt = self.prompts.verify.format(passages=passages, question=question.strip(), answer=answer)
+        return self.llm.yes_probability([("user", prompt)])
 
     def _translated(self, citation: Citation, language: str) -> Citation:
         """`citation` with its quote translated into `language` when the quote is in another language."""

@@ -385,6 +385,7 @@ class Assistant:
             context_tokens=self.settings.context_tokens,
             min_score=self.settings.min_score,
             translate_quotes=self.settings.translate_quotes,
+            min_support=self.settings.min_support,
         )
 
 

@@ -17,6 +17,7 @@ from qa.text import (
     key_terms,
     names,
     numbers,
+    quantities,
     sentence_spans,
     strip_citations,
 )
@@ -150,7 +151,8 @@ class CitationChecker:
 def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
     """Every number the sentence states appears in the passage or its title, is part of the article's
     date (day and month only in a sentence that names a month), or is a non-year number of the question:
-    figures must be exact, and a year the question asks about must be the passage's year."""
+    figures must be exact, and a year the question asks about must be the passage's year. A figure given
+    with a unit keeps that unit when the passage gives it with one."""
     article = hit.article
     given = numbers(f"{hit.chunk.text} {article.title}") | {n for n in numbers(question) if not is_year(n)}
     if article.published is not None:
@@ -160,7 +162,15 @@ def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
             given.add(str(published.year - 1))
         if MONTH_NAME.search(fold(sentence)):
             given |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
-    return numbers(strip_citations(sentence)) <= given
+    claimed = strip_citations(sentence)
+    if not numbers(claimed) <= given:
+        return False
+    # A figure with a unit must not be the passage's figure with another unit ("12 years" from "12 days").
+    measured = quantities(f"{hit.chunk.text} {article.title}")
+    return all(
+        (number, unit) in measured or not any(number == other for other, _ in measured)
+        for number, unit in quantities(claimed)
+    )
 
 
 def _answer_sentences(answer: str) -> list[str]:

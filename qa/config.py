@@ -45,6 +45,7 @@ class Settings:
     context_passages: int = 5
     context_tokens: int = 420
     min_score: float = 0.30
+    min_support: float = 0.30  # the LLM self-check's P(yes) below which an answer becomes an abstention; 0: off
     translate_quotes: bool = False  # one more LLM call per cited passage in another language (~3–5 s each)
     hybrid: bool = False  # BM25 fused with dense ranks; measured no better than dense alone on the gold set
     today: str | None = None  # YYYY-MM-DD that "latest", "last week"… are relative to; None: the real date
@@ -82,6 +83,8 @@ class Settings:
             raise ConfigError("top_k and context_passages must be at least 1")
         if self.context_passages > self.top_k:
             raise ConfigError(f"context_passages ({self.context_passages}) cannot exceed top_k ({self.top_k})")
+        if not 0.0 <= self.min_support < 1.0:
+            raise ConfigError(f"min_support is a probability in [0, 1) (0: no self-check), got {self.min_support}")
         if not -1.0 <= self.min_score <= 1.0:
             raise ConfigError(f"min_score is a cosine similarity in [-1, 1], got {self.min_score}")
         if self.today is not None:

@@ -37,6 +37,7 @@ class LocalLLM:
         max_new_tokens: int = 160,
         threads: int = 2,
         temperature: float = 0.0,
+        judge: bool = False,
     ) -> None:
         if context_window < 256:
             raise ModelError(f"context_window must be at least 256 tokens, got {context_window}")
@@ -46,13 +47,20 @@ class LocalLLM:
         self.max_new_tokens = max_new_tokens
         self.threads = threads
         self.temperature = temperature
+        self.judge = judge
         self._llm: Any = None
+        self._yes_no_ids: tuple[list[int], list[int]] | None = None
+        self._judge_model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the model (once)."""
-        if self._llm is not None:
-            return
+        """Load the model (once), and the context for yes/no checks when `judge` is set."""
+        if self._llm is None:
+            self._load()
+        if self.judge:
+            self._judge()
+
+    def _load(self) -> None:
         from qa.models import resolve
 
         path = resolve(self.model_name, "llm", self.models_dir)
@@ -76,7 +84,8 @@ class LocalLLM:
     @property
     def llama_index(self) -> Any:
         """The loaded llama-index `LlamaCPP` (for llama-index query engines)."""
-        self.warm_up()
+        if self._llm is None:
+            self._load()
         return self._llm
 
     def count_tokens(self, text: str) -> int:
@@ -98,6 +107,51 @@ class LocalLLM:
         """Text deltas of the reply to chat `messages`, formatted as ChatML (see `chatml`)."""
         return self.stream(chatml(messages))
 
+    def yes_probability(self, messages: Sequence[Any]) -> float:
+        """The model's probability that its reply to chat `messages` starts with "yes" rather than "no"."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        model = self._judge()
+        if self._yes_no_ids is None:
+            self._yes_no_ids = tuple(
+                [model.tokenize(word.encode("utf-8"), add_bos=False)[0] for word in words]
+                for words in (("yes", "Yes"), ("no", "No"))
+            )
+        yes_ids, no_ids = self._yes_no_ids
+        seen: list[np.ndarray] = []
+
+        def capture(_ids: Any, scores: np.ndarray) -> np.ndarray:
+            seen.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        with self._lock:
+            try:
+                model.create_completion(
+                    chatml(messages), max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([capture])
+                )
+            except (RuntimeError, ValueError) as error:
+                raise LLMError(f"the local model failed while checking an answer: {error}") from error
+        logits = seen[0]
+        weights = np.exp(logits[yes_ids + no_ids] - logits.max())
+        yes, no = weights[: len(yes_ids)].sum(), weights[len(yes_ids) :].sum()
+        return float(yes / (yes + no)) if yes + no > 0 else 0.5
+
+    def _judge(self) -> Any:
+        """A second llama.cpp context on the same (memory-mapped) weights for yes/no checks, so that the
+        answering context keeps its cached system-prompt prefix between questions."""
+        if self._judge_model is None:
+            from llama_cpp import Llama
+
+            path = self.llama_index._model.model_path
+            try:
+                self._judge_model = Llama(
+                    model_path=path, n_ctx=self.context_window, n_threads=self.threads, n_batch=512, verbose=False
+                )
+            except (ValueError, RuntimeError) as error:
+                raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
+        return self._judge_model
+
     def to_dict(self) -> dict[str, Any]:
         """Plain config."""
         return {
@@ -107,6 +161,7 @@ class LocalLLM:
             "max_new_tokens": self.max_new_tokens,
             "threads": self.threads,
             "temperature": self.temperature,
+            "judge": self.judge,
         }
 
     @classmethod

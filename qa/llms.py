@@ -26,6 +26,9 @@ class LLM(Protocol):
     def stream_messages(self, messages: Sequence[Any]) -> Iterator[str]:
         """Text deltas of the reply to chat messages ((role, content) pairs or llama-index `ChatMessage`s)."""
 
+    def yes_probability(self, messages: Sequence[Any]) -> float:
+        """The model's probability that its reply to `messages` starts with "yes" rather than "no"."""
+
     def to_dict(self) -> dict[str, Any]:
         """Plain config, without secrets."""
 
@@ -50,4 +53,5 @@ def make_llm(settings: Settings) -> LocalLLM | OpenAICompatibleLLM:
         max_new_tokens=settings.max_new_tokens,
         threads=settings.threads,
         temperature=settings.temperature,
+        judge=settings.min_support > 0,
     )

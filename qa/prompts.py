@@ -42,6 +42,7 @@ class Prompts:
     article: str
     rewrite: str
     translate: str
+    verify: str
     no_answer: dict[str, str]
     closest: dict[str, str]
     abstain_markers: tuple[str, ...]
@@ -60,6 +61,7 @@ class Prompts:
             article=_read(folder, "article.txt").strip(),
             rewrite=_read(folder, "rewrite.txt").strip(),
             translate=_read(folder, "translate.txt").strip(),
+            verify=_read(folder, "verify.txt").strip(),
             no_answer=no_answer,
             closest=closest,
             abstain_markers=tuple(

@@ -60,6 +60,7 @@ class OpenAICompatibleLLM:
         self.retries = retries
         self.backoff_s = backoff_s
         self._client: httpx.Client | None = None
+        self._logprobs: bool | None = None  # whether the endpoint gives token log-probabilities; None: not yet known
 
     @property
     def model_name(self) -> str:
@@ -105,6 +106,38 @@ class OpenAICompatibleLLM:
             ) from error
         finally:
             response.close()
+
+    def yes_probability(self, messages: Sequence[Any]) -> float:
+        """The probability that the reply to `messages` starts with "yes" rather than "no": from the
+        endpoint's token log-probabilities when it gives them, else 1.0 or 0.0 from the reply's first word."""
+        body = {
+            "model": self._model_id(),
+            "messages": [_openai_message(message) for message in messages],
+            "temperature": 0.0,
+            "max_tokens": 2,
+        }
+        if self._logprobs is not False:
+            try:
+                choice = self._reply(body | {"logprobs": True, "top_logprobs": 10})
+            except LLMError:
+                if self._logprobs:
+                    raise
+                self._logprobs = False  # the endpoint refuses log-probabilities (llama_cpp.server without logits_all)
+            else:
+                self._logprobs = True
+                return _yes_probability(choice)
+        return _yes_probability(self._reply(body))
+
+    def _reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The first choice of a non-streamed chat completion."""
+        response = self._send("POST", "/chat/completions", body)
+        try:
+            reply = _json(response.read().decode("utf-8", "replace"), self.base_url)
+        except httpx.HTTPError as error:
+            raise LLMError(f"the connection to the LLM endpoint {self.base_url} broke: {error!r}") from error
+        finally:
+            response.close()
+        return (reply.get("choices") or [{}])[0]
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -232,6 +265,22 @@ def _deltas(response: httpx.Response, base_url: str) -> Iterator[str]:
         delta = (choices[0].get("delta") or {}).get("content") if choices else None
         if delta:
             yield delta
+
+
+def _yes_probability(choice: dict[str, Any]) -> float:
+    """P(yes) / (P(yes) + P(no)) from a chat choice's first-token log-probabilities, else from its text."""
+    content = (choice.get("logprobs") or {}).get("content") or []
+    alternatives = content[0].get("top_logprobs") or [] if content else []
+    mass = {"yes": 0.0, "no": 0.0}
+    for alternative in alternatives:
+        word = str(alternative.get("token", "")).strip().lower()
+        if word in mass:
+            mass[word] += math.exp(float(alternative.get("logprob", -math.inf)))
+    if mass["yes"] + mass["no"] > 0:
+        return mass["yes"] / (mass["yes"] + mass["no"])
+    words = str((choice.get("message") or {}).get("content") or "").strip().lower().split()
+    first = words[0].strip(".,!") if words else ""
+    return 1.0 if first == "yes" else 0.0 if first == "no" else 0.5
 
 
 def _json(text: str, base_url: str) -> dict[str, Any]:

@@ -11,6 +11,23 @@ _BOUNDARY = re.compile(r"(?<=[.!?…])([\"»”')\]]*)\s+(?=[\"«“(]?[A-ZÀ-Ö
 # Thousands separators (space, comma, point, apostrophe) join groups of exactly three digits: 350 000 is one
 # number, "28, 2024" is two.
 _NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f ,.'’]\d{3})+(?!\d)|\d+")
+# Units a figure can carry, by the folded words that name them in en/fr/de/es/it: "12 days" and "12 years"
+# are different facts, so a unit counts as part of the figure. Units that are also words ("m", "t", "an")
+# are left out.
+_UNITS = {
+    "year": "year years yr yrs ans annee annees jahr jahre jahren ano anos anno anni",
+    "month": "month months mois monat monate monaten mes meses mese mesi",
+    "week": "week weeks semaine semaines woche wochen semana semanas settimana settimane",
+    "day": "day days jour jours tag tage tagen dia dias giorno giorni",
+    "hour": "hour hours heure heures stunde stunden hora horas",
+    "km": "km kilometre kilometres kilometer kilometers kilometro kilometros chilometri chilometro",
+    "m": "metre metres meter meters metros metri",
+    "kg": "kg kilo kilos kilogram kilograms kilogramme kilogrammes kilogramm kilogramos chilogrammi",
+    "tonne": "tonne tonnes ton tons tonnen tonelada toneladas tonnellata tonnellate",
+    "hectare": "ha hectare hectares hektar hectarea hectareas ettaro ettari",
+    "percent": "% percent pourcent prozent",
+}
+_UNIT_OF = {word: unit for unit, words in _UNITS.items() for word in words.split()}
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
 _CITATION_MARK = re.compile(r"\[(\d+)\]")
 
@@ -84,6 +101,16 @@ def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
 def numbers(text: str) -> set[str]:
     """The numbers in `text` with their separators removed (350 000, 350,000 and 350.000 → 350000)."""
     return {re.sub(r"\D", "", match) for match in _NUMBER.findall(text)}
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """(number, unit) for each figure in `text` followed by a known unit: "12 days" → ("12", "day")."""
+    found = set()
+    for match in re.finditer(rf"(?<![\w.,])({_NUMBER.pattern})\s?(%|[^\W\d_]+)", text):
+        unit = _UNIT_OF.get(fold(match.group(2)))
+        if unit is not None:
+            found.add((re.sub(r"\D", "", match.group(1)), unit))
+    return found
 
 
 def is_year(number: str) -> bool:

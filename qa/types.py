@@ -126,6 +126,7 @@ class Answer:
     output_tokens: int = 0
     standalone_question: str | None = None
     abstention_reason: str | None = None  # why newsqa declined, when `abstained`
+    support: float | None = None  # the self-check's probability that the passages state the answer
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -135,6 +136,7 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "abstention_reason": self.abstention_reason,
+            "support": self.support,
             "language": self.language,
             "citations": [c.to_dict() for c in self.citations],
             "hits": [h.to_dict() for h in self.hits],

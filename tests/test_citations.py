@@ -93,3 +93,16 @@ def test_an_instruction_inside_a_passage_is_never_evidence() -> None:
     assert citations == []
     kept, citations = CitationChecker().run("Solvane reported a net profit of 84 million euros [1].", [hit])
     assert citations and "84 million" in kept
+
+
+def test_a_figure_keeps_its_unit() -> None:
+    """ "12 years old" is not supported by a passage that has the 12 only as "12 days"; the same figure
+    with the same unit in another language is."""
+    reef = _hit("reef", "Le récif a été étudié pendant 12 jours par un robot sous-marin, à 320 mètres de fond.", 1)
+    text, _ = CitationChecker().run("The reef is about 12 years old [1].", [reef])
+    assert text == ""
+    text, _ = CitationChecker().run("The reef was surveyed over 12 days by an underwater robot [1].", [reef])
+    assert text == "The reef was surveyed over 12 days by an underwater robot [1]."
+    satellite = _hit("albor", "El Albor-2 pesa 180 kilos y lleva una cámara.", 1)
+    assert CitationChecker().run("Albor-2 orbits at 180 kilometres [1].", [satellite]) == ("", [])
+    assert CitationChecker().run("Albor-2 weighs 180 kilograms [1].", [satellite])[0].endswith("[1].")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa.assistant import Assistant
+from qa.citations import closest_citation
 from qa.config import Settings
 from qa.text import fold
 from qa.types import Answer
@@ -80,6 +81,28 @@ def test_on_topic_question_the_articles_do_not_answer(assistant: Assistant) -> N
     (closest,) = answer.citations
     assert "korvath" in fold(closest.article_id)
     _check_citations(answer)
+
+
+def test_self_check_tells_a_reported_fact_from_an_expected_one(assistant: Assistant) -> None:
+    """The French article says Zuckerberg was *expected* to meet President Yoon: an answer saying they
+    agreed on something gets a low support and abstains; the expected meeting itself is supported."""
+    answerer = assistant._answerer()
+    yoon = "Mark Zuckerberg devait également rencontrer le président Yoon Suk Yeol"
+    hit = next(hit for hit in assistant.retrieve(yoon, k=10) if "Yoon" in hit.chunk.text)
+    passage = closest_citation(hit, yoon)
+    invented = answerer.support(
+        "What did Mark Zuckerberg and President Yoon Suk Yeol agree on?",
+        "Mark Zuckerberg and President Yoon Suk Yeol agreed on expanding Meta's data-centre capacity [1].",
+        [passage],
+    )
+    stated = answerer.support(
+        "Whom was Zuckerberg also expected to meet in Korea?",
+        "He was also expected to meet President Yoon Suk Yeol and Jay Y. Lee [1].",
+        [passage],
+    )
+    assert invented < assistant.settings.min_support < stated, (invented, stated)
+    answer = assistant.ask("What did Mark Zuckerberg and President Yoon Suk Yeol agree on?")
+    assert answer.abstained, answer.text
 
 
 def test_answer_streams_then_ends_with_the_checked_answer(assistant: Assistant) -> None:

@@ -4,6 +4,7 @@ then streaming and full cited answers against a real `llama_cpp.server` running 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -166,6 +167,40 @@ def test_streams_deltas_with_bearer_key_and_openai_body(stub: StubServer, monkey
     }
     assert SECRET not in json.dumps(llm.to_dict())
     assert OpenAICompatibleLLM.from_dict(llm.to_dict()).to_dict() == llm.to_dict()
+
+
+def _choice(content: str, top: dict[str, float] | None = None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
+    if top is not None:
+        alternatives = [{"token": token, "logprob": logprob} for token, logprob in top.items()]
+        choice["logprobs"] = {"content": [{"token": content, "logprob": 0.0, "top_logprobs": alternatives}]}
+    return {"choices": [choice]}
+
+
+def test_yes_probability_from_the_endpoint_log_probabilities(stub: StubServer) -> None:
+    stub.script = [status(200, _choice("Yes", {"Yes": -0.5, "yes": -2.0, "No": -1.5, "Maybe": -3.0}))]
+    probability = stub.llm().yes_probability([("user", "Is it stated?")])
+    yes, no = math.exp(-0.5) + math.exp(-2.0), math.exp(-1.5)
+    assert probability == pytest.approx(yes / (yes + no))
+    body = stub.requests[0]["body"]
+    assert body["logprobs"] is True and body["top_logprobs"] == 10 and "stream" not in body
+
+
+def test_yes_probability_falls_back_to_the_reply_when_log_probabilities_are_refused(stub: StubServer) -> None:
+    stub.script = [status(400, {"error": {"message": "logprobs is not supported"}}), status(200, _choice("No."))]
+    llm = stub.llm()
+    assert llm.yes_probability([("user", "Is it stated?")]) == 0.0
+    stub.script = [status(200, _choice("yes, it is"))]
+    assert llm.yes_probability([("user", "Is it stated?")]) == 1.0
+    assert ["logprobs" in r["body"] for r in stub.requests] == [True, False, False], "asked once, then not again"
+
+
+def test_yes_probability_reports_a_down_backend(stub: StubServer) -> None:
+    stub.script = [status(200, _choice("Yes", {"Yes": -0.1, "No": -3.0})), status(503)]
+    llm = stub.llm(retries=1)
+    assert llm.yes_probability([("user", "Is it stated?")]) > 0.9
+    with pytest.raises(LLMError, match="not reachable after 2 attempts"):
+        llm.yes_probability([("user", "Is it stated?")])
 
 
 def test_model_defaults_to_the_first_listed(stub: StubServer) -> None:
@@ -335,6 +370,14 @@ def test_real_server_streams_tokens_incrementally(llm_server: str) -> None:
     assert "1, 2, 3" in text, text
     assert len(arrivals) > 5, "one event per token, not one reply"
     assert arrivals[-1][0] - arrivals[0][0] > 0.2, "tokens arrive over time as they are generated"
+
+
+@pytest.mark.slow
+def test_real_server_yes_probability(llm_server: str) -> None:
+    llm = OpenAICompatibleLLM(llm_server)
+    yes = llm.yes_probability([("user", "Is Paris the capital of France? Reply yes or no.")])
+    no = llm.yes_probability([("user", "Is Madrid the capital of Germany? Reply yes or no.")])
+    assert yes > 0.5 > no, (yes, no)
 
 
 @pytest.mark.slow

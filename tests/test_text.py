@@ -33,3 +33,13 @@ def test_names_and_folding() -> None:
 def test_citation_markers() -> None:
     assert citation_numbers("A [1] and B [12].") == [1, 12]
     assert strip_citations("A [1] and B [12].") == "A and B."
+
+
+def test_quantities_pair_figures_with_their_units_across_languages() -> None:
+    from qa.text import quantities
+
+    assert quantities("surveyed over 12 days at 320 metres") == {("12", "day"), ("320", "m")}
+    expected = {("180", "kg"), ("3400", "hectare"), ("12", "percent")}
+    assert quantities("pesa 180 kilos; 3.400 hectáreas; 12 %") == expected
+    assert quantities("22,000 spectators in 2024 an agreement") == set(), "no unit, and 'an' is not 'years'"
+    assert quantities("the M4 metro line, 4 metro stations") == set(), "a metro is not a metre"

@@ -38,6 +38,8 @@ class QuestionRecord:
     answer: str | None = None
     citations: list[dict[str, Any]] = field(default_factory=list)
     abstained: bool | None = None
+    abstention_reason: str | None = None
+    support: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int | None = None
     output_tokens: int | None = None

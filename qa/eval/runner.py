@@ -160,6 +160,8 @@ def run_newsqa_question(
         answer=answer.text,
         citations=[{"number": c.number, "article_id": c.article_id, "chunk_id": c.chunk_id} for c in answer.citations],
         abstained=bool(answer.abstained),
+        abstention_reason=answer.abstention_reason,
+        support=answer.support,
         timings=timings,
         prompt_tokens=answer.prompt_tokens,
         output_tokens=answer.output_tokens,
