@@ -7,14 +7,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-from qa.citations import CitationChecker, closest_citation
+from qa.citations import INSTRUCTION, CitationChecker, closest_citation
 from qa.errors import ConfigError
 from qa.grounding import unanswered_reason
 from qa.language import detect_language
 from qa.llm import chatml
 from qa.llms import LLM
 from qa.prompts import LANGUAGE_NAMES, Prompts
-from qa.text import strip_citations
+from qa.text import fold, sentence_spans, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -147,14 +147,20 @@ class Answerer:
 
         A new prompt rather than a follow-up turn: asked to judge its own reply, the model says yes
         (measured: 0.83–0.92 on every unanswerable question it had answered)."""
-        passages = "\n".join(
-            f"[{c.number}] ({c.source or 'unknown'}, {c.published.date().isoformat() if c.published else 'undated'}) "
-            + " ".join(c.passage.split())
-            for c in citations
+        return self.llm.yes_probability([("user", self.verification_prompt(question, answer, citations))])
+
+    def verification_prompt(self, question: str, answer: str, citations: list[Citation]) -> str:
+        """The self-check prompt: the cited passages (without sentences addressed to an assistant, which
+        could otherwise ask for a "yes"), the question and the answer without its markers."""
+        passages = []
+        for citation in citations:
+            published = citation.published.date().isoformat() if citation.published else "undated"
+            sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
+            text = " ".join(" ".join(s.split()) for s in sentences if not INSTRUCTION.search(fold(s)))
+            passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
+        return self.prompts.verify.format(
+            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer)
         )
-        answer = strip_citations(answer)
-        prompt = self.prompts.verify.format(passages=passages, question=question.strip(), answer=answer)
-        return self.llm.yes_probability([("user", prompt)])
 
     def _translated(self, citation: Citation, language: str) -> Citation:
         """`citation` with its quote translated into `language` when the quote is in another language."""
