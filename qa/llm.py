@@ -138,8 +138,9 @@ class LocalLLM:
         return float(yes / (yes + no)) if yes + no > 0 else 0.5
 
     def _judge(self) -> Any:
-        """A second llama.cpp context on the same (memory-mapped) weights for yes/no checks, so that the
-        answering context keeps its cached system-prompt prefix between questions."""
+        """A second llama.cpp instance of the same model for yes/no checks, so that the answering context
+        keeps its cached system-prompt prefix between questions; it costs one more copy of the weights in
+        memory (llama.cpp repacks them per instance on AVX-512 CPUs)."""
         if self._judge_model is None:
             from llama_cpp import Llama
 
