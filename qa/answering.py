@@ -7,14 +7,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-from qa.citations import INSTRUCTION, CitationChecker, closest_citation
+from qa.citations import CitationChecker, closest_citation, is_instruction
 from qa.errors import ConfigError
 from qa.grounding import unanswered_reason
 from qa.language import detect_language
 from qa.llm import chatml
 from qa.llms import LLM
 from qa.prompts import LANGUAGE_NAMES, Prompts
-from qa.text import fold, sentence_spans, strip_citations
+from qa.text import sentence_spans, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -156,7 +156,7 @@ class Answerer:
         for citation in citations:
             published = citation.published.date().isoformat() if citation.published else "undated"
             sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
-            text = " ".join(" ".join(s.split()) for s in sentences if not INSTRUCTION.search(fold(s)))
+            text = " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
             passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
         return self.prompts.verify.format(
             passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer)

@@ -41,6 +41,13 @@ INSTRUCTION = re.compile(
         )
     )
 )
+
+
+def is_instruction(sentence: str) -> bool:
+    """True for a sentence addressed to an assistant (see INSTRUCTION): never evidence, never shown to a check."""
+    return bool(INSTRUCTION.search(fold(sentence)))
+
+
 # A sentence is supported by a passage when enough of what it asserts is found there.
 SUPPORT_THRESHOLD = 0.45
 Encoder = Callable[[list[str]], np.ndarray]
@@ -84,7 +91,7 @@ class CitationChecker:
             vectors = self.encode([strip_citations(s) for s in sentences] + flat)
             similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T
         # Text addressed to an assistant is never evidence: flag it once per passage sentence.
-        instructions = [[bool(INSTRUCTION.search(fold(text))) for _, _, text in spans] for spans in passage_sentences]
+        instructions = [[is_instruction(text) for _, _, text in spans] for spans in passage_sentences]
         evidence = [
             " ".join(text for (_, _, text), flagged in zip(spans, flags, strict=True) if not flagged)
             for spans, flags in zip(passage_sentences, instructions, strict=True)
@@ -154,7 +161,8 @@ def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
     figures must be exact, and a year the question asks about must be the passage's year. A figure given
     with a unit keeps that unit when the passage gives it with one."""
     article = hit.article
-    given = numbers(f"{hit.chunk.text} {article.title}") | {n for n in numbers(question) if not is_year(n)}
+    source = f"{hit.chunk.text} {article.title}"
+    given = numbers(source) | {n for n in numbers(question) if not is_year(n)}
     if article.published is not None:
         published = article.published
         given.add(str(published.year))
@@ -166,7 +174,7 @@ def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
     if not numbers(claimed) <= given:
         return False
     # A figure with a unit must not be the passage's figure with another unit ("12 years" from "12 days").
-    measured = quantities(f"{hit.chunk.text} {article.title}")
+    measured = quantities(source)
     return all(
         (number, unit) in measured or not any(number == other for other, _ in measured)
         for number, unit in quantities(claimed)
