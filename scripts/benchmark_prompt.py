@@ -23,6 +23,7 @@ CHECK = [("user", "Passage: The sky was blue.\nQuestion: What colour was the sky
 
 
 def main() -> None:
+    """Time the answering prompt for each passage count and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index", nargs="?", default="index/news")
     parser.add_argument("--questions", type=int, default=12)

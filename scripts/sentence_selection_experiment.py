@@ -75,6 +75,7 @@ def evaluate(rows: list[Row], policy: Policy) -> tuple[float, int]:
 
 
 def main(index_dir: str) -> None:
+    """Score every policy on the gold questions and print the table."""
     rows, encoding = rows_for(index_dir)
     sentences = sum(len(row["chars"]) for row in rows)
     with_answer = sum(any(row["bearing"]) for row in rows)
