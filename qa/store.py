@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ import faiss
 import numpy as np
 
 from qa.errors import StoreError
+from qa.filters import Filters
+from qa.store_protocol import count_languages
 from qa.types import Article, Chunk
 
 FORMAT_VERSION = 1
@@ -350,6 +352,56 @@ class Store:
         with _one_thread():
             scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of consistent reads: a loaded store is already one state of the index."""
+        return nullcontext()
+
+    def nearest(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """`search_ids` among the articles `filters` accepts."""
+        allowed = self.allowed_ids(filters) if filters is not None and filters.active else None
+        return self.search_ids(vector, k, allowed)
+
+    def allowed_ids(self, filters: Filters) -> list[int]:
+        """The vector ids of the chunks of every article `filters` accepts."""
+        return self.vector_ids(a.id for a in self._articles.values() if filters.accepts(a))
+
+    def passages(self) -> Iterator[tuple[int, Chunk, str, str | None]]:
+        """(vector id, chunk, article title, article language) of every chunk, by vector id."""
+        for vector_id, chunk in self.chunk_items():
+            article = self._articles[chunk.article_id]
+            yield vector_id, chunk, article.title, article.language
+
+    def duplicate_groups(self) -> dict[str, list[Article]]:
+        """Near-duplicate groups with two or more members, earliest publication first."""
+        groups: dict[str, list[Article]] = {}
+        for article in self._articles.values():
+            groups.setdefault(article.metadata.get("duplicate_group") or article.id, []).append(article)
+        latest = datetime.max.replace(tzinfo=UTC)
+        return {
+            group: sorted(members, key=lambda a: (a.published or latest, a.id))
+            for group, members in groups.items()
+            if len(members) > 1
+        }
+
+    def signatures(self) -> list[tuple[str, str | None, str | None]]:
+        """(id, MinHash signature, near-duplicate group) of every article."""
+        return [(a.id, a.metadata.get("minhash"), a.metadata.get("duplicate_group")) for a in self._articles.values()]
+
+    def article_from_origin(self, origin: str) -> Article | None:
+        """The stored article without an id of its own that was read from `origin`."""
+        return next(
+            (
+                a
+                for a in self._articles.values()
+                if a.metadata.get("origin") == origin and a.metadata.get("id_source") != "given"
+            ),
+            None,
+        )
+
+    def language_counts(self) -> dict[str, int]:
+        """How many articles per language code ("?" for unknown)."""
+        return count_languages(self._articles.values())
 
     # -- writing -----------------------------------------------------------------------------
 
