@@ -378,11 +378,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """newsqa eval --questions Q [--articles A]"""
     from qa.eval.config import EvalConfig
     from qa.eval.runner import run_eval
+    from qa.store_protocol import is_database_url
 
     config = EvalConfig(
         questions=args.questions,
         articles=args.articles,
-        index_dir=Path(args.index) if args.index != DEFAULT_INDEX else None,
+        index_dir=(args.index if is_database_url(args.index) else Path(args.index))
+        if args.index != DEFAULT_INDEX
+        else None,
         out_dir=args.out,
         baselines=args.baselines,
         retrieval_only=args.retrieval_only,

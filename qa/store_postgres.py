@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import warnings
@@ -33,6 +32,7 @@ from qa.embedding_cache import DEFAULT_MAX_ENTRIES, EmbeddingCacheWarning
 from qa.errors import StoreError
 from qa.feeds import FeedState
 from qa.filters import Filters
+from qa.store_protocol import redact
 from qa.types import Article, Chunk
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ FEEDS_LOCK = 0x6E657773_71610002
 WRITE_RETRIES = 6
 ARTICLE_COLUMNS = "id, title, text, url, source, published_text, language, author, metadata"
 CHUNK_COLUMNS = "vector_id, chunk_id, article_id, position, text, start_char, end_char"
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 # Everything after the base tables needs the vector dimension, known at the first ingest.
 BASE_DDL = (
@@ -114,11 +113,6 @@ INDEX_NAMES = ("passages_embedding", "passages_language", "passages_source", "pa
 # Connections inherited through fork() are kept referenced, never closed: closing one in the child would end
 # the parent's session on the shared socket.
 _inherited: list[psycopg.Connection] = []
-
-
-def redact(url: str) -> str:
-    """A database URL without its password."""
-    return _PASSWORD.sub(r"\1***@", url)
 
 
 def _connect(url: str) -> psycopg.Connection:

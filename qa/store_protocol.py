@@ -6,6 +6,7 @@ PostgreSQL database with pgvector (`qa.store_postgres`), chosen by giving `--ind
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from qa.store_check import CheckReport
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 # (article id, MinHash signature as hex or None, near-duplicate group or None): what dedup needs of a stored article
 Signature = tuple[str, str | None, str | None]
@@ -158,6 +160,11 @@ class StoreBackend(Protocol):
 def is_database_url(location: str | Path) -> bool:
     """True when `location` names a PostgreSQL database rather than a folder."""
     return isinstance(location, str) and location.startswith(DATABASE_SCHEMES)
+
+
+def redact(location: str | Path) -> str:
+    """`location` for messages and reports: a database URL loses its password."""
+    return _PASSWORD.sub(r"\1***@", str(location))
 
 
 def open_backend(location: str | Path) -> StoreBackend:
