@@ -357,6 +357,10 @@ class Store:
         """A block of consistent reads: a loaded store is already one state of the index."""
         return nullcontext()
 
+    def bulk_loading(self) -> AbstractContextManager[None]:
+        """Nothing to prepare: each save writes a whole snapshot anyway."""
+        return nullcontext()
+
     def nearest(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """`search_ids` among the articles `filters` accepts."""
         allowed = self.allowed_ids(filters) if filters is not None and filters.active else None

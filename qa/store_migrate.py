@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,33 +67,34 @@ def migrate(
     with target.writing():
         store = _target_store(target, manifest)
         there = {article.id: article for article in store.articles()}
-        pending = 0
         with origin.reading():
             articles = sorted(origin.articles(), key=lambda a: a.id)
-            wanted = {article.id for article in articles}
+            todo = []
             for article in articles:
                 chunks = origin.chunks_of(article.id)
                 if there.get(article.id) == article and store.chunks_of(article.id) == chunks:
                     report.already_there += 1
-                    continue
-                store.upsert(article, chunks, origin.vectors_of(article.id))
-                report.copied.append(article.id)
-                report.chunks += len(chunks)
-                pending += 1
-                if pending >= batch:
-                    store.save()
-                    pending = 0
-                    if on_batch:
-                        on_batch(len(report.copied))
-        report.extra = sorted(set(there) - wanted)
-        if prune:
+                else:
+                    todo.append((article, chunks))
+            # Loading at least doubles the target: the backend may build its vector index once, at the end.
+            bulk = sum(len(chunks) for _, chunks in todo) >= max(1, store.chunk_count)
+            with store.bulk_loading() if bulk else nullcontext():
+                for number, (article, chunks) in enumerate(todo, start=1):
+                    store.upsert(article, chunks, origin.vectors_of(article.id))
+                    report.copied.append(article.id)
+                    report.chunks += len(chunks)
+                    if number % batch == 0 or number == len(todo):
+                        store.save()
+                        if on_batch:
+                            on_batch(number)
+        report.extra = sorted(set(there) - {article.id for article in articles})
+        if prune and report.extra:
             for article_id in report.extra:
                 store.delete(article_id)
-            report.pruned, report.extra = report.extra, []
-        if pending or report.pruned or not there:
             store.save()
-            if on_batch and pending:
-                on_batch(len(report.copied))
+            report.pruned, report.extra = report.extra, []
+        if not there and not todo:
+            store.save()  # an empty source still gives an index at the target
     report.feeds = _copy_feeds(source, target)
     report.seconds = time.perf_counter() - started
     return report

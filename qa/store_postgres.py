@@ -175,6 +175,32 @@ def _chunk(row: tuple[Any, ...]) -> tuple[int, Chunk]:
     return int(vector_id), Chunk(chunk_id, article_id, int(position), text, int(start), int(end))
 
 
+PASSAGE_TYPES = ["text", "text", "int4", "text", "int4", "int4", "timestamptz", "text", "text", "vector"]
+
+
+def _article_row(article: Article) -> tuple[Any, ...]:
+    return (
+        article.id,
+        article.title,
+        article.text,
+        article.url,
+        article.source,
+        article.to_dict()["published"],
+        article.language,
+        article.author,
+        Jsonb(article.metadata, dumps=_clean_json),
+        _published(article),
+    )
+
+
+def _passage_rows(article: Article, chunks: list[Chunk], vectors: np.ndarray) -> list[tuple[Any, ...]]:
+    published, source_key = _published(article), (article.source or "").casefold()
+    return [
+        (c.id, c.article_id, c.position, c.text, c.start, c.end, published, source_key, article.language, v)
+        for c, v in zip(chunks, vectors)
+    ]
+
+
 def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     """A WHERE condition on passages for `filters`, with every value a bound parameter (never pasted in)."""
     if filters is None or not filters.active:
@@ -567,17 +593,13 @@ class PostgresStore:
         if self._cache is not None:
             raise StoreError("save() inside reading(): the block's transaction is read-only")
         connection = self.backend.connection()
-        # Articles in id order: two writers then lock rows in the same order, which keeps deadlocks rare.
-        operations = sorted(self._pending.items())
+        ids = sorted(self._pending)
+        upserts = [self._pending[i] for i in ids if self._pending[i] is not None]
+        deleted = [i for i in ids if self._pending[i] is None]
         for attempt in range(WRITE_RETRIES):
             try:
-                with connection.transaction():
-                    for article_id, operation in operations:
-                        if operation is None:
-                            connection.execute(f"DELETE FROM {SCHEMA}.articles WHERE id = %s", [article_id])
-                        else:
-                            self._write(connection, *operation)
-                    connection.execute(f"UPDATE {SCHEMA}.meta SET version = version + 1, saved_at = now()")
+                with connection.transaction(), connection.cursor() as cursor:
+                    self._apply(cursor, ids, upserts, deleted)
                 break
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure) as error:
                 if attempt == WRITE_RETRIES - 1:
@@ -587,47 +609,54 @@ class PostgresStore:
                 raise StoreError(f"{self.backend.describe()} refused an article: {error}") from None
         self._pending.clear()
 
-    def _write(
-        self, connection: psycopg.Connection, article: Article, chunks: list[Chunk], vectors: np.ndarray
+    @staticmethod
+    def _apply(
+        cursor: psycopg.Cursor,
+        ids: list[str],
+        upserts: list[tuple[Article, list[Chunk], np.ndarray]],
+        deleted: list[str],
     ) -> None:
-        data = article.to_dict()
-        published = _published(article)
-        # The upsert locks the article's row, so a concurrent writer of the same article waits for this one.
-        connection.execute(
-            f"""INSERT INTO {SCHEMA}.articles
-                    (id, title, text, url, source, published_text, language, author, metadata, published)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, text = EXCLUDED.text, url = EXCLUDED.url,
-                    source = EXCLUDED.source, published_text = EXCLUDED.published_text,
-                    language = EXCLUDED.language, author = EXCLUDED.author, metadata = EXCLUDED.metadata,
-                    published = EXCLUDED.published""",
-            [
-                article.id,
-                article.title,
-                article.text,
-                article.url,
-                article.source,
-                data["published"],
-                article.language,
-                article.author,
-                Jsonb(article.metadata, dumps=_clean_json),
-                published,
-            ],
-        )
-        connection.execute(f"DELETE FROM {SCHEMA}.passages WHERE article_id = %s", [article.id])
-        if not chunks:
-            return
-        source_key = (article.source or "").casefold()
-        with connection.cursor() as cursor:
+        """One save's statements, a handful whatever the batch size (each round trip costs milliseconds on a
+        busy machine). The article rows are locked first, in id order, so that two writers of the same
+        articles wait for each other instead of deadlocking, and a reader never sees half an article."""
+        cursor.execute(f"SELECT id FROM {SCHEMA}.articles WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        if upserts:
             cursor.executemany(
-                f"""INSERT INTO {SCHEMA}.passages (chunk_id, article_id, position, text, start_char, end_char,
-                        published, source_key, language, embedding)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                [
-                    (c.id, c.article_id, c.position, c.text, c.start, c.end, published, source_key, article.language, v)
-                    for c, v in zip(chunks, vectors)
-                ],
+                f"""INSERT INTO {SCHEMA}.articles
+                        (id, title, text, url, source, published_text, language, author, metadata, published)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, text = EXCLUDED.text, url = EXCLUDED.url,
+                        source = EXCLUDED.source, published_text = EXCLUDED.published_text,
+                        language = EXCLUDED.language, author = EXCLUDED.author, metadata = EXCLUDED.metadata,
+                        published = EXCLUDED.published""",
+                [_article_row(article) for article, _, _ in upserts],
             )
+            cursor.execute(f"DELETE FROM {SCHEMA}.passages WHERE article_id = ANY(%s)", [[a.id for a, _, _ in upserts]])
+            rows = [row for article, chunks, vectors in upserts for row in _passage_rows(article, chunks, vectors)]
+            if rows:
+                with cursor.copy(
+                    f"""COPY {SCHEMA}.passages (chunk_id, article_id, position, text, start_char, end_char,
+                            published, source_key, language, embedding) FROM STDIN WITH (FORMAT BINARY)"""
+                ) as copy:
+                    # Binary COPY: twice as fast as INSERTs without the HNSW index; with it, the index dominates.
+                    copy.set_types(PASSAGE_TYPES)
+                    for row in rows:
+                        copy.write_row(row)
+        if deleted:
+            cursor.execute(f"DELETE FROM {SCHEMA}.articles WHERE id = ANY(%s)", [deleted])
+        cursor.execute(f"UPDATE {SCHEMA}.meta SET version = version + 1, saved_at = now()")
+
+    @contextmanager
+    def bulk_loading(self) -> Iterator[None]:
+        """Saves inside the block skip the HNSW index, built once at the end: with the index, each passage
+        costs an index insertion (~100 rows/s on a busy 2-core machine), without it ~10,000 rows/s plus a
+        build of ~2,000 rows/s. Searches meanwhile are exact scans; if the block is interrupted, `newsqa check
+        --repair` (or the next bulk load) builds the index."""
+        connection = self.backend.connection()
+        connection.execute(f"DROP INDEX IF EXISTS {SCHEMA}.passages_embedding")
+        yield
+        connection.execute(next(s for s in INDEX_DDL if "INDEX passages_embedding " in s))
+        connection.execute(f"ANALYZE {SCHEMA}.articles, {SCHEMA}.passages")  # the planner's figures, at once
 
 
 class PostgresFeeds:

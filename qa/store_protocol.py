@@ -102,6 +102,9 @@ class ArticleStore(Protocol):
     def save(self) -> None:
         """Make every write since the last save durable and visible, all at once."""
 
+    def bulk_loading(self) -> AbstractContextManager[None]:
+        """A block of many saves into a (nearly) empty index, which the backend may load faster."""
+
 
 class FeedStorage(Protocol):
     """Where the feeds an index follows are kept."""

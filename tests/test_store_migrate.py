@@ -67,9 +67,12 @@ def test_an_interrupted_migration_resumes(tmp_path: Path, postgres_url: str) -> 
     with pytest.raises(KeyboardInterrupt):
         migrate(folder, database, batch=20, on_batch=stop_after_first_batch)
     assert len(database.load()) == 20, "the first batch was saved before the interruption"
+    interrupted = database.check()
+    assert [p.subject for p in interrupted.remaining] == ["passages_embedding"], "the bulk load's index is not built"
     report = migrate(folder, database, batch=20)
     assert report.already_there == 20 and len(report.copied) == 30
     _same(folder, database)
+    assert database.check().ok
 
 
 def test_targets_of_another_model_are_refused_and_extras_pruned(tmp_path: Path, postgres_url: str) -> None:
