@@ -50,6 +50,7 @@ for start in range(0, len(records), batch):
         store.upsert(article, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     store.save()
     saved += len(records[start:start + batch])
+    print(f"saved {saved}", file=sys.stderr, flush=True)
 print(json.dumps({"saved": saved}))
 """
 

@@ -4,7 +4,12 @@ repair, and the command line on a database URL. Against a real server started by
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from qa.errors import StoreError
 from qa.feeds import FeedState
 from qa.filters import Filters
 from qa.store_postgres import SCHEMA, PostgresBackend
+from tests.concurrency_harness import STORE_WRITER, split_corpus
 from tests.conftest import write_article
 from tests.test_store_backends import DIM, MODEL, make_article
 
@@ -137,8 +143,37 @@ def test_command_line_on_a_database(
     assert stats["articles"] == 2 and stats["index"] == postgres_url and stats["languages"]["fr"] == 1
     assert main(["check", *common]) == 0
     assert "consistent" in capsys.readouterr().out
+    hits = Assistant.open(postgres_url, fast_settings).retrieve(
+        "vote", k=3, filters=Filters.build(sources=["l'Italie"])
+    )
+    assert [h.article.id for h in hits] == ["it-1"]
     assert main(["delete", "tram", *common]) == 0
     assert "deleted 1 of 1" in capsys.readouterr().out
     assert main(["ingest", str(tmp_path), "--json", *common]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["added"] == ["tram"] and report["unchanged"] == ["it-1"]
+
+
+def test_a_killed_writer_leaves_no_half_article(postgres_url: str, tmp_path: Path) -> None:
+    first, _, texts = split_corpus(tmp_path, 400, 0.0)
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    rng = np.random.default_rng(5)
+    stored_before = 0
+    for _ in range(2):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", STORE_WRITER, postgres_url, str(first), "4", str(DIM)],
+            stderr=subprocess.PIPE, text=True, env=environment,
+        )  # fmt: skip
+        assert writer.stderr is not None and writer.stderr.readline().startswith("saved")
+        time.sleep(float(rng.uniform(0, 0.5)))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        report = PostgresBackend(postgres_url).check()
+        assert report.ok, report.summary()
+        store = PostgresBackend(postgres_url).load()
+        assert len(store) >= stored_before, "a saved article was lost"
+        stored_before = len(store)
+        for article in store.articles():
+            chunks = store.chunks_of(article.id)
+            assert [c.position for c in chunks] == list(range(len(texts[article.id].split("\n\n"))))
+    assert stored_before < 200, "every round was killed before the writer finished"
