@@ -170,7 +170,7 @@ def _date(value) -> str:
 
 
 def _interval(text: str) -> float:
-    from qa.feeds import parse_interval
+    from qa.ingest.feeds import parse_interval
 
     try:
         return parse_interval(text)
@@ -226,7 +226,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
-    from qa.filters import Filters
+    from qa.retrieval.filters import Filters
     from qa.types import Answer
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
@@ -382,7 +382,7 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.webapp import parse_auth, serve
+    from qa.web.serve import parse_auth, serve
 
     try:
         serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.answering.citations import closest_citation
 from qa.assistant import Assistant
-from qa.citations import closest_citation
 from qa.config import Settings
 from qa.text import fold
 from qa.types import Answer
