@@ -89,7 +89,7 @@ def test_self_check_tells_a_reported_fact_from_an_expected_one(assistant: Assist
     answerer = assistant._answerer()
     yoon = "Mark Zuckerberg devait également rencontrer le président Yoon Suk Yeol"
     hit = next(hit for hit in assistant.retrieve(yoon, k=10) if "Yoon" in hit.chunk.text)
-    passage = closest_citation(hit, yoon)
+    passage = closest_citation([hit], yoon)
     invented = answerer.support(
         "What did Mark Zuckerberg and President Yoon Suk Yeol agree on?",
         "Mark Zuckerberg and President Yoon Suk Yeol agreed on expanding Meta's data-centre capacity [1].",
