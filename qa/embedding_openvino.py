@@ -45,7 +45,8 @@ def export_folder(model_name: str, location: str, models_dir: Path, weights: str
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-") or "model"
     digest = hashlib.sha256(str(Path(location).expanduser().resolve()).encode()).hexdigest()[:10]
     suffix = "" if weights == "fp16" else f"-{weights}"
-    return Path(models_dir) / "openvino" / f"{slug}-{digest}{suffix}"
+    # The format is part of the name, so versions of newsqa that export differently never overwrite each other.
+    return Path(models_dir) / "openvino" / f"{slug}-{digest}{suffix}-v{EXPORT_FORMAT}"
 
 
 def source_fingerprint(location: str) -> dict[str, Any]:
@@ -167,10 +168,10 @@ def export(st_model: Any, location: str, folder: Path, weights: str = "fp16") ->
             try:
                 tokenizer = st_model.tokenizer
                 max_length = int(st_model.max_seq_length)
-                sample = tokenizer(
-                    SELF_CHECK_TEXTS, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-                )
-                expected_ids = st_model.preprocess(SELF_CHECK_TEXTS)["input_ids"]
+                # Traced on the short texts: tracing a 1,000-token example costs gigabytes and changes nothing.
+                short = SELF_CHECK_TEXTS[1:]
+                sample = tokenizer(short, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+                expected_ids = st_model.preprocess(short)["input_ids"]
                 if not torch.equal(sample["input_ids"], expected_ids):
                     raise ModelError("the model's tokenisation cannot be reproduced outside sentence-transformers")
                 traced = _traceable(st_model)
