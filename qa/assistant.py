@@ -71,6 +71,13 @@ class IngestReport:
         }
 
 
+def _withdraw(report: IngestReport, article_id: str) -> None:
+    """Take an article that could not be stored out of the report's added/replaced lists."""
+    for kept in (report.added, report.replaced):
+        if article_id in kept:
+            kept.remove(article_id)
+
+
 class Assistant:
     """newsqa over one index folder. Models load on first use; all state lives in the index folder."""
 
@@ -298,7 +305,11 @@ class Assistant:
             store = Store(self.index_dir, self.settings.embedding_model, dimension)
         offset = 0
         for article, chunks in chunked:
-            store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
+            try:
+                store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
+            except StoreError as error:  # one article's bad vectors must not cost the batch its good articles
+                _withdraw(report, article.id)
+                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), str(error)))
             offset += len(chunks)
         report.chunks = len(texts)
         return store

@@ -131,7 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
-    evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
+    evaluate.add_argument(
+        "--articles",
+        type=Path,
+        action="append",
+        help="article folder or .jsonl; repeat for several (not needed for SQuAD/RGB files)",
+    )
     evaluate.add_argument(
         "--questions", type=Path, required=True, help="gold questions (.jsonl, SQuAD .json or RGB .jsonl)"
     )

@@ -187,7 +187,7 @@ class Answerer:
         message = self.prompts.no_answer_message(language)
         citations = []
         if passages:
-            closest = closest_citation(passages[0], question)
+            closest = closest_citation(passages, question, self.checker.encode)
             citations = [closest]
             message = f"{message} {self.prompts.closest_message(language, ' '.join(closest.quote.split()))}"
         timings["total"] = time.perf_counter() - started

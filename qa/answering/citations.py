@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +48,28 @@ def is_instruction(sentence: str) -> bool:
     return bool(INSTRUCTION.search(fold(sentence)))
 
 
+# Questions that combine figures from several reports (a total, a difference, a comparison), folded, en/fr/de/es/it.
+AGGREGATION = re.compile(
+    r"\b(together|in total|total|combined|altogether|overall|sum|difference|how many more|how much more|"
+    r"more than|fewer than|less than|compared|ensemble|au total|en tout|de plus que|de moins que|"
+    r"insgesamt|zusammen|mehr als|weniger als|en total|juntos|juntas|en conjunto|mas que|menos que|"
+    r"in tutto|in totale|complessivamente|insieme|piu di|meno di)\b"
+)
+
+
+def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
+    """For a question that combines figures, the sums and differences of any two non-year figures the
+    passages give: an answer may state the result of that arithmetic, and nothing else that is new."""
+    if not AGGREGATION.search(fold(question)):
+        return set()
+    given = sorted({int(n) for hit in hits for n in numbers(hit.chunk.text) if not is_year(n) and len(n) <= 12})
+    found = set()
+    for i, a in enumerate(given):
+        for b in given[i + 1 :]:
+            found |= {str(a + b), str(b - a)}
+    return found
+
+
 # A sentence is supported by a passage when enough of what it asserts is found there.
 SUPPORT_THRESHOLD = 0.45
 Encoder = Callable[[list[str]], np.ndarray]
@@ -66,13 +88,30 @@ def _coverage(claim: set[str], evidence: set[str]) -> float:
     return len(claim & evidence) / len(claim) if claim else 0.0
 
 
-def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's names/numbers (or, lacking those, content words) that the passage contains."""
-    claim_names = names(sentence)
-    passage_terms = key_terms(passage) | names(passage)
+def lexical_support(
+    sentence: str, passage: str, asked: Set[str] = frozenset(), derived: Set[str] = frozenset()
+) -> float:
+    """Share of the sentence's names/numbers (or, lacking those, content words) that the passage contains.
+
+    Terms the question already holds (`asked`) are left out when anything else remains: in "Zuckerberg met
+    William Cho" the names that answer are William and Cho, and the sentence that names them is the support,
+    not one that only repeats Zuckerberg. `derived` figures (a total the question asks for) count as found."""
+    claim_names = _answering(names(sentence), asked)
+    claim_words = _answering(key_terms(sentence), asked)
+    passage_terms = key_terms(passage) | names(passage) | derived
     name_cover = _coverage(claim_names, passage_terms)
-    word_cover = _coverage(key_terms(sentence), passage_terms)
+    word_cover = _coverage(claim_words, passage_terms)
     return max(name_cover, word_cover) if not claim_names else 0.7 * name_cover + 0.3 * word_cover
+
+
+def _answering(terms: set[str], asked: Set[str]) -> set[str]:
+    """`terms` without those of the question, unless that leaves nothing."""
+    return (terms - asked) or terms
+
+
+def question_terms(question: str) -> frozenset[str]:
+    """The folded names and key terms of a question, which an answer's support need not repeat."""
+    return frozenset(names(question) | key_terms(question))
 
 
 class CitationChecker:
@@ -96,6 +135,8 @@ class CitationChecker:
             " ".join(text for (_, _, text), flagged in zip(spans, flags, strict=True) if not flagged)
             for spans, flags in zip(passage_sentences, instructions, strict=True)
         ]
+        asked = question_terms(question)
+        derived = derived_numbers(question, hits)
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -106,14 +147,14 @@ class CitationChecker:
                 for k, (s, e, text) in enumerate(spans):
                     if instructions[j][k]:
                         continue
-                    lexical = lexical_support(sentence, text)
+                    lexical = lexical_support(sentence, text, asked, derived)
                     semantic = float(similarity[i, offset + k]) if similarity is not None else lexical
                     score = 0.5 * lexical + 0.5 * semantic
                     if score > best[0]:
                         best = (score, s, e)
                 offset += len(spans)
-                whole = lexical_support(sentence, evidence[j])
-                score = max(whole, best[0]) if _numbers_found(sentence, hit, question) else 0.0
+                whole = lexical_support(sentence, evidence[j], asked, derived)
+                score = max(whole, best[0]) if _numbers_found(sentence, hit, question, derived) else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
         return result
@@ -155,14 +196,14 @@ class CitationChecker:
         return " ".join(parts), citations
 
 
-def _numbers_found(sentence: str, hit: Hit, question: str) -> bool:
+def _numbers_found(sentence: str, hit: Hit, question: str, derived: Set[str] = frozenset()) -> bool:
     """Every number the sentence states appears in the passage or its title, is part of the article's
     date (day and month only in a sentence that names a month), or is a non-year number of the question:
     figures must be exact, and a year the question asks about must be the passage's year. A figure given
     with a unit keeps that unit when the passage gives it with one."""
     article = hit.article
     source = f"{hit.chunk.text} {article.title}"
-    given = numbers(source) | {n for n in numbers(question) if not is_year(n)}
+    given = numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
     if article.published is not None:
         published = article.published
         given.add(str(published.year))
@@ -207,9 +248,23 @@ def _citation(number: int, hit: Hit, support: Support) -> Citation:
     )
 
 
-def closest_citation(hit: Hit, question: str) -> Citation:
-    """Citation [1] of the passage sentence sharing the most key terms with `question`."""
-    asked = key_terms(question) | names(question)
-    spans = sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))]
-    start, end = max(spans, key=lambda span: len(asked & (key_terms(hit.chunk.text[span[0] : span[1]]))))
+def closest_citation(hits: list[Hit], question: str, encode: Encoder | None = None) -> Citation:
+    """Citation [1] of the passage sentence closest to `question`: by meaning with `encode` (the question and
+    every sentence of `hits`), else by shared key terms; ties go to the better-ranked passage. Sentences
+    addressed to an assistant are never chosen."""
+    candidates = [
+        (hit, s, e)
+        for hit in hits
+        for s, e in (sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))])
+        if not is_instruction(hit.chunk.text[s:e])
+    ] or [(hits[0], 0, len(hits[0].chunk.text))]
+    texts = [hit.chunk.text[s:e] for hit, s, e in candidates]
+    if encode is not None:
+        vectors = encode([question, *texts])
+        scores = [float(v) for v in vectors[1:] @ vectors[0]]
+    else:
+        asked = key_terms(question) | names(question)
+        scores = [float(len(asked & key_terms(text))) for text in texts]
+    best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+    hit, start, end = candidates[best]
     return _citation(1, hit, Support(1.0, start, end))

@@ -22,6 +22,12 @@ _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"
     r"milliards?|millones|miliardi|milioni|mrd|mio|millionen|milliarden|mil)\b"
 )
+# A sentence whose last word (before its citation and full stop) leaves it unfinished: "The amount paid is [1]."
+_DANGLING = re.compile(
+    r"\b(is|are|was|were|be|been|of|to|the|a|an|by|for|with|at|in|on|from|and|est|sont|etait|de|du|des|le|la|les|"
+    r"a|au|par|pour|ist|sind|war|waren|von|der|die|das|den|dem|mit|fur|es|son|era|fue|del|el|los|las|por|para|"
+    r"con|e|sono|di|il|lo|gli|per)\s*[.:;,!?…]*\s*$"
+)
 # Words every answer may use without adding information.
 _FILLER = frozenset(
     fold(w) for w in "according article articles reported report reports said says stated states".split()
@@ -37,6 +43,8 @@ def unanswered_reason(question: str, answer: str) -> str | None:
     """
     text = fold(strip_citations(answer))
     asked = fold(question)
+    if _DANGLING.search(text):
+        return "the answer leaves its sentence unfinished"
     new_terms = key_terms(text) - key_terms(asked) - _FILLER
     if not new_terms:
         return "the answer only restates the question"

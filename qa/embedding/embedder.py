@@ -231,7 +231,7 @@ class Embedder:
                 return self.encode_documents_uncached(documents, progress)
             computed = dict(zip(missing, fresh))
             if self.cache is not None:
-                self.cache.put(computed)
+                self.cache.put({k: v for k, v in computed.items() if np.isfinite(v).all()})
             known = {**known, **computed}
         self.embedded += len(missing)
         self.reused += len(keys) - len(missing)
@@ -248,10 +248,30 @@ class Embedder:
         return self._fit(self._encode([prompt + text for text in texts], progress=False))
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        """Full-size normalised vectors for texts that already carry their prompts."""
+        """Full-size normalised vectors for texts that already carry their prompts; never a non-finite one.
+
+        A backend that returns NaN or infinity for a text in a batch gets that text again on its own (no
+        padding). A vector still not finite is returned as it is, with a warning: the store refuses it and
+        names its article, and the other articles go in."""
+        vectors = self._encode_batch(texts, progress)
+        broken = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        for row in broken:
+            vectors[row] = self._encode_batch([texts[row]], progress=False)[0]
+        still = int((~np.isfinite(vectors).all(axis=1)).sum())
+        if len(broken):
+            warnings.warn(
+                f"the {self.active_backend} backend of {self.model_name} gave {len(broken)} non-finite vectors in a "
+                f"batch of {len(texts)}; encoded again alone, {still} still not finite"
+                + (" (use --set embedding_backend=torch)" if still else ""),
+                EmbeddingBackendWarning,
+                stacklevel=2,
+            )
+        return vectors
+
+    def _encode_batch(self, texts: list[str], progress: bool) -> np.ndarray:
         model = self.model
         if self.active_backend != "torch":
-            return model.encode(texts, batch_size=self.batch_size)
+            return np.asarray(model.encode(texts, batch_size=self.batch_size), dtype=np.float32)
         vectors = model.encode(
             texts,
             prompt="",

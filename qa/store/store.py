@@ -230,6 +230,13 @@ class Store:
             raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for article {article.id}")
         if vectors.size and vectors.shape[1] != self.dimension:
             raise StoreError(f"vectors have {vectors.shape[1]} dimensions, the index has {self.dimension}")
+        if not np.isfinite(vectors).all():
+            # A NaN passage could never be found and NaN scores poison a ranking: refuse before touching anything.
+            bad = int((~np.isfinite(vectors).all(axis=1)).sum())
+            raise StoreError(
+                f"article {article.id}: {bad} of {len(vectors)} passage vectors are not finite (NaN or infinity); "
+                "nothing was stored for it — re-embed it, or use --set embedding_backend=torch"
+            )
         self.delete(article.id)
         ids = np.arange(self.next_vector_id, self.next_vector_id + len(chunks), dtype=np.int64)
         self.next_vector_id += len(chunks)

@@ -26,7 +26,7 @@ def _citation() -> Citation:
         published=datetime(2024, 2, 28),
     )
     hit = Hit(chunk=Chunk("yoon#0", "yoon", 0, PASSAGE, 0, len(PASSAGE)), article=article, score=0.8, rank=1)
-    return closest_citation(hit, "Did Zuckerberg meet Yoon?")
+    return closest_citation([hit], "Did Zuckerberg meet Yoon?")
 
 
 def test_verification_prompt_holds_the_evidence_question_and_answer_but_no_planted_instruction() -> None:

@@ -106,3 +106,40 @@ def test_a_figure_keeps_its_unit() -> None:
     satellite = _hit("albor", "El Albor-2 pesa 180 kilos y lleva una cámara.", 1)
     assert CitationChecker().run("Albor-2 orbits at 180 kilometres [1].", [satellite]) == ("", [])
     assert CitationChecker().run("Albor-2 weighs 180 kilograms [1].", [satellite])[0].endswith("[1].")
+
+
+SEOUL = (
+    "Mark Zuckerberg est arrivé en Corée du Sud mardi et on s'attend à ce qu'il rencontre le président Yoon Suk "
+    "Yeol. Il a discuté avec le PDG de LG Electronics, William Cho, et le directeur de l'exploitation de LG Corp, "
+    "Kwon Bong-seok, de la stratégie commerciale."
+)
+
+
+def test_the_quote_is_the_sentence_with_what_answers_not_the_one_that_repeats_the_question() -> None:
+    hits = [_hit("seoul", SEOUL, 1)]
+    question = "Who did Zuckerberg meet in Korea?"
+    text, citations = CitationChecker().run("Mark Zuckerberg met William Cho and Kwon Bong-seok [1].", hits, question)
+    assert text.endswith("[1].")
+    assert citations[0].quote.startswith("Il a discuté avec le PDG de LG Electronics, William Cho")
+
+
+def test_the_closest_passage_sentence_is_the_one_nearest_the_question_in_any_passage() -> None:
+    from qa.citations import closest_citation
+
+    hits = [_hit("gpus", GPUS, 1), _hit("seoul", SEOUL, 2)]
+    citation = closest_citation(hits, "Was Zuckerberg going to meet President Yoon in Korea?")
+    assert citation.article_id == "seoul" and "Yoon" in citation.quote and citation.number == 1
+
+
+def test_a_total_of_figures_from_two_passages_is_supported_only_when_the_question_asks_for_one() -> None:
+    storms = [
+        _hit("ciaran", "La tempête Ciarán a fait 7 morts en Bretagne.", 1),
+        _hit("domingos", "Storm Domingos killed 4 people in Brittany two weeks later.", 2),
+    ]
+    total = "The two storms killed 11 people together [1][2]."
+    text, _ = CitationChecker().run(total, storms, "How many people did the two storms kill together?")
+    assert "11" in text
+    text, _ = CitationChecker().run(total, storms, "How many people did storm Ciarán kill?")
+    assert "11" not in text
+    text, _ = CitationChecker().run("They killed 12 people in all [1].", storms, "How many died in total?")
+    assert "12" not in text

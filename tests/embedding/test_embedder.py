@@ -189,3 +189,67 @@ def test_openvino_export_of_a_model_folder_lives_beside_the_models(tmp_path: Pat
     assert np.sum(vectors * reference, axis=1).min() >= 0.98
     reloaded = Embedder(folder, tmp_path, backend="openvino")
     np.testing.assert_allclose(reloaded.encode_query(SENTENCES), vectors, atol=1e-5)
+
+
+class _BrokenEmbedder(Embedder):
+    """The real small model, except that any batch holding a passage about 'poison' comes back NaN,
+    and so does that passage on its own: a backend fault injected to see what ingestion does with it."""
+
+    def _encode_batch(self, texts: list[str], progress: bool) -> np.ndarray:
+        vectors = super()._encode_batch(texts, progress)
+        for row, text in enumerate(texts):
+            if "poison" in text:
+                vectors[row] = np.nan
+        return vectors
+
+
+def test_an_article_with_a_non_finite_vector_is_skipped_and_the_others_go_in(
+    tmp_path: Path, fast_settings: Settings
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_article(folder, "tram.md", "Tram", TRAM, id="tram")
+    write_article(folder, "bad.md", "Bad", "The poison pill article says nothing else.", id="bad")
+    write_article(folder, "bridge.md", "Bridge", BRIDGE, id="bridge")
+    assistant = Assistant.open(tmp_path / "index", fast_settings)
+    assistant.embedder = _BrokenEmbedder.from_settings(fast_settings, tmp_path / "index")
+    with pytest.warns(EmbeddingBackendWarning, match="1 still not finite"):
+        report = assistant.ingest([folder])
+    assert sorted(report.added) == ["bridge", "tram"]
+    assert [(i.origin.endswith("bad.md"), "not finite" in i.reason) for i in report.skipped] == [(True, True)]
+    stored = Store.load(tmp_path / "index")
+    assert sorted(a.id for a in stored.articles()) == ["bridge", "tram"]
+    # nothing non-finite reached the cache either: a healthy embedder encodes the article now
+    healthy = Assistant.open(tmp_path / "index", fast_settings).ingest([folder])
+    assert healthy.added == ["bad"]
+
+
+# Mixed lengths in one batch: a single word beside a text past the 512-token sliding window of EmbeddingGemma.
+MIXED = ["Budget", TRAM * 11, "Lyon opened a new tram line on Monday.", TRAM, "¿Cuándo?"]
+
+
+@pytest.fixture(scope="module")
+def torch_mixed(settings: Settings) -> np.ndarray:
+    """PyTorch's vectors for MIXED, each text alone: the reference every backend is held to."""
+    embedder = Embedder(settings.embedding_model, settings.models_dir, backend="torch")
+    vectors = np.concatenate([embedder._encode_batch([text], progress=False) for text in MIXED])
+    tokens = [len(embedder.model.tokenizer(text)["input_ids"]) for text in MIXED]
+    assert min(tokens) <= 4 and max(tokens) >= 1000
+    return vectors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "alone_min", "torch_min"),
+    [("torch", 0.9999, 0.9999), ("openvino", 0.999, 0.99), ("openvino-int8", 0.999, 0.99)],
+)
+def test_mixed_length_batches_give_finite_vectors_that_match_single_encodings(
+    settings: Settings, torch_mixed: np.ndarray, backend: str, alone_min: float, torch_min: float
+) -> None:
+    embedder = Embedder(settings.embedding_model, settings.models_dir, backend=backend, batch_size=len(MIXED))
+    batched = embedder._encode_batch(MIXED, progress=False)  # no finiteness repair: the backend itself must hold
+    alone = np.concatenate([embedder._encode_batch([text], progress=False) for text in MIXED])
+    assert embedder.active_backend == backend
+    assert np.isfinite(batched).all() and np.isfinite(alone).all()
+    assert np.sum(batched * alone, axis=1).min() >= alone_min
+    assert np.sum(batched * torch_mixed, axis=1).min() >= torch_min

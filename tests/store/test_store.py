@@ -130,3 +130,21 @@ def test_killed_writer_never_damages_the_index(tmp_path: Path) -> None:
         assert loaded.chunk_count == sum(len(loaded.chunks_of(a.id)) for a in loaded.articles())
         assert (tmp_path / CURRENT).read_text().strip() in {p.name for p in tmp_path.iterdir()}
     assert Store.load(tmp_path).version > 1, "the writer made progress between kills"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_vector_is_refused_and_nothing_else_is_touched(tmp_path: Path, bad: float) -> None:
+    store = Store(tmp_path, "test-model", DIM)
+    kept = _article("kept", 2, 1)
+    store.upsert(*kept)
+    article, chunks, vectors = _article("broken", 3, 2)
+    vectors[1, 4] = bad
+    with pytest.raises(StoreError, match="article broken: 1 of 3 passage vectors are not finite"):
+        store.upsert(article, chunks, vectors)
+    assert store.article("broken") is None and store.chunk_count == 2
+    # an older, finite version of the same article survives a refused replacement
+    store.upsert(*_article("broken", 1, 3))
+    with pytest.raises(StoreError):
+        store.upsert(article, chunks, vectors)
+    assert [c.id for c in store.chunks_of("broken")] == ["broken#0"]
+    assert store.search(kept[2][0], k=1)[0][0].id == "kept#0"
