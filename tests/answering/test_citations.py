@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.answering.citations import CitationChecker
+from qa.answering.citations import CitationChecker, closest_citation
 from qa.types import Article, Chunk, Hit
 
 LG = (
@@ -124,8 +124,6 @@ def test_the_quote_is_the_sentence_with_what_answers_not_the_one_that_repeats_th
 
 
 def test_the_closest_passage_sentence_is_the_one_nearest_the_question_in_any_passage() -> None:
-    from qa.citations import closest_citation
-
     hits = [_hit("gpus", GPUS, 1), _hit("seoul", SEOUL, 2)]
     citation = closest_citation(hits, "Was Zuckerberg going to meet President Yoon in Korea?")
     assert citation.article_id == "seoul" and "Yoon" in citation.quote and citation.number == 1
