@@ -144,7 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
-    evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
+    evaluate.add_argument(
+        "--articles",
+        type=Path,
+        action="append",
+        help="article folder or .jsonl; repeat for several (not needed for SQuAD/RGB files)",
+    )
     evaluate.add_argument(
         "--questions", type=Path, required=True, help="gold questions (.jsonl, SQuAD .json or RGB .jsonl)"
     )
@@ -183,7 +188,7 @@ def _date(value) -> str:
 
 
 def _interval(text: str) -> float:
-    from qa.feeds import parse_interval
+    from qa.ingest.feeds import parse_interval
 
     try:
         return parse_interval(text)
@@ -239,7 +244,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
-    from qa.filters import Filters
+    from qa.retrieval.filters import Filters
     from qa.types import Answer
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
@@ -325,8 +330,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """newsqa migrate --from INDEX --to INDEX: exit 0 when both ends then pass `check` with the same counts"""
-    from qa.store_migrate import migrate
-    from qa.store_protocol import open_backend
+    from qa.store.migrate import migrate
+    from qa.store.protocol import open_backend
 
     source, target = open_backend(args.source), open_backend(args.target)
     if source.describe() == target.describe():
@@ -378,7 +383,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """newsqa eval --questions Q [--articles A]"""
     from qa.eval.config import EvalConfig
     from qa.eval.runner import run_eval
-    from qa.store_protocol import is_database_url
+    from qa.store.protocol import is_database_url
 
     config = EvalConfig(
         questions=args.questions,
@@ -431,7 +436,7 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.webapp import parse_auth, serve
+    from qa.web.serve import parse_auth, serve
 
     try:
         serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)

