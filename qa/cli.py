@@ -124,11 +124,25 @@ def _parser() -> argparse.ArgumentParser:
     listed = models_commands.add_parser("list", help="known models, and which are present")
     listed.add_argument("--models-dir", type=Path)
 
-    serve = commands.add_parser("serve", parents=[common], help="start the web UI")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--auth", default=os.environ.get("NEWSQA_AUTH"), help="user:password (required off 127.0.0.1)")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="start the web UI and the OpenAI-compatible API (/v1); API clients send $NEWSQA_API_KEY if set",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    serve.add_argument(
+        "--auth",
+        default=os.environ.get("NEWSQA_AUTH"),
+        help="user:password asked for by the web UI (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost, "
+        "as is $NEWSQA_API_KEY",
+    )
     serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
+    )
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
     evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
@@ -382,10 +396,21 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.webapp import parse_auth, serve
+    from qa.openai_api import api_key_from_env
+    from qa.webapp import configure_logging, parse_auth, serve
 
+    configure_logging()
     try:
-        serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            parse_auth(args.auth),
+            _settings(args),
+            warm_up=not args.no_warm_up,
+            api_key=api_key_from_env(),
+            mcp=args.mcp,
+        )
     except OSError as error:
         print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_ERROR

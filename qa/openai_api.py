@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from qa.errors import InputError, NewsqaError
 from qa.filters import Filters
 from qa.model_queue import ModelQueue, QueueLeft
 from qa.types import Answer, Citation
+from qa.webapp import safe_url
 
 log = logging.getLogger("newsqa.api")
 
@@ -67,6 +69,11 @@ class ApiError(Exception):
 
 
 # -- authentication ----------------------------------------------------------------------------
+
+
+def api_key_from_env() -> str | None:
+    """The API key clients must send, from $NEWSQA_API_KEY (None when unset or blank)."""
+    return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
 def token_ok(authorization: str | None, api_key: str | None) -> bool:
@@ -233,7 +240,7 @@ def sources_markdown(citations: list[Citation]) -> str:
     lines = [SOURCES_HEADING, ""]
     for citation in citations:
         title = escape_markdown_text(" ".join(citation.title.split()) or citation.article_id)
-        url = _link(citation.url)
+        url = safe_url(citation.url)
         head = f"[{title}](<{url}>)" if url else f"*{title}*"
         meta = [citation.source, citation.published.date().isoformat() if citation.published else None]
         details = ", ".join(escape_markdown_text(value) for value in meta if value)
@@ -248,13 +255,6 @@ def plain_answer(content: str) -> str:
     """An earlier reply of this API as follow-up history: the answer without its sources list or escapes."""
     answer = content.split(f"\n\n{SOURCES_HEADING}", 1)[0]
     return ESCAPED.sub(r"\1", answer).strip()
-
-
-def _link(url: str | None) -> str | None:
-    """`url` when it is a plain http(s) link (no javascript: or data: links)."""
-    if url and re.match(r"^https?://[^\s\"'<>]+$", url.strip(), flags=re.IGNORECASE):
-        return url.strip()
-    return None
 
 
 def newsqa_fields(answer: Answer) -> dict[str, Any]:

@@ -9,21 +9,26 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
+import uvicorn
+from fastapi import FastAPI
 from gradio.utils import get_upload_folder
 
 from qa.assistant import Assistant, IngestReport
 from qa.config import Settings
 from qa.errors import ConfigError, NewsqaError
 from qa.filters import Filters
+from qa.model_queue import ModelQueue
 from qa.types import Answer
 
 log = logging.getLogger("newsqa.webapp")
@@ -33,6 +38,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Everything that runs a model or writes the index shares one queue: one llama.cpp model, one writer.
+# Gradio's queue orders the UI's own events; a `ModelQueue` turn orders them with the API's and MCP's requests.
 MODEL_QUEUE = "assistant"
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv"]
 CORPUS_HEADERS = ["id", "title", "source", "date", "language"]
@@ -261,12 +267,21 @@ def is_local(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, auth: tuple[str, str] | None) -> None:
-    """Refuse to serve beyond this machine without a password."""
-    if not is_local(host) and auth is None:
+def check_bind(host: str, auth: tuple[str, str] | None, api_key: str | None = "") -> None:
+    """Refuse to serve beyond this machine without a password for the UI and a key for the API.
+
+    `api_key=""` (the default) checks the password only."""
+    if is_local(host):
+        return
+    if auth is None:
         raise ConfigError(
             f"refusing to listen on {host} without a password: anyone who can reach it could read and change "
             "the index. Set --auth user:password (or NEWSQA_AUTH), or listen on 127.0.0.1."
+        )
+    if api_key is None:
+        raise ConfigError(
+            f"refusing to listen on {host} without an API key: anyone who can reach it could use the /v1 API. "
+            "Set NEWSQA_API_KEY to a secret that API clients send as a bearer token, or listen on 127.0.0.1."
         )
 
 
@@ -287,9 +302,12 @@ def uploaded_paths(files: Sequence[str] | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class Handlers:
-    """The UI's event handlers over one shared `Assistant`; per-user state lives in the browser session."""
+    """The UI's event handlers over one shared `Assistant`; per-user state lives in the browser session.
+
+    Every handler that runs a model or writes the index holds a turn of `queue` while it does."""
 
     assistant: Assistant
+    queue: ModelQueue = field(default_factory=ModelQueue)
 
     # chat
 
@@ -328,12 +346,13 @@ class Handlers:
                 history = [(turn["question"], turn["answer"]) for turn in turns if "answer" in turn]
                 log.info("chat question: k=%s, %s, %d earlier turns", int(k), filters, len(history))
                 partial = ""
-                for item in self.assistant.ask_stream(question, k=int(k), filters=filters, history=history):
-                    if isinstance(item, Answer):
-                        entry = turn_from_answer(item)
-                    else:
-                        partial += item
-                        yield [*shown, assistant_message(escape_markdown(partial) + " ▌")], gr.skip(), gr.skip()
+                with self.queue.turn():
+                    for item in self.assistant.ask_stream(question, k=int(k), filters=filters, history=history):
+                        if isinstance(item, Answer):
+                            entry = turn_from_answer(item)
+                        else:
+                            partial += item
+                            yield [*shown, assistant_message(escape_markdown(partial) + " ▌")], gr.skip(), gr.skip()
         except NewsqaError as error:
             gr.Warning(str(error))
             entry = {"question": question, "notice": f"⚠️ {escape_markdown(str(error))}"}
@@ -355,7 +374,8 @@ class Handlers:
         """Answer `question` (optionally filtered) and return the whole answer as JSON."""
         try:
             filters = Filters.build(since or None, until or None, sources, languages)
-            return self.assistant.ask(question, k=int(k) if k else None, filters=filters).to_dict()
+            with self.queue.turn():
+                return self.assistant.ask(question, k=int(k) if k else None, filters=filters).to_dict()
         except NewsqaError as error:
             raise gr.Error(str(error)) from None
         except Exception:
@@ -420,7 +440,8 @@ class Handlers:
 
     def _ingest(self, paths: list[Path], names: dict[str, str]) -> str:
         try:
-            report = self.assistant.ingest(paths, progress=True)
+            with self.queue.turn():
+                report = self.assistant.ingest(paths, progress=True)
         except NewsqaError as error:
             raise gr.Error(f"nothing was added: {error}") from None
         except Exception:
@@ -439,7 +460,8 @@ class Handlers:
             raise gr.Error(f"at most {MAX_URLS} URLs at a time, got {len(urls)}")
         progress(0, desc=f"Fetching {_count(len(urls), 'page')}…")
         try:
-            report = self.assistant.ingest_urls(urls, progress=True)
+            with self.queue.turn():
+                report = self.assistant.ingest_urls(urls, progress=True)
         except NewsqaError as error:
             raise gr.Error(f"nothing was added: {error}") from None
         except Exception:
@@ -454,7 +476,8 @@ class Handlers:
         if not article_ids:
             raise gr.Error("choose the articles to delete first")
         try:
-            deleted = [article_id for article_id in article_ids if self.assistant.delete(article_id)]
+            with self.queue.turn():
+                deleted = [article_id for article_id in article_ids if self.assistant.delete(article_id)]
         except NewsqaError as error:
             raise gr.Error(str(error)) from None
         missing = [article_id for article_id in article_ids if article_id not in deleted]
@@ -483,9 +506,10 @@ def render_stats(stats: dict[str, Any]) -> str:
 # -- layout --------------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant, title: str = "newsqa") -> gr.Blocks:
-    """The whole web app over `assistant`, queued so that one answer is generated at a time."""
-    handlers = Handlers(assistant)
+def build_app(assistant: Assistant, title: str = "newsqa", queue: ModelQueue | None = None) -> gr.Blocks:
+    """The whole web app over `assistant`, queued so that one answer is generated at a time (also
+    across the other users of `queue`)."""
+    handlers = Handlers(assistant, queue or ModelQueue())
     # Uploaded files are only read once, into the index: Gradio may delete them after an hour.
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# {escape_markdown(title)}\nAsk about the news articles in the index; every answer cites them.")
@@ -629,23 +653,43 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(font=system, font_mono=["ui-monospace", "monospace"])
 
 
-def serve(
-    index_dir: str | Path = DEFAULT_INDEX,
+def build_server(
+    assistant: Assistant,
+    auth: tuple[str, str] | None = None,
+    api_key: str | None = None,
+    mcp: bool = False,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    auth: tuple[str, str] | None = None,
-    settings: Settings | None = None,
-    warm_up: bool = True,
-) -> None:
-    """Start the web app and block; ConfigError when asked to listen beyond this machine without a password."""
-    check_bind(host, auth)
-    assistant = Assistant.open(index_dir, settings)
-    if warm_up:
-        log.info("loading the models…")
-        assistant.warm_up()
-    demo = build_app(assistant)
-    log.info("serving %s on http://%s:%d", assistant.index_dir, host, port)
-    demo.launch(
+    queue: ModelQueue | None = None,
+) -> FastAPI:
+    """One ASGI app with everything `newsqa serve` offers: the OpenAI-compatible API under /v1, the MCP
+    tools at /mcp (with `mcp`), and the web UI at / — all answering through one model queue."""
+    from qa.openai_api import ChatApi
+
+    queue = queue or ModelQueue()
+    api = ChatApi(assistant, queue, api_key)
+    mcp_server = None
+    if mcp:
+        from qa.mcp_tools import build_mcp, mount_mcp
+
+        mcp_server = build_mcp(assistant, queue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A mounted app's own lifespan does not run, so the MCP session manager is started here.
+        async with mcp_server.session_manager.run() if mcp_server else nullcontext():
+            yield
+        api.close()
+
+    # No docs routes of its own: / belongs to the web UI.
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api.install(app)
+    if mcp_server:
+        mount_mcp(app, mcp_server, api_key, host)
+    return gr.mount_gradio_app(
+        app,
+        build_app(assistant, queue=queue),
+        path="/",
         server_name=host,
         server_port=port,
         auth=auth,
@@ -659,6 +703,39 @@ def serve(
     )
 
 
+def serve(
+    index_dir: str | Path = DEFAULT_INDEX,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    auth: tuple[str, str] | None = None,
+    settings: Settings | None = None,
+    warm_up: bool = True,
+    api_key: str | None = None,
+    mcp: bool = False,
+) -> None:
+    """Start the web app, the API (and the MCP tools) and block. ConfigError when asked to listen beyond this
+    machine without a password and an API key; OSError when the address cannot be used."""
+    check_bind(host, auth, api_key)
+    # Bound before the models load, so a port in use is reported at once.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    assistant = Assistant.open(index_dir, settings)
+    if warm_up:
+        log.info("loading the models…")
+        assistant.warm_up()
+    app = build_server(assistant, auth, api_key, mcp, host, port)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    log.info("serving %s: web UI %s/, OpenAI-compatible API %s/v1", assistant.index_dir, base, base)
+    if mcp:
+        log.info("MCP tools (streamable HTTP): %s/mcp", base)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --host, --port, --auth and --no-warm-up (shared by `python app.py` and `newsqa serve`)."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
@@ -669,6 +746,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="user:password asked for by the app (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost",
     )
     parser.add_argument("--no-warm-up", action="store_true", help="load the models on first use, not at start")
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -686,16 +768,33 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging() -> None:
+    """newsqa's INFO lines on stderr, set before a library (the MCP SDK) installs a handler of its own."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `python app.py`; returns the process exit code."""
+    from qa.openai_api import api_key_from_env
+
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = Settings().with_overrides(
             models_dir=args.models_dir, embedding_model=args.embedding_model, llm_model=args.llm_model
         )
-        serve(args.index, args.host, args.port, parse_auth(args.auth), settings, warm_up=not args.no_warm_up)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            parse_auth(args.auth),
+            settings,
+            warm_up=not args.no_warm_up,
+            api_key=api_key_from_env(),
+            mcp=args.mcp,
+        )
     except ConfigError as error:
         print(f"newsqa: error: {error}", file=sys.stderr)
         return 2
