@@ -36,7 +36,6 @@ SOURCES_HEADING = "**Sources**"
 MAX_K = 20
 # Requests beyond this many waiting for the model are refused with 429 (OpenAI clients retry those).
 MAX_WAITING = 16
-API_WORKERS = 4
 TICK_S = 1.0
 KEEPALIVE_TICKS = 10
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -329,8 +328,9 @@ class ChatApi:
         self.queue = queue
         self.api_key = api_key or None
         self.created = int(time.time())
-        # Answers wait for the model in these threads, not in the server's shared thread pool.
-        self._workers = ThreadPoolExecutor(max_workers=API_WORKERS, thread_name_prefix="newsqa-api")
+        # Answers wait for the model in these threads, not in the server's shared thread pool; one per request
+        # that may wait, so that every request waits in the model queue itself, in arrival order.
+        self._workers = ThreadPoolExecutor(max_workers=MAX_WAITING + 1, thread_name_prefix="newsqa-api")
 
     def install(self, app: FastAPI) -> None:
         """Add the routes (and the OpenAI-style error handler) to `app`."""

@@ -17,6 +17,7 @@ import openai
 import pytest
 import uvicorn
 
+from qa import openai_api
 from qa.assistant import Assistant
 from qa.cli import main as cli_main
 from qa.config import Settings
@@ -149,6 +150,20 @@ def test_a_client_that_hangs_up_leaves_the_queue(served: Served) -> None:
         thread.join(timeout=60)
         assert isinstance(results["api"], openai.APITimeoutError)
         _wait_for(lambda: served.queue.waiting == 0)  # the server noticed and gave up its place
+
+
+def test_a_full_queue_answers_429(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openai_api, "MAX_WAITING", 1)
+    results: dict[str, Any] = {}
+    thread = threading.Thread(target=_record(results, "api", lambda: _api_abstention(served)))
+    with served.queue.turn():
+        thread.start()
+        _wait_for(lambda: served.queue.waiting == 1)
+        with pytest.raises(openai.RateLimitError) as caught:
+            _api_abstention(served)
+        assert caught.value.code == "queue_full"
+    thread.join(timeout=120)
+    assert results["api"].newsqa["abstained"] is True, "the waiting request is still answered"
 
 
 def test_mcp_tools_with_filters_and_authentication(served: Served) -> None:
