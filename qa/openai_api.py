@@ -436,9 +436,9 @@ class ChatApi:
         the request leaves the queue without running the model. ApiError for a failed answer."""
         left = threading.Event()
 
-        def work() -> Answer:
+        def work() -> Answer | None:
             with self.queue.turn(cancelled=left.is_set):
-                return self.assistant.ask(chat.question, k=chat.k, filters=chat.filters, history=chat.history)
+                return self._checked_answer(chat, left)
 
         future = asyncio.get_running_loop().run_in_executor(self._workers, work)
         future.add_done_callback(lambda done: done.cancelled() or done.exception())  # never "not retrieved"
@@ -453,6 +453,8 @@ class ChatApi:
                 yield None
             try:
                 answer = future.result()
+                if answer is None:
+                    return
             except QueueLeft:
                 return
             except InputError as error:
@@ -469,6 +471,21 @@ class ChatApi:
             yield answer
         finally:
             left.set()
+
+    def _checked_answer(self, chat: ChatRequest, left: threading.Event) -> Answer | None:
+        """The checked answer to `chat`; None when the client hung up, noticed at the next generated token
+        (closing the stream stops the model)."""
+        stream = self.assistant.ask_stream(chat.question, k=chat.k, filters=chat.filters, history=chat.history)
+        try:
+            for item in stream:
+                if left.is_set():
+                    log.info("the client hung up; answer to %r stopped", chat.question)
+                    return None
+                if isinstance(item, Answer):
+                    return item
+        finally:
+            stream.close()
+        return None
 
     def close(self) -> None:
         """Stop the answer threads (after the server has stopped)."""
