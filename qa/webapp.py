@@ -267,10 +267,8 @@ def is_local(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, auth: tuple[str, str] | None, api_key: str | None = "") -> None:
-    """Refuse to serve beyond this machine without a password for the UI and a key for the API.
-
-    `api_key=""` (the default) checks the password only."""
+def check_bind(host: str, auth: tuple[str, str] | None, api_key: str | None) -> None:
+    """Refuse to serve beyond this machine without a password for the UI and a key for the API."""
     if is_local(host):
         return
     if auth is None:
