@@ -157,7 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
-    evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
+    evaluate.add_argument(
+        "--articles",
+        type=Path,
+        action="append",
+        help="article folder or .jsonl; repeat for several (not needed for SQuAD/RGB files)",
+    )
     evaluate.add_argument(
         "--questions", type=Path, required=True, help="gold questions (.jsonl, SQuAD .json or RGB .jsonl)"
     )
@@ -199,7 +204,7 @@ def _date(value) -> str:
 
 
 def _interval(text: str) -> float:
-    from qa.feeds import parse_interval
+    from qa.ingest.feeds import parse_interval
 
     try:
         return parse_interval(text)
@@ -255,7 +260,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
-    from qa.filters import Filters
+    from qa.retrieval.filters import Filters
     from qa.types import Answer
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
@@ -438,8 +443,8 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.openai_api import api_key_from_env
-    from qa.webapp import configure_logging, parse_auth, serve
+    from qa.web.openai_api import api_key_from_env
+    from qa.web.serve import configure_logging, parse_auth, serve
 
     configure_logging()
     try:

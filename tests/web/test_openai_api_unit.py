@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 import pytest
 
 from qa.errors import ConfigError
-from qa.model_queue import ModelQueue, QueueLeft
-from qa.openai_api import (
+from qa.types import Answer, Citation
+from qa.web.model_queue import ModelQueue, QueueLeft
+from qa.web.openai_api import (
     ApiError,
     answer_markdown,
     parse_chat_request,
     plain_answer,
     token_ok,
 )
-from qa.types import Answer, Citation
-from qa.webapp import check_bind
+from qa.web.serve import check_bind
 
 KOREA = "Who did Zuckerberg meet in Korea?"
 

@@ -17,12 +17,12 @@ import openai
 import pytest
 import uvicorn
 
-from qa import openai_api
 from qa.assistant import Assistant
 from qa.cli import main as cli_main
 from qa.config import Settings
-from qa.model_queue import ModelQueue
-from qa.webapp import build_server
+from qa.web import openai_api
+from qa.web.model_queue import ModelQueue
+from qa.web.serve import build_server
 from tests.conftest import SAMPLES
 from tests.web.conftest import free_port
 
