@@ -250,7 +250,7 @@ class Assistant:
         checked = [check_url(url) for url in urls]
         if not checked:
             raise InputError("no URLs given")
-        result = read_urls(checked, fetcher or self.fetcher)
+        result = read_urls(checked, fetcher or self.fetcher, progress=progress)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
@@ -271,7 +271,9 @@ class Assistant:
     def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
         """Fetch every followed feed and add the articles of its new entries."""
         return FeedRegistry(self.index_dir).refresh(
-            fetcher or self.fetcher, lambda articles: self.ingest_articles(articles, progress=progress)
+            fetcher or self.fetcher,
+            lambda articles: self.ingest_articles(articles, progress=progress),
+            progress=progress,
         )
 
     def _fresh_store(self) -> Store | None:

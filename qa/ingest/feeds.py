@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import feedparser
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError, InputError, StoreError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
@@ -272,12 +273,15 @@ class FeedRegistry:
         fetcher: Fetcher,
         store: Callable[[list[Article]], StoredReport],
         max_new_entries: int = MAX_NEW_ENTRIES,
+        progress: bool = False,
     ) -> RefreshReport:
         """Fetch every feed (conditionally), turn new entries into articles, `store` them, then remember them.
+        With `progress`, progress bars on stderr (feeds, and the entry pages of each feed).
 
         Entries are remembered only after `store` returns, so a failed save is retried next time.
         """
-        polls = [self._poll(state, fetcher, max_new_entries) for state in self.list()]
+        feeds = tqdm(self.list(), desc="Fetching feeds", unit="feed", disable=not progress)
+        polls = [self._poll(state, fetcher, max_new_entries, progress) for state in feeds]
         report = RefreshReport([poll.outcome for poll in polls])
         articles = [article for poll in polls for article in poll.articles]
         if articles or any(poll.issues for poll in polls):
@@ -303,7 +307,7 @@ class FeedRegistry:
 
     # -- one feed --------------------------------------------------------------------------------
 
-    def _poll(self, state: FeedState, fetcher: Fetcher, max_new_entries: int) -> _Poll:
+    def _poll(self, state: FeedState, fetcher: Fetcher, max_new_entries: int, progress: bool = False) -> _Poll:
         new = FeedState.from_dict(state.to_dict())
         new.last_refresh = _now()
         poll = _Poll(new, FeedOutcome(state.url, "updated"))
@@ -322,7 +326,8 @@ class FeedRegistry:
         new.etag, new.last_modified, new.last_error = result.etag, result.last_modified, None
         new.title = (parsed.feed.get("title") or "").strip() or state.title
         seen, seen_hashes = set(state.seen), set(state.seen_hashes)
-        for entry in parsed.entries:
+        entries = tqdm(parsed.entries, desc="  entries", unit="entry", leave=False, disable=not progress)
+        for entry in entries:
             if poll.outcome.new_entries >= max_new_entries:
                 break
             link = _entry_link(entry)

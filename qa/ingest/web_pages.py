@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
@@ -122,9 +123,10 @@ def read_url(url: str, fetcher: Fetcher) -> ReadResult:
     return result
 
 
-def read_urls(urls: Iterable[str], fetcher: Fetcher) -> ReadResult:
-    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host)."""
+def read_urls(urls: Iterable[str], fetcher: Fetcher, progress: bool = False) -> ReadResult:
+    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host);
+    with `progress`, a progress bar on stderr."""
     result = ReadResult()
-    for url in urls:
+    for url in tqdm(list(urls), desc="Fetching pages", unit="page", disable=not progress):
         result.extend(read_url(url, fetcher))
     return result
