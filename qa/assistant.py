@@ -407,7 +407,9 @@ def model_hint(index_dir: Path, settings: Settings) -> ModelHint:
         found = _cached_model(index_dir, settings, texts, titles)
         if found is not None:
             return found[0], dimension or found[1]
-        stored = [(text, title, vector) for text, title, (_, _, vector) in zip(texts, titles, samples) if vector is not None]
+        stored = [
+            (text, title, vector) for text, title, (_, _, vector) in zip(texts, titles, samples) if vector is not None
+        ]
         if not stored:
             return settings.embedding_model, dimension  # no vector is left to contradict it: all are re-embedded
         embedder = Embedder(

@@ -304,9 +304,7 @@ class Store:
         if unknown and index.ntotal:
             ids, vectors = index_vectors(index)
             wanted = set(unknown)
-            store._vector_crc.update(
-                {int(v): vector_crc(row) for v, row in zip(ids.tolist(), vectors) if v in wanted}
-            )
+            store._vector_crc.update({int(v): vector_crc(row) for v, row in zip(ids.tolist(), vectors) if v in wanted})
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
@@ -540,7 +538,9 @@ def _verify_file(snapshot: Path, name: str, manifest: dict[str, Any]) -> None:
     """ValueError when a snapshot file differs from the checksum the manifest recorded."""
     expected = (manifest.get("files") or {}).get(name)
     file = snapshot / name
-    if expected is not None and (file.stat().st_size != expected.get("bytes") or file_digest(file) != expected.get("sha256")):
+    if expected is not None and (
+        file.stat().st_size != expected.get("bytes") or file_digest(file) != expected.get("sha256")
+    ):
         raise ValueError(f"{name} changed after it was saved (its checksum differs)")
 
 

@@ -39,10 +39,13 @@ from qa.store_records import (
     DATA_FILES,
     ArticleRecord,
     ChunkRecord,
+    correct_flipped_bit,
     digest,
     field_digest,
     read_article_line,
     read_chunk_line,
+    salvage_flat,
+    seal_state,
     spelled_text,
     vector_crc,
 )
@@ -206,6 +209,7 @@ class _Snapshot:
     index: faiss.Index | None = None
     errors: list[str] = field(default_factory=list)  # files that could not be read at all
     changed: list[str] = field(default_factory=list)  # files that differ from their recorded checksum
+    corrected: dict[str, list[int]] = field(default_factory=lambda: {"articles.jsonl": [], "chunks.jsonl": []})
     _by_article: dict[str, list[tuple[int, ChunkRecord]]] | None = None
 
     @property
@@ -255,34 +259,75 @@ def _read_snapshot(folder: Path) -> _Snapshot:
             snapshot.errors.append(f"{name}: {error.strerror or error}")
             continue
         expected = recorded.get(name)
-        if expected and (len(contents[name]) != expected.get("bytes") or digest(contents[name]) != expected.get("sha256")):
+        if expected and (
+            len(contents[name]) != expected.get("bytes") or digest(contents[name]) != expected.get("sha256")
+        ):
             snapshot.changed.append(name)
     if "articles.jsonl" in contents:
         _read_articles(contents["articles.jsonl"], snapshot)
     if "chunks.jsonl" in contents:
         _read_chunks(contents["chunks.jsonl"], snapshot)
     if "vectors.faiss" in contents:
-        try:
-            snapshot.index = faiss.deserialize_index(np.frombuffer(contents["vectors.faiss"], dtype=np.uint8))
-            index_kind(snapshot.index)
-        except (RuntimeError, StoreError, MemoryError, ValueError) as error:
-            snapshot.index = None
-            snapshot.errors.append(f"vectors.faiss: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
+        _read_vectors(contents["vectors.faiss"], snapshot)
     return snapshot
 
 
-def _text_lines(data: bytes) -> Iterator[tuple[int, str]]:
-    """(line number, text) of the non-blank lines; undecodable bytes become U+FFFD (the seal then fails)."""
-    for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
-        if line.strip():
-            yield number, line
+def _read_vectors(data: bytes, snapshot: _Snapshot) -> None:
+    """The FAISS index of a snapshot. A file that differs from its checksum (or has none) is not given
+    to FAISS, which would trust its sizes: an exact index's vectors are salvaged from it instead."""
+    trusted = snapshot.sealed and "vectors.faiss" not in snapshot.changed
+    salvaged = None if trusted else salvage_flat(data)
+    if salvaged is not None:
+        ids, vectors = salvaged
+        snapshot.index = flat_index(vectors.shape[1])
+        snapshot.index.add_with_ids(vectors, ids)
+        return
+    if not trusted and snapshot.sealed:
+        snapshot.errors.append("vectors.faiss: damaged beyond reading (no vector could be salvaged)")
+        return
+    try:
+        snapshot.index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        index_kind(snapshot.index)
+    except (RuntimeError, StoreError, MemoryError, ValueError) as error:
+        snapshot.index = None
+        snapshot.errors.append(f"vectors.faiss: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
+
+
+def _text_lines(data: bytes, corrected: list[int]) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the records; undecodable bytes become U+FFFD (the seal then fails). Every
+    record starts with `{"`, so a line that does not is the rest of a record a damaged byte split. A
+    record with one flipped bit is given back as it was sealed, its line number added to `corrected`."""
+    records: list[tuple[int, bytes]] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        if records and not line.startswith(b'{"'):
+            records[-1] = (records[-1][0], records[-1][1] + b"\n" + line)
+        else:
+            records.append((number, line))
+    for number, line in records:
+        text = line.decode("utf-8", errors="replace")
+        if seal_state(text)[1] is False or (b'"sha256": "' in line and seal_state(text)[0] is None):
+            fixed = correct_flipped_bit(line)
+            if fixed is not None:
+                corrected.append(number)
+                text = fixed.decode("utf-8")
+        yield number, text
 
 
 def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
     snapshot.articles = {}
-    for number, line in _text_lines(data):
-        record = read_article_line(number, line)
-        if record.intact and record.article is not None and record.article.id not in snapshot.articles:
+    records = [
+        read_article_line(number, line) for number, line in _text_lines(data, snapshot.corrected["articles.jsonl"])
+    ]
+    sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
+    for record in records:
+        if (
+            record.intact
+            and record.article is not None
+            and record.article.id not in snapshot.articles
+            and (record.sealed or not sealed)
+        ):
             snapshot.articles[record.article.id] = record.article
             if record.sealed:
                 snapshot.article_seals[record.article.id] = record.sealed
@@ -293,11 +338,17 @@ def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
 
 def _read_chunks(data: bytes, snapshot: _Snapshot) -> None:
     counts: Counter[int] = Counter()
-    for number, line in _text_lines(data):
-        record = read_chunk_line(number, line)
+    records = [read_chunk_line(number, line) for number, line in _text_lines(data, snapshot.corrected["chunks.jsonl"])]
+    sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
+    for record in records:
         if record.vector_id is not None and record.chunk is not None:
             counts[record.vector_id] += 1
-        if record.intact and record.chunk is not None and record.vector_id not in snapshot.chunk_records:
+        if (
+            record.intact
+            and (record.sealed or not sealed)
+            and record.chunk is not None
+            and record.vector_id not in snapshot.chunk_records
+        ):
             snapshot.chunk_records[int(record.vector_id)] = record  # type: ignore[arg-type]
         else:
             record.intact = False
@@ -426,6 +477,11 @@ def _check_files(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
             )
         )
         plan.rewrite = True
+    for name, lines in chosen.corrected.items():
+        for number in lines:
+            report.problems.append(
+                Problem("flipped-bit", f"{name}:{number}", f"line {number} of {name} had one flipped bit; corrected")
+            )
     if chosen.manifest is not None and not chosen.sealed:
         report.problems.append(
             Problem(
@@ -508,12 +564,14 @@ def _recover_article(
         candidate = (donor.articles or {}).get(article_id)
         if candidate is None:
             continue
-        exact = record is not None and record.sealed is not None and donor.article_seals.get(article_id) == record.sealed
+        exact = (
+            record is not None and record.sealed is not None and donor.article_seals.get(article_id) == record.sealed
+        )
         if exact or _agrees(candidate, record, own_chunks):
             return candidate, f"restored from {donor.name}", []
     text, exact = _spelled(own_chunks)
     verified = exact and record is not None and record.digests.get("text") == field_digest(text)
-    source = f"its {len(own_chunks)} passages"
+    source = f"its {len(own_chunks)} passage" + ("s" if len(own_chunks) != 1 else "")
     if not verified and record is not None and record.verified("text"):
         text, verified, source = record.fields["text"], True, "its damaged line, whose text still matches its digest"
     if text is None:
@@ -586,7 +644,9 @@ def _check_chunks(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
     for record in chosen.damaged_chunks:
         what = f" (vector {record.vector_id})" if record.vector_id is not None else ""
         report.problems.append(
-            Problem("damaged-chunk", f"chunks.jsonl:{record.line}", f"line {record.line} of chunks.jsonl is damaged{what}")
+            Problem(
+                "damaged-chunk", f"chunks.jsonl:{record.line}", f"line {record.line} of chunks.jsonl is damaged{what}"
+            )
         )
         plan.rewrite = True
     for vector_id in chosen.duplicate_chunks:
@@ -603,7 +663,9 @@ def _check_chunks(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
         if chunk.article_id not in articles:
             report.problems.append(
                 Problem(
-                    "orphan-chunk", str(vector_id), f"chunk {chunk.id} belongs to article {chunk.article_id}, not stored"
+                    "orphan-chunk",
+                    str(vector_id),
+                    f"chunk {chunk.id} belongs to article {chunk.article_id}, not stored",
                 )
             )
             plan.rewrite = True
@@ -706,7 +768,7 @@ def _check_vectors(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
     if matrix is not None:
         finite = np.isfinite(matrix).all(axis=1)
     for vector_id, chunk in sorted(plan.chunks.items()):
-        if vector_id in plan.vectors or chunk.article_id in plan.reembed:
+        if vector_id in plan.vectors:
             continue
         crc = plan.crcs.get(vector_id)
         row = rows.get(vector_id) if counts.get(vector_id) == 1 else None
@@ -724,10 +786,12 @@ def _check_vectors(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
             )
         elif index is not None and counts.get(vector_id, 0) == 0:
             report.problems.append(
-                Problem("missing-vector", str(vector_id), f"chunk {chunk.id} of article {chunk.article_id} has no vector")
+                Problem(
+                    "missing-vector", str(vector_id), f"chunk {chunk.id} of article {chunk.article_id} has no vector"
+                )
             )
         plan.rewrite = True
-        vector = _donor_vector(plan.donors or [], vector_id, chunk, crc)
+        vector = None if chunk.article_id in plan.reembed else _donor_vector(plan.donors or [], vector_id, chunk, crc)
         if vector is None:
             plan.reembed.add(chunk.article_id)
         else:

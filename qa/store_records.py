@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,16 @@ FILE_DIGEST = 64
 ARTICLE_FIELDS = ("id", "title", "text", "url", "source", "published", "language", "author", "metadata")
 DATA_FILES = ("articles.jsonl", "chunks.jsonl", "vectors.faiss")
 _SEALED = re.compile(r',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
+_SEALED_BYTES = re.compile(rb',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
+MAX_CORRECTED_LINE = 16_384  # bytes; trying every bit of a line costs time quadratic in its length
+_SUFFIX_BYTES = 96  # the seal at the end of a line, and a little more
 _BLOCK = 1 << 20
+# FAISS's file layout of an exact index with ids (IndexIDMap2 over IndexFlat): a tag, a header, the
+# inner index's tag and header, the vector count and vectors, the id count and ids.
+_FLAT_TAGS = (b"IxM2", (b"IxFI", b"IxF2"))
+_HEADER = struct.Struct("<iqqq?i")  # dimension, count, two unused sizes, trained, metric
+_VECTORS_AT = 2 * (4 + _HEADER.size)
+MAX_DIMENSION = 1 << 16
 
 
 def digest(text: str | bytes, chars: int = FILE_DIGEST) -> str:
@@ -50,18 +60,61 @@ def seal(core: str, chars: int = LINE_DIGEST, indent: bool = False) -> str:
     prefix = core.rstrip()
     if not prefix.endswith("}") or prefix == "{}":
         raise ValueError("only a non-empty JSON object can be sealed")
-    prefix = prefix[:-1].rstrip()
+    return _sealed(prefix[:-1].rstrip(), digest(prefix[:-1].rstrip(), chars), indent)
+
+
+def _sealed(prefix: str, recorded: str, indent: bool) -> str:
     separator, end = (",\n  ", "\n}") if indent else (", ", "}")
-    return f'{prefix}{separator}"{SEAL}": "{digest(prefix, chars)}"{end}'
+    return f'{prefix}{separator}"{SEAL}": "{recorded}"{end}'
 
 
 def seal_state(text: str) -> tuple[str | None, bool | None]:
-    """(recorded digest, whether the text still matches it); (None, None) for text without a seal."""
+    """(recorded digest, whether the text is exactly what sealing its content gives); (None, None) for
+    text without a seal."""
     match = _SEALED.search(text)
     if match is None:
         return None, None
-    recorded = match.group(1)
-    return recorded, digest(text[: match.start()], len(recorded)) == recorded
+    recorded, prefix = match.group(1), text[: match.start()]
+    exact = text in (_sealed(prefix, recorded, False), _sealed(prefix, recorded, True))
+    return recorded, exact and digest(prefix, len(recorded)) == recorded
+
+
+def correct_flipped_bit(line: bytes) -> bytes | None:
+    """The line as it was sealed, when exactly one bit of it was flipped (the usual bit rot); None when
+    no single flip gives back a line that matches its seal, or the line is too long to try."""
+    if len(line) > MAX_CORRECTED_LINE:
+        return None
+    match = _SEALED_BYTES.search(line)
+    if match is not None:
+        # A flip before the seal: find the one whose digest matches the recorded one, hashing the
+        # common beginning of all candidates only once.
+        recorded, end = match.group(1).decode(), match.start()
+        running = hashlib.sha256()
+        for position in range(end):
+            rest = line[position + 1 : end]
+            for bit in range(8):
+                hasher = running.copy()
+                hasher.update(bytes([line[position] ^ (1 << bit)]))
+                hasher.update(rest)
+                if hasher.hexdigest()[: len(recorded)] == recorded:
+                    fixed = line[:position] + bytes([line[position] ^ (1 << bit)]) + line[position + 1 :]
+                    if _seals(fixed):
+                        return fixed
+            running.update(line[position : position + 1])
+    start = match.start() if match is not None else max(0, len(line) - _SUFFIX_BYTES)
+    for position in range(start, len(line)):
+        for bit in range(8):
+            fixed = line[:position] + bytes([line[position] ^ (1 << bit)]) + line[position + 1 :]
+            if _seals(fixed):
+                return fixed
+    return None
+
+
+def _seals(line: bytes) -> bool:
+    try:
+        return seal_state(line.decode("utf-8"))[1] is True
+    except UnicodeDecodeError:
+        return False
 
 
 def field_digest(value: Any) -> str:
@@ -110,7 +163,7 @@ def spelled_text(parts: list[tuple[Chunk, str, str]]) -> str | None:
     """An article's text rebuilt from its chunks with the text around them (`(chunk, before, after)`, in
     position order); None when the offsets do not line up."""
     pieces, cursor = [], 0
-    for chunk, before, after in parts:
+    for chunk, before, _ in parts:
         if chunk.start != cursor + len(before) or chunk.end - chunk.start != len(chunk.text):
             return None
         pieces += [before, chunk.text]
@@ -254,3 +307,29 @@ def load_chunk(line: str) -> tuple[int, Chunk, int | None]:
         data.pop(key, None)
     crc = data.pop("vector_crc", None)
     return int(data.pop("vector_id")), Chunk.from_dict(data), crc
+
+
+def salvage_flat(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ids, vectors) read from the bytes of a damaged exact index file, None when its layout is gone.
+
+    FAISS itself would trust the sizes written in a damaged file (and may try to allocate terabytes);
+    here every size must agree with the length of the data, so damage can only spoil ids and vectors,
+    which the CRCs of the chunk lines then catch."""
+    if len(data) < _VECTORS_AT + 16 or (
+        data[:4] != _FLAT_TAGS[0] and data[4 + _HEADER.size : 8 + _HEADER.size] not in _FLAT_TAGS[1]
+    ):
+        return None
+    outer = _HEADER.unpack_from(data, 4)
+    inner = _HEADER.unpack_from(data, 8 + _HEADER.size)
+    (stored,) = struct.unpack_from("<Q", data, _VECTORS_AT)
+    payload = len(data) - _VECTORS_AT - 16  # count × (4 × dimension + 8) bytes of vectors and ids
+    for dimension in dict.fromkeys((outer[0], inner[0])):
+        if not 0 < dimension <= MAX_DIMENSION or payload % (4 * dimension + 8):
+            continue
+        count = payload // (4 * dimension + 8)
+        if count not in (outer[1], inner[1], stored // dimension if dimension else -1):
+            continue
+        vectors = np.frombuffer(data, dtype="<f4", count=count * dimension, offset=_VECTORS_AT + 8)
+        ids = np.frombuffer(data, dtype="<i8", count=count, offset=_VECTORS_AT + 16 + 4 * count * dimension)
+        return ids.astype(np.int64), vectors.astype(np.float32).reshape(count, dimension)
+    return None
