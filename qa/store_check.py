@@ -36,12 +36,12 @@ from qa.store import (
 )
 from qa.store_records import (
     ARTICLE_FIELDS,
-    DATA_FILES,
     ArticleRecord,
     ChunkRecord,
     correct_flipped_bit,
     digest,
     field_digest,
+    file_digest,
     read_article_line,
     read_chunk_line,
     salvage_flat,
@@ -251,32 +251,33 @@ def _read_snapshot(folder: Path) -> _Snapshot:
     except StoreError as error:
         snapshot.manifest_error = str(error)
     recorded = (snapshot.manifest or {}).get("files") or {}
-    contents: dict[str, bytes] = {}
-    for name in DATA_FILES:
+    for name, read in (("articles.jsonl", _read_articles), ("chunks.jsonl", _read_chunks)):
         try:
-            contents[name] = (folder / name).read_bytes()
+            data = (folder / name).read_bytes()
         except OSError as error:
             snapshot.errors.append(f"{name}: {error.strerror or error}")
             continue
         expected = recorded.get(name)
-        if expected and (
-            len(contents[name]) != expected.get("bytes") or digest(contents[name]) != expected.get("sha256")
-        ):
+        if expected and (len(data) != expected.get("bytes") or digest(data) != expected.get("sha256")):
             snapshot.changed.append(name)
-    if "articles.jsonl" in contents:
-        _read_articles(contents["articles.jsonl"], snapshot)
-    if "chunks.jsonl" in contents:
-        _read_chunks(contents["chunks.jsonl"], snapshot)
-    if "vectors.faiss" in contents:
-        _read_vectors(contents["vectors.faiss"], snapshot)
+        read(data, snapshot)
+    vectors = folder / "vectors.faiss"
+    try:
+        size = vectors.stat().st_size
+        expected = recorded.get(vectors.name)
+        if expected and (size != expected.get("bytes") or file_digest(vectors) != expected.get("sha256")):
+            snapshot.changed.append(vectors.name)
+        _read_vectors(vectors, snapshot)
+    except OSError as error:
+        snapshot.errors.append(f"{vectors.name}: {error.strerror or error}")
     return snapshot
 
 
-def _read_vectors(data: bytes, snapshot: _Snapshot) -> None:
+def _read_vectors(file: Path, snapshot: _Snapshot) -> None:
     """The FAISS index of a snapshot. A file that differs from its checksum (or has none) is not given
     to FAISS, which would trust its sizes: an exact index's vectors are salvaged from it instead."""
-    trusted = snapshot.sealed and "vectors.faiss" not in snapshot.changed
-    salvaged = None if trusted else salvage_flat(data)
+    trusted = snapshot.sealed and file.name not in snapshot.changed
+    salvaged = None if trusted else salvage_flat(file.read_bytes())
     if salvaged is not None:
         ids, vectors = salvaged
         snapshot.index = flat_index(vectors.shape[1])
@@ -286,7 +287,7 @@ def _read_vectors(data: bytes, snapshot: _Snapshot) -> None:
         snapshot.errors.append("vectors.faiss: damaged beyond reading (no vector could be salvaged)")
         return
     try:
-        snapshot.index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        snapshot.index = faiss.read_index(str(file))
         index_kind(snapshot.index)
     except (RuntimeError, StoreError, MemoryError, ValueError) as error:
         snapshot.index = None
