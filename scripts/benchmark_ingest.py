@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.assistant import Assistant, _context_title
-from qa.chunking import Chunker
 from qa.config import Settings
-from qa.embedding import Embedder
-from qa.embedding_openvino import OpenVINOEncoder, export_folder
-from qa.ingest import read_paths
+from qa.embedding.embedder import Embedder
+from qa.embedding.openvino_backend import OpenVINOEncoder, export_folder
+from qa.ingest.chunking import Chunker
+from qa.ingest.readers import read_paths
 from qa.models import resolve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.store import Store  # noqa: E402
+from qa.store.store import Store  # noqa: E402
 
 STARTUP_SECONDS = 600
 REQUEST_TIMEOUT = 900

@@ -9,7 +9,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError, StoreError
-from qa.store import Store
+from qa.store.store import Store
 from tests.conftest import write_article
 
 TRAM = "Lyon opened a new tram line on Monday. It links the station to the university in twenty minutes."
