@@ -241,3 +241,20 @@ def test_a_snapshot_left_by_a_writer_killed_before_its_swap_is_not_reused(index:
     assert (index / CURRENT).read_text() == "v000004"
     assert sorted(p.name for p in index.iterdir() if p.is_dir()) == ["v000002", "v000004"]
     assert check(index).problems == []
+
+
+def test_an_index_saved_without_checksums_opens_and_repair_adds_them(index: Path) -> None:
+    snapshot = _snapshot(index)
+    store = Store.load(index)
+    (snapshot / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in store.articles()))
+    chunks = "".join(json.dumps({**c.to_dict(), "vector_id": v}) + "\n" for v, c in store.chunk_items())
+    (snapshot / "chunks.jsonl").write_text(chunks)
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    legacy = {k: v for k, v in manifest.items() if k not in ("files", SEAL)}
+    (snapshot / "manifest.json").write_text(json.dumps({**legacy, "format": 1}, indent=2))
+    assert {a.id for a in Store.load(index).articles()} == IDS, "an index saved by the previous format opens"
+    report = check(index)
+    assert report.ok and [(p.kind, p.severity) for p in report.problems] == [("unsealed", "warning")]
+    assert check(index, repair=True).ok
+    assert check(index).problems == [] and json.loads((_snapshot(index) / "manifest.json").read_text())["format"] == 2
+    _assert_all_articles(index)
