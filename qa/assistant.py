@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -19,7 +21,7 @@ from qa.embedding import Embedder
 from qa.errors import InputError, StoreError
 from qa.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.filters import Filters
-from qa.ingest import IngestIssue, read_paths
+from qa.ingest import IngestIssue, ReadOptions, read_paths
 from qa.ingest.fetch import FetchConfig, Fetcher, check_url
 from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
@@ -33,6 +35,7 @@ from qa.timeparse import parse_time_hint
 from qa.types import Answer, Article, Hit
 
 MAX_QUESTION_CHARS = 2000
+_RECORD_POSITION = re.compile(r"(?::\d+|\[\d+\])$")
 
 
 @dataclass
@@ -132,10 +135,15 @@ class Assistant:
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Read articles from files and folders and add them to the index."""
-        result = read_paths(paths)
+        result = read_paths(paths, self.read_options)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """The reading limits the settings ask for."""
+        return ReadOptions(extract_timeout_s=self.settings.extract_timeout_s)
 
     def ingest_articles(self, articles: Iterable[Article], progress: bool = False) -> IngestReport:
         """Add or replace articles; unchanged ones are skipped. Saved atomically after every
@@ -145,6 +153,10 @@ class Assistant:
         report = IngestReport()
         batch: dict[str, Article] = {}
         for article in articles:
+            problem = _unstorable(article)
+            if problem:
+                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), problem))
+                continue
             if article.id in batch:
                 report.errors.append(
                     IngestIssue(
@@ -159,7 +171,7 @@ class Assistant:
             changed: list[Article] = []
             stale: dict[str, str] = {}  # new article id → id of the older version it replaces
             for article in batch.values():
-                previous = self._previous_version(store, article) if store else None
+                previous = self._previous_version(store, article, batch, set(stale.values())) if store else None
                 if previous is None:
                     report.added.append(article.id)
                     changed.append(article)
@@ -242,7 +254,7 @@ class Assistant:
         checked = [check_url(url) for url in urls]
         if not checked:
             raise InputError("no URLs given")
-        result = read_urls(checked, fetcher or self.fetcher)
+        result = read_urls(checked, fetcher or self.fetcher, self.read_options)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
@@ -263,7 +275,9 @@ class Assistant:
     def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
         """Fetch every followed feed and add the articles of its new entries."""
         return FeedRegistry(self.index_dir).refresh(
-            fetcher or self.fetcher, lambda articles: self.ingest_articles(articles, progress=progress)
+            fetcher or self.fetcher,
+            lambda articles: self.ingest_articles(articles, progress=progress),
+            options=self.read_options,
         )
 
     def _fresh_store(self) -> Store | None:
@@ -275,16 +289,27 @@ class Assistant:
         return Store.load(self.index_dir)
 
     @staticmethod
-    def _previous_version(store: Store, article: Article) -> Article | None:
+    def _previous_version(store: Store, article: Article, batch: dict[str, Article], claimed: set[str]) -> Article | None:
         existing = store.article(article.id)
-        if existing is not None or article.metadata.get("id_source") == "given":
+        if existing is not None or article.metadata.get("id_source") != "content":
             return existing
-        # An article without its own id, re-read from the same file: an edited version of it.
-        origin = article.metadata.get("origin")
-        for candidate in store.articles():
-            if candidate.metadata.get("origin") == origin and candidate.metadata.get("id_source") != "given":
-                return candidate
-        return None
+        # An article without its own id is known by its content. An older id-less article of the same file whose
+        # content is no longer in this batch was edited into this one: the one at the same line if there is
+        # one, else the only such article of the file. An older article still present in the batch (a line moved
+        # when another was inserted above it) is never replaced.
+        origin = str(article.metadata.get("origin"))
+        gone = [
+            candidate
+            for candidate in store.articles()
+            if candidate.metadata.get("id_source") == "content"
+            and candidate.id not in batch
+            and candidate.id not in claimed
+            and _origin_file(str(candidate.metadata.get("origin"))) == _origin_file(origin)
+        ]
+        same_line = [candidate for candidate in gone if candidate.metadata.get("origin") == origin]
+        if same_line:
+            return same_line[0]
+        return gone[0] if len(gone) == 1 else None
 
     def _embed_into(self, store: Store | None, articles: list[Article], report: IngestReport, progress: bool) -> Store:
         chunked = [(article, self.chunker.run(article)) for article in articles]
@@ -387,6 +412,21 @@ class Assistant:
             translate_quotes=self.settings.translate_quotes,
             min_support=self.settings.min_support,
         )
+
+
+def _origin_file(origin: str) -> str:
+    """The file an origin names, without the line (`:12`) or position (`[3]`) of a record inside it."""
+    return _RECORD_POSITION.sub("", origin)
+
+
+def _unstorable(article: Article) -> str | None:
+    """Why `article` cannot be written into the index (None when it can), checked before it joins a batch
+    so that one bad article never costs the others their save."""
+    try:
+        json.dumps(article.to_dict(), ensure_ascii=False, default=str).encode("utf-8")
+    except (RecursionError, ValueError, TypeError, OverflowError, UnicodeError) as error:
+        return f"cannot be stored ({type(error).__name__}: {str(error)[:120]}); its metadata is too deep or invalid"
+    return None
 
 
 def _context_title(article: Article) -> str:

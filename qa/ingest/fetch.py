@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib.metadata
 import ipaddress
+import logging
 import os
 import re
 import socket
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -16,8 +17,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+from protego import Protego
 
 from qa.errors import ConfigError, IngestError
+
+log = logging.getLogger("newsqa.fetch")
 
 ALLOW_HOSTS_ENV = "NEWSQA_ALLOW_HOSTS"
 
@@ -42,6 +46,7 @@ ALLOWED_TYPES = (
 )
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 MAX_ROBOTS_BYTES = 512 * 1024
+_ASCII_NUMBER = re.compile(r"[0-9]{1,12}")  # str.isdigit() also accepts "²" and "٣", which int() refuses
 
 # Addresses of cloud instance-metadata services: never fetched unless a CIDR entry names them.
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
@@ -207,6 +212,48 @@ class AddressPolicy:
         return found
 
 
+# When the response being read must be complete (time.monotonic()); set around each request by Fetcher._send.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("newsqa_fetch_deadline", default=None)
+
+
+def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
+    """`timeout` shortened to what is left before the request's deadline; `error` once it has passed."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the response did not complete in time")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the request's deadline.
+
+    httpx's timeouts bound each read alone, so a server sending one byte of its headers every second
+    would hold a request for ever; here the whole exchange (headers and body) shares one deadline.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str):  # type: ignore[override]
+        return self._stream.get_extra_info(info)
+
+
 class _PinnedBackend(httpcore.SyncBackend):
     """Connects only to addresses the policy has just checked, so DNS cannot change between check and use."""
 
@@ -217,7 +264,9 @@ class _PinnedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in self.policy.resolve(host, port):
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                left = _time_left(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(str(address), port, left, local_address, socket_options)
+                return _DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last = error
         assert last is not None
@@ -247,12 +296,13 @@ class FetchConfig:
     """How the fetcher behaves; every limit is per request unless named otherwise."""
 
     user_agent: str = USER_AGENT
-    timeout_s: float = 15.0
+    timeout_s: float = 15.0  # for each whole response: connection, headers and body
     max_bytes: int = 5 * 1024 * 1024
     retries: int = 2
     backoff_s: float = 0.5
     max_retry_after_s: float = 30.0
     min_interval_s: float = 1.0
+    max_crawl_delay_s: float = 30.0  # a longer Crawl-delay in robots.txt is refused rather than waited for
     respect_robots: bool = True
     robots_ttl_s: float = 3600.0
     max_redirects: int = 5
@@ -329,6 +379,15 @@ def check_url(url: str) -> str:
     return text
 
 
+def join_url(base: str, reference: str) -> str:
+    """`reference` (a link or Location header) resolved against `base` and checked; FetchError when malformed."""
+    try:
+        joined = urljoin(base, reference.strip())
+    except ValueError as error:  # e.g. "http://[" (an unclosed IPv6 literal)
+        raise FetchError(reference.strip()[:200], f"malformed URL ({error})", "invalid-url") from None
+    return check_url(joined)
+
+
 def is_url(value: str) -> bool:
     """True when `value` looks like an http(s) URL (checked properly by `check_url`)."""
     return value.strip().lower().startswith(("http://", "https://"))
@@ -350,12 +409,12 @@ def _retry_after_s(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _ASCII_NUMBER.fullmatch(value):
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # not a number of seconds nor an HTTP date: the usual backoff applies
 
 
 # -- the fetcher ---------------------------------------------------------------------------------
@@ -363,8 +422,18 @@ def _retry_after_s(value: str | None) -> float | None:
 
 @dataclass
 class _Robots:
-    parser: urllib.robotparser.RobotFileParser | None  # None: everything allowed
+    parser: Protego | None  # None: everything allowed
     fetched_at: float
+
+    def crawl_delay(self) -> float:
+        """Seconds robots.txt asks between requests (0 when it says nothing)."""
+        if self.parser is None:
+            return 0.0
+        try:
+            delay = self.parser.crawl_delay(ROBOTS_AGENT)
+        except (TypeError, ValueError):
+            return 0.0
+        return float(delay) if delay and delay > 0 else 0.0
 
 
 class Fetcher:
@@ -374,7 +443,7 @@ class Fetcher:
         self.config = config or FetchConfig()
         self.policy = AddressPolicy(self.config.allow_hosts, self.config.allow_private)
         self._sleep = sleep
-        self._last_request: dict[str, float] = {}
+        self._last_request: dict[str, tuple[float, bool]] = {}  # host → (when, whether it was robots.txt)
         self._robots: dict[str, _Robots] = {}
         self._client = httpx.Client(
             transport=_pinned_transport(self.policy),
@@ -425,9 +494,8 @@ class Fetcher:
                     raise FetchError(current, f"HTTP {response.status_code} redirect without a Location", "http")
                 if len(redirects) >= self.config.max_redirects:
                     raise FetchError(original, f"more than {self.config.max_redirects} redirects", "redirects")
-                target = urljoin(current, location.strip())
                 try:
-                    target = check_url(target)
+                    target = join_url(current, location)
                 except FetchError as error:
                     raise FetchError(current, f"redirect to an unusable URL: {error.reason}", error.kind) from None
                 redirects.append(target)
@@ -457,20 +525,34 @@ class Fetcher:
         except _Refused as refused:
             raise FetchError(url, refused.reason, "blocked") from None
 
-    def _wait_turn(self, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
+    def _wait_turn(self, url: str, robots_request: bool = False) -> None:
+        """Space requests to one host by `min_interval_s`, and pages by the Crawl-delay its robots.txt asks for."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
         last = self._last_request.get(host)
         if last is not None:
-            wait = self.config.min_interval_s - (time.monotonic() - last)
+            last_at, after_robots = last
+            robots = None if after_robots else self._robots.get(f"{parts.scheme}://{parts.netloc.lower()}")
+            interval = max(self.config.min_interval_s, robots.crawl_delay() if robots else 0.0)
+            wait = interval - (time.monotonic() - last_at)
+            if wait > self.config.max_crawl_delay_s:
+                raise FetchError(
+                    url,
+                    f"robots.txt of {parts.netloc} asks for {interval:g} s between requests, more than the "
+                    f"{self.config.max_crawl_delay_s:g} s newsqa waits; try again later",
+                    "robots",
+                )
             if wait > 0:
                 self._sleep(wait)
-        self._last_request[host] = time.monotonic()
+        self._last_request[host] = (time.monotonic(), robots_request)
 
-    def _request(self, url: str, headers: dict[str, str], check_type: bool) -> tuple[httpx.Response, bytes]:
+    def _request(
+        self, url: str, headers: dict[str, str], check_type: bool, robots: bool = False
+    ) -> tuple[httpx.Response, bytes]:
         """One hop, with retries on connection errors, 429 and 5xx. Returns the response and its body."""
         attempt = 0
         while True:
-            self._wait_turn(url)
+            self._wait_turn(url, robots)
             try:
                 response, body = self._send(url, headers, check_type)
             except _Refused as refused:
@@ -511,6 +593,15 @@ class Fetcher:
 
     def _send(self, url: str, headers: dict[str, str], check_type: bool) -> tuple[httpx.Response, bytes]:
         deadline = time.monotonic() + self.config.timeout_s
+        token = _deadline.set(deadline)
+        try:
+            return self._exchange(url, headers, check_type, deadline)
+        finally:
+            _deadline.reset(token)
+
+    def _exchange(
+        self, url: str, headers: dict[str, str], check_type: bool, deadline: float
+    ) -> tuple[httpx.Response, bytes]:
         with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status in REDIRECT_CODES or status == 304 or status >= 400:
@@ -519,7 +610,7 @@ class Fetcher:
                 self._check_type(url, response)
             limit = self.config.max_bytes if check_type else MAX_ROBOTS_BYTES
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if _ASCII_NUMBER.fullmatch(declared.strip()) and int(declared) > limit:
                 raise FetchError(url, f"response is {int(declared):,} bytes; the limit is {limit:,}", "too-large")
             chunks: list[bytes] = []
             size = 0
@@ -549,7 +640,7 @@ class Fetcher:
         if robots is None or time.monotonic() - robots.fetched_at > self.config.robots_ttl_s:
             robots = self._load_robots(key, url)
             self._robots[key] = robots
-        if robots.parser is not None and not robots.parser.can_fetch(ROBOTS_AGENT, url):
+        if robots.parser is not None and not robots.parser.can_fetch(url, ROBOTS_AGENT):
             raise FetchError(url, f"robots.txt of {parts.netloc} disallows fetching this page", "robots")
 
     def _load_robots(self, origin: str, page_url: str) -> _Robots:
@@ -559,10 +650,10 @@ class Fetcher:
         headers = {"Accept": "text/plain, */*;q=0.5"}
         try:
             for _ in range(self.config.max_redirects + 1):
-                response, body = self._request(url, headers, check_type=False)
+                response, body = self._request(url, headers, check_type=False, robots=True)
                 if response.status_code not in REDIRECT_CODES:
                     break
-                url = check_url(urljoin(url, response.headers.get("location", "").strip()))
+                url = join_url(url, response.headers.get("location", ""))
                 self._check_address(url)
             else:
                 return _Robots(None, time.monotonic())
@@ -574,6 +665,11 @@ class Fetcher:
             raise FetchError(
                 page_url, f"robots.txt could not be read ({error.reason}); not fetching until it can be", "robots"
             ) from None
-        parser = urllib.robotparser.RobotFileParser()
-        parser.parse(decode_body(body).splitlines())
+        try:
+            parser = Protego.parse(decode_body(body))
+        except Exception as error:  # a third-party parser on hostile text: unreadable rules allow nothing
+            log.warning("robots.txt at %s could not be parsed: %r", url, error)
+            raise FetchError(
+                page_url, "robots.txt could not be parsed; not fetching until it can be", "robots"
+            ) from None
         return _Robots(parser, time.monotonic())
