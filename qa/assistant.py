@@ -289,7 +289,9 @@ class Assistant:
         return Store.load(self.index_dir)
 
     @staticmethod
-    def _previous_version(store: Store, article: Article, batch: dict[str, Article], claimed: set[str]) -> Article | None:
+    def _previous_version(
+        store: Store, article: Article, batch: dict[str, Article], claimed: set[str]
+    ) -> Article | None:
         existing = store.article(article.id)
         if existing is not None or article.metadata.get("id_source") != "content":
             return existing

@@ -18,7 +18,6 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 log = logging.getLogger("newsqa.cli")
 
 
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsqa", description="Ask questions about news articles; get cited answers.")
     common = argparse.ArgumentParser(add_help=False)
@@ -418,7 +417,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return EXIT_OK
     for feed in feeds:
         status = f"error: {feed.last_error}" if feed.last_error else f"last refresh {feed.last_refresh or 'never'}"
-        print("\t".join(printable(field) for field in (feed.url, feed.title or "-", f"{feed.articles} articles", status)))
+        print(
+            "\t".join(printable(field) for field in (feed.url, feed.title or "-", f"{feed.articles} articles", status))
+        )
     print(f"{len(feeds)} feeds", file=sys.stderr)
     return EXIT_OK
 
@@ -462,8 +463,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
             except Exception as error:  # an unforeseen failure ends this round, not the watch
                 log.exception("watch round %d failed", done)
-                print(f"{stamp} round {done}: unexpected error ({type(error).__name__}: {error}); the next round "
-                      "will try again", file=sys.stderr, flush=True)
+                print(
+                    f"{stamp} round {done}: unexpected error ({type(error).__name__}: {error}); the next round "
+                    "will try again",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if args.rounds and done >= args.rounds:
                 return EXIT_OK
             time.sleep(args.every)

@@ -72,7 +72,7 @@ class Settings:
         if self.ingest_batch_articles < 1:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
         if self.extract_timeout_s < 0:
-            raise ConfigError(f"extract_timeout_s must be 0 (no limit) or a positive number, got {self.extract_timeout_s}")
+            raise ConfigError(f"extract_timeout_s must be 0 (no limit) or positive, got {self.extract_timeout_s}")
         if self.ann_threshold < 1000:
             raise ConfigError(f"ann_threshold must be at least 1000 vectors, got {self.ann_threshold}")
         if self.embedding_backend not in ("torch", "openvino", "openvino-int8"):

@@ -75,13 +75,26 @@ _LINE = {"title": "Seed", "text": "Oslo opened a new public library on Monday; i
 # Inputs that once crashed a run, hung it or lost articles (issue numbers F1–F9), by target. The costly ones
 # (a 16 MB CSV field, a page that keeps HTML extraction busy past its limit) are tried once, never mutated.
 SEEDS: dict[str, list[bytes]] = {
-    "retry-after": ["²".encode(), "٣".encode(), b"1e9", b"Fri, 31 Dec 9999 23:59:59 GMT", b"Mon, 01 Jan 0001 00:00:00 +1400", b"-1"],
+    "retry-after": [
+        "²".encode(),
+        "٣".encode(),
+        b"1e9",
+        b"Fri, 31 Dec 9999 23:59:59 GMT",
+        b"Mon, 01 Jan 0001 00:00:00 +1400",
+        b"-1",
+    ],
     "page": [
         b'<html><head><link rel="canonical" href="http://["><title>Seed</title></head><body><article><p>'
-        + _LINE["text"].encode() * 3 + b"</p></article></body></html>",
+        + _LINE["text"].encode() * 3
+        + b"</p></article></body></html>",
         b'<html lang="\x00"><head><link rel="canonical" href="javascript:alert(1)"></head><body><p>x</p></body></html>',
     ],
-    "dates": [b"9999-12-31 23:00 PST", b"1/1/0001 00:00 UTC+5", b"0001-01-01T00:00:00+05:00", b"9999-12-31T23:59:59-12:00"],
+    "dates": [
+        b"9999-12-31 23:00 PST",
+        b"1/1/0001 00:00 UTC+5",
+        b"0001-01-01T00:00:00+05:00",
+        b"9999-12-31T23:59:59-12:00",
+    ],
     "read .md": [
         f"---\ntitle: Far\npublished: {when}\n---\n{_LINE['text']}\n".encode()
         for when in ("9999-12-31 23:00 PST", "1/1/0001 00:00 UTC+5", "2024-02-30", "1984")
@@ -96,10 +109,22 @@ SEEDS: dict[str, list[bytes]] = {
     "read .txt": [f"Seed title\n\n{_LINE['text']}\n".encode("utf-16"), f"{_LINE['text']}\n".encode("utf-32")],
 }
 ONCE: dict[str, list[bytes]] = {
-    "read .csv": [b"id,title,text\nr1,One," + _LINE["text"].encode() + b"\nr2,Two," + b"x" * (16 * 1024 * 1024 + 1)
-                  + b"\nr3,Three," + _LINE["text"].encode() + b"\n"],  # F7
-    "read .html": [b"<html><body><p " + b" ".join(b'data-a%d="%d"' % (n, n) for n in range(40_000)) + b">"
-                   + _LINE["text"].encode() + b"</p></body></html>"],  # F4
+    "read .csv": [
+        b"id,title,text\nr1,One,"
+        + _LINE["text"].encode()
+        + b"\nr2,Two,"
+        + b"x" * (16 * 1024 * 1024 + 1)
+        + b"\nr3,Three,"
+        + _LINE["text"].encode()
+        + b"\n"
+    ],  # F7
+    "read .html": [
+        b"<html><body><p "
+        + b" ".join(b'data-a%d="%d"' % (n, n) for n in range(40_000))
+        + b">"
+        + _LINE["text"].encode()
+        + b"</p></body></html>"
+    ],  # F4
 }
 
 
@@ -378,8 +403,14 @@ def page_target(rng: random.Random, articles: list[Article], donors: list[bytes]
 def check_page(data: bytes, folder: Path) -> Outcome:
     """A fetched web page (as the fetcher hands it over) into article fields."""
     (folder / "input.html").write_bytes(data)
-    result = FetchResult(url="https://news.example/a", final_url="https://news.example/a", status=200,
-                         content_type="text/html", body=data, charset="utf-8")
+    result = FetchResult(
+        url="https://news.example/a",
+        final_url="https://news.example/a",
+        status=200,
+        content_type="text/html",
+        body=data,
+        charset="utf-8",
+    )
     try:
         record = page_record(result)
         build_article({k: v for k, v in record.items() if v is not None}, "https://news.example/a")

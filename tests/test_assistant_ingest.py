@@ -10,7 +10,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError, StoreError
-from qa.store import Store
+from qa.store import TMP_MARK, Store
 from qa.types import Article
 from tests.conftest import write_article
 
@@ -143,4 +143,4 @@ def test_an_article_that_cannot_be_saved_costs_only_itself(tmp_path: Path, fast_
     (issue,) = report.skipped
     assert issue.origin == "feed entry 7" and "cannot be stored" in issue.reason
     assert sorted(a.id for a in Assistant.open(index, fast_settings).articles()) == [a.id for a in good]
-    assert not [entry for entry in index.iterdir() if entry.name.startswith(".")]  # no staging folder left
+    assert not [entry for entry in index.iterdir() if TMP_MARK in entry.name]  # no staging folder left

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from qa.ingest.decoding import MAX_FILE_BYTES, read_into
-from qa.ingest.records import ReadOptions, IngestIssue, ReadResult, read_record
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, read_record
 
 SUFFIXES = (".csv", ".tsv")
 MAX_FIELD_CHARS = 16 * 1024 * 1024

@@ -64,10 +64,16 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             bufsize=0,
         )
-        reply = self.receive(time.monotonic() + START_SECONDS)
+        try:
+            reply = self.receive(time.monotonic() + START_SECONDS)
+        except BaseException as error:
+            self.stop()
+            if isinstance(error, TimeoutError | EOFError | OSError | ValueError):
+                raise ExtractionError("the HTML extraction process could not start") from None
+            raise
         if reply != ["ready"]:
             self.stop()
-            raise ExtractionError("the HTML extraction process did not start")
+            raise ExtractionError("the HTML extraction process could not start")
 
     def send(self, message: Any) -> None:
         data = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")

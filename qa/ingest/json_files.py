@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from qa.ingest.decoding import read_into
-from qa.ingest.records import ReadOptions, IngestIssue, ReadResult, read_record
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, read_record
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 

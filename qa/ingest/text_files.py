@@ -8,7 +8,7 @@ import yaml
 
 from qa.errors import IngestError
 from qa.ingest.decoding import read_into
-from qa.ingest.records import ReadOptions, MAX_TITLE_CHARS, IngestIssue, ReadResult, read_record
+from qa.ingest.records import MAX_TITLE_CHARS, IngestIssue, ReadOptions, ReadResult, read_record
 
 SUFFIXES = (".txt", ".md", ".markdown")
 _KEPT_TAGS = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")
@@ -34,7 +34,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         # The closing line starts at column 0: an indented '---' belongs to a multi-line value.
         if lines[index].rstrip() == "---":
             try:
-                fields = yaml.load("".join(lines[1:index]), Loader=_TextLoader) or {}  # noqa: S506 (a safe loader)
+                fields = yaml.load("".join(lines[1:index]), Loader=_TextLoader) or {}
             except yaml.YAMLError as error:
                 raise IngestError(f"front matter is not valid YAML: {error}") from None
             except ValueError as error:  # e.g. a date like 2024-02-30, or an integer of 5000 digits

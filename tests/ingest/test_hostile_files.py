@@ -85,7 +85,13 @@ def test_a_malformed_csv_row_does_not_end_the_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "named"),
-    [(["a", "b"], "a list"), (42, "a number"), (True, "true (a boolean)"), (float("nan"), "NaN"), ({"x": 1}, "an object")],
+    [
+        (["a", "b"], "a list"),
+        (42, "a number"),
+        (True, "true (a boolean)"),
+        (float("nan"), "NaN"),
+        ({"x": 1}, "an object"),
+    ],
 )
 def test_wrong_json_types_are_rejected_with_a_reason(tmp_path: Path, value: object, named: str) -> None:
     lines = [json.dumps({"id": "bad", "title": "T", "text": value}), json.dumps({"id": "ok", "text": GOOD})]

@@ -22,7 +22,7 @@ from tests.web.conftest import _server_env, _wait_until_up, free_port
 
 TEXTS = {
     "tram": "Lyon opened a new tram line on Monday. It links the station to the university in twenty minutes.",
-    "bridge": "Leeds approved a new cycling bridge on Tuesday. Construction starts in 2025 and costs 12 million pounds.",
+    "bridge": "Leeds approved a new cycling bridge on Tuesday. Construction starts in 2025 and costs 12 million.",
 }
 
 

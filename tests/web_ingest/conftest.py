@@ -216,7 +216,9 @@ class NewsSite:
             return _send_raw(request, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: \xc2\xb2\r\n\r\n")
         if path.startswith("/bad-canonical/"):
             page = article_html(path.removeprefix("/bad-canonical/"), canonical=False)
-            return _send(request, 200, "text/html", page.replace("<head>", '<head><link rel="canonical" href="http://[">'))
+            return _send(
+                request, 200, "text/html", page.replace("<head>", '<head><link rel="canonical" href="http://[">')
+            )
         if path == "/bad-redirect":
             return _redirect(request, "http://[")
         if path == "/drip":  # headers at one byte per 0.2 s, then a complete page: each read is quick, the whole slow
