@@ -24,7 +24,7 @@ def _aware(value: datetime) -> datetime:
     try:
         aware.astimezone(UTC)  # 9999-12-31 23:00 PST or 0001-01-01 00:00 UTC+5 fall outside what Python can hold
     except (OverflowError, ValueError):
-        raise ValueError(f"date {value.isoformat()} is out of range") from None
+        raise ValueError(f"unrecognised date: {value.isoformat()} is out of the range of dates") from None
     return aware
 
 
