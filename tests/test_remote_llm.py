@@ -30,7 +30,7 @@ from qa.text import fold
 from tests.conftest import ROOT, SAMPLES
 
 KOREA = "Who did Zuckerberg meet in Korea?"
-# From samples/gold/questions.jsonl (q001): the LG executives (French article) or Samsung's chairman (English one).
+# From samples/gold/dev/questions.jsonl (q001): the LG executives (French article) or Samsung's chairman (English one).
 KOREA_ANSWERS = ("william cho", "cho joo-wan", "kwon bong-seok", "jay y. lee", "lee jae-yong")
 KOREA_ARTICLES = {"fr-meta-lg-2024", "en-zuckerberg-samsung-lee-2024"}
 SERVER_STARTUP_S = 180
