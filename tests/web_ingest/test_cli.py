@@ -170,7 +170,9 @@ def test_watch_and_list_survive_hostile_entries_and_print_no_raw_control_charact
     assert "round 2: 1 feeds: 0 updated, 1 not modified, 0 failed" in lines[1]
 
     hostile = Path(web[1]).parent / "titles.jsonl"
-    hostile.write_text(json.dumps({"id": "ansi", "title": "Red \x1b[31malert\x1b[0m \u202eeman", "text": "Harbour notes."}))
+    hostile.write_text(
+        json.dumps({"id": "ansi", "title": "Red \x1b[31malert\x1b[0m \u202eeman", "text": "Harbour notes."})
+    )
     assert _run(capsys, "ingest", str(hostile), *web)[0] == 0
     code, out, _ = _run(capsys, "list", *web[:4])
     assert code == 0 and "Council approves protected bike lanes" in out  # the page's title, its canonical ignored
