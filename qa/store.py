@@ -423,16 +423,15 @@ class Store:
         # A writer killed between its rename and the CURRENT swap leaves a newer folder; never reuse its name.
         version = max([self.version, *existing]) + 1
         name = f"v{version:06d}"
-        # Serialised before anything is written: an article that cannot be leaves no staging folder behind.
+        staging = self.path / f".{name}{TMP_MARK}{os.getpid()}"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
         ordered = sorted(self._chunks.items())
         articles = "".join(
             json.dumps(a.to_dict(), ensure_ascii=False, default=str) + "\n" for a in self._articles.values()
         )
         chunks = "".join(json.dumps({**c.to_dict(), "vector_id": v}, ensure_ascii=False) + "\n" for v, c in ordered)
-        staging = self.path / f".{name}{TMP_MARK}{os.getpid()}"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
         _fsync_write(staging / "articles.jsonl", articles.encode("utf-8"))
         _fsync_write(staging / "chunks.jsonl", chunks.encode("utf-8"))
         faiss.write_index(self._index, str(staging / "vectors.faiss"))
