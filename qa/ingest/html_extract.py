@@ -8,6 +8,7 @@ program: it imports nothing from newsqa, so the worker starts without loading ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -163,10 +164,8 @@ def _serve() -> None:
     logging.disable(logging.CRITICAL)  # trafilatura logs every page it cannot parse
     # trafilatura loads most of what it uses on its first page: one small page is extracted before "ready", so
     # that start-up is never charged to a document's time limit.
-    try:
+    with contextlib.suppress(ExtractionError):
         extract_fields(_WARM_UP_PAGE)
-    except ExtractionError:
-        pass
 
     source, sink = sys.stdin.buffer, sys.stdout.buffer
 

@@ -16,7 +16,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.store import Store
-from qa.webapp import LOGIN_FAILURES, NOT_A_UI_SESSION
+from qa.web_access import LOGIN_FAILURES, NOT_A_UI_SESSION
 from tests.conftest import ROOT
 from tests.web.conftest import _server_env, _wait_until_up, free_port
 
