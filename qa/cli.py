@@ -462,7 +462,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             except NewsqaError as error:
                 print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
             except Exception as error:  # an unforeseen failure ends this round, not the watch
-                log.exception("watch round %d failed", done)
+                log.info("watch round %d failed", done, exc_info=True)
                 print(
                     f"{stamp} round {done}: unexpected error ({type(error).__name__}: {error}); the next round "
                     "will try again",

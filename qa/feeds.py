@@ -323,7 +323,8 @@ class FeedRegistry:
         except Exception as error:  # an unforeseen failure costs this feed's round only, never the other feeds
             issue = unexpected_issue(state.url, error)
             poll.outcome.status, poll.outcome.error = "failed", issue.reason
-            poll.articles, poll.outcome.articles = [], []
+            # Nothing of this round is kept, so nothing is remembered as seen: the next round tries again.
+            poll.articles, poll.outcome.articles, poll.keys, poll.hashes = [], [], [], []
             new.last_error = issue.reason
         return poll
 

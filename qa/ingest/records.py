@@ -72,7 +72,7 @@ class ReadResult:
 
 def unexpected_issue(origin: str, error: BaseException) -> IngestIssue:
     """The issue for an input that failed in a way newsqa did not foresee (logged with its traceback)."""
-    log.error("reading %s failed", origin, exc_info=error)
+    log.info("reading %s failed", origin, exc_info=error)  # the report names the input; the log keeps the trace
     detail = f"{type(error).__name__}: {str(error)[:200]}"
     return IngestIssue(origin, f"could not be read ({detail}); the rest of the input was read; please report this")
 
