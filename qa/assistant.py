@@ -11,27 +11,28 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from qa.answering import Answerer
-from qa.chunking import Chunker
-from qa.citations import CitationChecker
+from qa.answering.answerer import Answerer
+from qa.answering.citations import CitationChecker
+from qa.answering.conversation import QuestionRewriter
+from qa.answering.prompts import Prompts
 from qa.config import Settings
-from qa.conversation import QuestionRewriter
-from qa.dedup import group_near_duplicates
-from qa.embedding import Embedder
+from qa.embedding.embedder import Embedder
 from qa.errors import InputError, StoreError
-from qa.feeds import FeedRegistry, FeedState, RefreshReport
-from qa.filters import Filters
-from qa.ingest import IngestIssue, ReadOptions, read_paths
+from qa.ingest.chunking import Chunker
+from qa.ingest.dedup import group_near_duplicates
+from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.ingest.fetch import FetchConfig, Fetcher, check_url
+from qa.ingest.readers import IngestIssue, ReadOptions, read_paths
 from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
-from qa.llms import make_llm
-from qa.prompts import Prompts
-from qa.retrieval import RetrievalOptions, Retriever
-from qa.store import Store, manifest_of, write_lock
-from qa.store_check import CheckReport, merge
-from qa.store_check import check as check_store
-from qa.timeparse import parse_time_hint
+from qa.llm.factory import make_llm
+from qa.retrieval.filters import Filters
+from qa.retrieval.retriever import RetrievalOptions, Retriever
+from qa.retrieval.timeparse import parse_time_hint
+from qa.store.check import CheckReport, merge
+from qa.store.check import check as check_store
+from qa.store.layout import manifest_of, write_lock
+from qa.store.store import Store
 from qa.types import Answer, Article, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -71,6 +72,13 @@ class IngestReport:
             "chunks": self.chunks,
             "seconds": self.seconds,
         }
+
+
+def _withdraw(report: IngestReport, article_id: str) -> None:
+    """Take an article that could not be stored out of the report's added/replaced lists."""
+    for kept in (report.added, report.replaced):
+        if article_id in kept:
+            kept.remove(article_id)
 
 
 class Assistant:
@@ -216,7 +224,7 @@ class Assistant:
             return True
 
     def check(self, repair: bool = False) -> CheckReport:
-        """Verify the index on disk (see `qa.store_check.check`); with `repair`, also fix it and
+        """Verify the index on disk (see `qa.store.check.check`); with `repair`, also fix it and
         re-embed the articles whose vectors are missing."""
         report = check_store(self.index_dir, repair=repair)
         if repair and report.missing_vectors:
@@ -324,7 +332,11 @@ class Assistant:
             store = Store(self.index_dir, self.settings.embedding_model, dimension)
         offset = 0
         for article, chunks in chunked:
-            store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
+            try:
+                store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
+            except StoreError as error:  # one article's bad vectors must not cost the batch its good articles
+                _withdraw(report, article.id)
+                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), str(error)))
             offset += len(chunks)
         report.chunks = len(texts)
         return store

@@ -134,7 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
-    evaluate.add_argument("--articles", type=Path, help="article folder or .jsonl (not needed for SQuAD/RGB files)")
+    evaluate.add_argument(
+        "--articles",
+        type=Path,
+        action="append",
+        help="article folder or .jsonl; repeat for several (not needed for SQuAD/RGB files)",
+    )
     evaluate.add_argument(
         "--questions", type=Path, required=True, help="gold questions (.jsonl, SQuAD .json or RGB .jsonl)"
     )
@@ -173,7 +178,7 @@ def _date(value) -> str:
 
 
 def _interval(text: str) -> float:
-    from qa.feeds import parse_interval
+    from qa.ingest.feeds import parse_interval
 
     try:
         return parse_interval(text)
@@ -229,7 +234,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
-    from qa.filters import Filters
+    from qa.retrieval.filters import Filters
     from qa.types import Answer
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
@@ -385,7 +390,7 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.webapp import parse_auth, serve
+    from qa.web.serve import parse_auth, serve
 
     try:
         serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)

@@ -17,7 +17,7 @@ def printable(text: str) -> str:
 
 # A sentence ends at . ! ? … followed by white space and an upper-case letter, digit or quote,
 # unless the period closes a known abbreviation ("M. Cho", "Dr. Lee", "z. B.").
-_BOUNDARY = re.compile(r"(?<=[.!?…])([\"»”')\]]*)\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
+_BOUNDARY = re.compile(r"(?<=[.!?…])([\"»”“')\]]*)\s+(?=[\"«“„‚‹(]?\s?[A-ZÀ-ÖØ-Þ0-9¿¡])")
 # Thousands separators (space, comma, point, apostrophe) join groups of exactly three digits: 350 000 is one
 # number, "28, 2024" is two.
 _NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f ,.'’]\d{3})+(?!\d)|\d+")
@@ -67,7 +67,18 @@ LAST_YEAR = re.compile(
     r"\b(last year|l'an dernier|l'annee derniere|l'an passe|letztes jahr|im vorjahr|"
     r"vergangenes jahr|el ano pasado|l'anno scorso|ano passado|vorig jaar)\b"
 )
-_ABBREVIATIONS = frozenset("m mm mme mr mrs ms dr st sr sra jr prof gen no nr vs z b u a e j y".split())
+# Words a period follows without ending the sentence, folded: titles (M. Cho, Dr. Weber, Dott. Rossi),
+# amounts (12 Mio. Euro, 3 Mrd.), approximations (ca. 300, env. 20 %), month abbreviations (Jan. 5), and
+# common Latin/German/French/Spanish/Italian abbreviations. Single letters (initials, U.S.) count too.
+_ABBREVIATIONS = frozenset(
+    (
+        "mm mme mlle mgr mr mrs ms dr st ste sr sra srta jr prof gen no nr nº vs dott dott.ssa ing avv sig sigg "
+        "mio mrd mld bn tsd ca env approx vgl bzw usw evtl inkl zzgl ggf sog bspw etc ex resp "
+        "jan feb mar apr jun jul aug sep sept oct okt nov dec dez"
+    ).split()
+)
+# "am 5. März", "le 18. novembre" in German style: a day number before a month name is an ordinal, not an end.
+_DAY_BEFORE_MONTH = re.compile(r"\b\d{1,2}$")
 _PREVIOUS_WORD = re.compile(r"(\w+)\W*$")
 # How far before a period to look for the abbreviation it may close; bounded so long texts stay linear.
 _LOOKBACK = 40
@@ -89,8 +100,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         # A word that reaches back to the window's edge may go on before it: too long for an abbreviation.
         cut = previous_word is not None and previous_word.start() == window > start
         word = previous_word.group(1) if previous_word and not cut else ""
-        if word and fold(word) in _ABBREVIATIONS and text[match.start() - 1] == ".":
-            continue
+        if text[match.start() - 1] == "." and not match.group(1):
+            if word and (fold(word) in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())):
+                continue
+            if _DAY_BEFORE_MONTH.search(text, window, match.start() - 1) and MONTH_NAME.match(
+                fold(text[match.end() : match.end() + 12])
+            ):
+                continue
         spans.append((start, match.end(1)))  # closing quotes and brackets end the sentence they close
         start = match.end()
     spans.append((start, len(text)))

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.assistant import Assistant, _context_title
-from qa.chunking import Chunker
 from qa.config import Settings
-from qa.embedding import Embedder
-from qa.embedding_openvino import OpenVINOEncoder, export_folder
-from qa.ingest import read_paths
+from qa.embedding.embedder import Embedder
+from qa.embedding.openvino_backend import OpenVINOEncoder, export_folder
+from qa.ingest.chunking import Chunker
+from qa.ingest.readers import read_paths
 from qa.models import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,8 +203,8 @@ def run_evals(settings: Settings, articles: Path, out: Path) -> None:
         if (target / "results.json").exists():
             continue
         config = EvalConfig(
-            questions=ROOT / "samples" / "gold" / "questions.jsonl",
-            articles=articles,
+            questions=ROOT / "samples" / "gold" / "dev" / "questions.jsonl",
+            articles=[articles, ROOT / "samples" / "gold" / "dev" / "articles.jsonl"],
             out_dir=target,
             retrieval_only=True,
             settings=settings.with_overrides(embedding_cache_dir=str(out / "cache"), **changes),

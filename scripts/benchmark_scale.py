@@ -22,7 +22,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.store import FLAT, Store, build_ivf, flat_index
+from qa.store.ann import FLAT, build_ivf, flat_index
+from qa.store.store import Store
 from qa.types import Article, Chunk
 
 CHUNKS_PER_ARTICLE = 10

@@ -40,15 +40,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import Chunker  # noqa: E402
 from qa.errors import NewsqaError  # noqa: E402
-from qa.filters import Filters  # noqa: E402
-from qa.ingest import read_file, read_paths  # noqa: E402
+from qa.ingest.chunking import Chunker  # noqa: E402
 from qa.ingest.dates import parse_date  # noqa: E402
 from qa.ingest.decoding import read_text  # noqa: E402
 from qa.ingest.fetch import FetchResult, _retry_after_s  # noqa: E402
+from qa.ingest.readers import read_file, read_paths  # noqa: E402
 from qa.ingest.records import ReadResult, build_article  # noqa: E402
 from qa.ingest.web_pages import page_record  # noqa: E402
+from qa.retrieval.filters import Filters  # noqa: E402
 from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
 from qa.types import Article  # noqa: E402
 

@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.store import CURRENT
-from qa.store_check import check
-from tests.kill_harness import finish, run_round, stored, write_corpus
+from qa.store.check import check
+from qa.store.layout import CURRENT
+from tests.store.kill_harness import finish, run_round, stored, write_corpus
 
 
 def main() -> int:

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder
-from qa.filters import Filters
-from qa.retrieval import Retriever
-from qa.store import Store
+from qa.embedding.embedder import Embedder
+from qa.retrieval.filters import Filters
+from qa.retrieval.retriever import Retriever
+from qa.retrieval.timeparse import parse_time_hint
+from qa.store.store import Store
 from qa.text import sentence_spans
-from qa.timeparse import parse_time_hint
 from qa.types import Hit
 
-GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "questions.jsonl"
+GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 
 
 class CachedQueries:

@@ -10,7 +10,8 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError, StoreError
-from qa.store import TMP_MARK, Store
+from qa.store.layout import TMP_MARK
+from qa.store.store import Store
 from qa.types import Article
 from tests.conftest import write_article
 

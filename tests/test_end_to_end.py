@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.answering.citations import closest_citation
 from qa.assistant import Assistant
-from qa.citations import closest_citation
 from qa.config import Settings
 from qa.text import fold
 from qa.types import Answer
@@ -89,7 +89,7 @@ def test_self_check_tells_a_reported_fact_from_an_expected_one(assistant: Assist
     answerer = assistant._answerer()
     yoon = "Mark Zuckerberg devait également rencontrer le président Yoon Suk Yeol"
     hit = next(hit for hit in assistant.retrieve(yoon, k=10) if "Yoon" in hit.chunk.text)
-    passage = closest_citation(hit, yoon)
+    passage = closest_citation([hit], yoon)
     invented = answerer.support(
         "What did Mark Zuckerberg and President Yoon Suk Yeol agree on?",
         "Mark Zuckerberg and President Yoon Suk Yeol agreed on expanding Meta's data-centre capacity [1].",
@@ -166,3 +166,39 @@ def test_quotes_in_another_language_can_come_with_a_translation(sample_index: Pa
         assert "Cho" in citation.translation or "LG" in citation.translation, citation.translation
     assert all(c.translation is None for c in answer.citations if c.language == "en")
     assert "translation" in answer.timings
+
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_a3a2cb3a438191ca.txt"
+
+
+def _reference_article(folder: Path) -> Path:
+    """The product brief's reference article (French; kept beside the checkout, not in the repository)."""
+    if not REFERENCE.is_file():
+        pytest.skip(f"the reference article is not at {REFERENCE}")
+    text = REFERENCE.read_text(encoding="utf-8")
+    path = folder / "reference.md"
+    path.write_text(
+        "---\nid: reference-meta-lg\ntitle: Mark Zuckerberg rencontre les dirigeants de LG Electronics\n"
+        f"language: fr\npublished: 2024-02-28\n---\n{text}",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("among_others", [False, True], ids=["alone", "among-the-samples"])
+def test_the_reference_article_answers_the_mission_question_with_the_sentence_that_names_them(
+    tmp_path: Path, among_others: bool
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    sources = [_reference_article(folder), *([SAMPLES] if among_others else [])]
+    assistant = Assistant.open(tmp_path / "index", Settings())
+    assert "reference-meta-lg" in assistant.ingest(sources).added
+    answer = assistant.ask(KOREA)
+    assert not answer.abstained, (answer.text, answer.abstention_reason)
+    text = fold(answer.text)
+    assert "william cho" in text and "kwon bong-seok" in text, answer.text
+    _check_citations(answer)
+    naming = [c for c in answer.citations if "William Cho" in c.quote and "Kwon Bong-seok" in c.quote]
+    assert naming, [c.quote for c in answer.citations]
+    assert not any("Yoon" in c.quote and "William Cho" not in c.quote for c in answer.citations)

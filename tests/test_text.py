@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa.text import citation_numbers, fold, names, numbers, sentence_spans, strip_citations
 
 
@@ -43,3 +45,28 @@ def test_quantities_pair_figures_with_their_units_across_languages() -> None:
     assert quantities("pesa 180 kilos; 3.400 hectáreas; 12 %") == expected
     assert quantities("22,000 spectators in 2024 an agreement") == set(), "no unit, and 'an' is not 'years'"
     assert quantities("the M4 metro line, 4 metro stations") == set(), "a metro is not a metre"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Kaufpreis liegt bei rund 38 Mio. Euro, sagte er.",
+        "Es kamen ca. 300 Menschen.",
+        "The U.S. President spoke on Monday.",
+        "Les prix ont augmenté d'env. 20 % en un an.",
+        "Die Arbeiten begannen am 5. März 2024 im Hafen.",
+        "Samsung's chairman Jay Y. Lee met him.",
+        "Il a rencontré M. Cho à Séoul.",
+    ],
+)
+def test_news_abbreviations_amounts_initials_and_dates_do_not_end_a_sentence(text: str) -> None:
+    assert sentence_spans(text + " Next one.") == [(0, len(text)), (len(text) + 1, len(text) + 10)]
+
+
+def test_a_sentence_before_an_opening_guillemet_with_a_space_ends() -> None:
+    text = "Le site ouvrira en 2026.\n\n« La France est un marché exigeant », a déclaré Mme Sorbini."
+    assert [text[s:e] for s, e in sentence_spans(text)][1].startswith("« La France")
+
+
+def test_a_sentence_ending_in_a_number_still_ends() -> None:
+    assert len(sentence_spans("The toll rose to 23. Rescuers kept searching.")) == 2

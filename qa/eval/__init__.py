@@ -1,1 +1,8 @@
-"""Evaluation of newsqa on gold questions: `qa.eval.runner.run_eval(qa.eval.config.EvalConfig(...))`."""
+"""Evaluation of newsqa on gold questions: `run_eval(EvalConfig(...))` writes results, a report and plots."""
+
+from __future__ import annotations
+
+from qa.eval.config import EvalConfig
+from qa.eval.runner import run_eval
+
+__all__ = ["EvalConfig", "run_eval"]

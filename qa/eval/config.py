@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ class EvalConfig:
     """
 
     questions: Path
-    articles: Path | None = None
+    articles: Path | Sequence[Path] | None = None
     index_dir: Path | None = None
     out_dir: Path | None = None
     baselines: bool = False
@@ -44,6 +45,15 @@ class EvalConfig:
             raise EvalError(f"--limit must be at least 1, got {self.limit}")
         if self.k < 1:
             raise EvalError(f"k must be at least 1, got {self.k}")
+
+    @property
+    def article_sources(self) -> list[Path]:
+        """The article folders and files to ingest (one, several, or none)."""
+        if self.articles is None:
+            return []
+        if isinstance(self.articles, str | Path):
+            return [Path(self.articles)]
+        return [Path(a) for a in self.articles]
 
     def resolved_out_dir(self, now: datetime | None = None) -> Path:
         """The output directory this run writes to."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ class GoldQuestion:
 
     `answer_groups`, when set, means the answer has several parts: one acceptable answer of every
     group must appear (RGB information-integration questions). `answers` is then all groups flattened.
+    `evidence` holds the article sentences that state the answer (for sentence-level citation precision);
+    `as_of` is the day the question is asked on, when it matters ("now", "so far", "latest").
     """
 
     id: str
@@ -29,6 +32,8 @@ class GoldQuestion:
     type: str = "unspecified"
     notes: str = ""
     answer_groups: tuple[tuple[str, ...], ...] = ()
+    evidence: tuple[str, ...] = ()
+    as_of: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -69,6 +74,12 @@ def question_from_record(record: Any, where: str) -> GoldQuestion:
     language = record.get("language")
     if language is not None and not isinstance(language, str):
         raise GoldFormatError(f"{where}: 'language' must be a string")
+    as_of = record.get("as_of")
+    if as_of is not None:
+        try:
+            as_of = date.fromisoformat(str(as_of)).isoformat()
+        except ValueError:
+            raise GoldFormatError(f"{where}: 'as_of' must be a date like 2025-03-14, got {as_of!r}") from None
     return GoldQuestion(
         id=str(qid).strip(),
         question=question.strip(),
@@ -77,6 +88,8 @@ def question_from_record(record: Any, where: str) -> GoldQuestion:
         gold_article_ids=_string_list(record.get("gold_article_ids"), "gold_article_ids", where),
         type=str(record.get("type") or "unspecified"),
         notes=str(record.get("notes") or ""),
+        evidence=_string_list(record.get("evidence"), "evidence", where),
+        as_of=as_of,
     )
 
 

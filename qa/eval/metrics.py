@@ -108,6 +108,32 @@ def gold_citation_count(cited_article_ids: Iterable[str], gold: Collection[str])
     return sum(1 for article_id in cited_article_ids if article_id in gold)
 
 
+def quote_matches_evidence(quote: str, evidence: Iterable[str]) -> bool:
+    """Whether a citation's quoted sentence overlaps one gold evidence sentence: one holds the other, or
+    they share at least half of the shorter one's words (quotes may be cut at a different boundary)."""
+    words = set(_f1_tokens(quote, None))
+    if not words:
+        return False
+    folded = normalize_answer(quote)
+    for sentence in evidence:
+        other = normalize_answer(sentence)
+        if folded and other and (folded in other or other in folded):
+            return True
+        theirs = set(_f1_tokens(sentence, None))
+        if theirs and len(words & theirs) >= 0.5 * min(len(words), len(theirs)):
+            return True
+    return False
+
+
+def sentence_citation_precision(cases: Iterable[tuple[int, int]]) -> float | None:
+    """Citations whose quote overlaps a gold evidence sentence / all citations, over (matching, cited) cases."""
+    matching = cited = 0
+    for hits, count in cases:
+        matching += hits
+        cited += count
+    return matching / cited if cited else None
+
+
 def citation_precision(cases: Iterable[tuple[Sequence[str], Collection[str]]]) -> float | None:
     """Citations to gold articles / all citations over (cited ids, gold ids) cases; None if none."""
     cited = gold_hits = 0

@@ -32,6 +32,8 @@ class QuestionRecord:
     answers: list[str]
     gold_article_ids: list[str]
     answer_groups: list[list[str]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    as_of: str | None = None
     mode: str = FULL
     ranked_article_ids: list[str] = field(default_factory=list)
     context_article_ids: list[str] = field(default_factory=list)
@@ -49,6 +51,7 @@ class QuestionRecord:
     answer_correct: bool | None = None
     answer_f1: float | None = None
     gold_citations: int | None = None
+    evidence_citations: int | None = None
     invalid_citations: int | None = None
     verdict: str | None = None
 
@@ -73,6 +76,8 @@ def new_record(question: GoldQuestion, **values: Any) -> QuestionRecord:
         answers=list(question.answers),
         gold_article_ids=list(question.gold_article_ids),
         answer_groups=[list(group) for group in question.answer_groups],
+        evidence=list(question.evidence),
+        as_of=question.as_of,
         **values,
     )
     return score_record(record)
@@ -88,6 +93,7 @@ def score_record(record: QuestionRecord) -> QuestionRecord:
         "answer_correct": None,
         "answer_f1": None,
         "gold_citations": None,
+        "evidence_citations": None,
         "invalid_citations": None,
         "verdict": None,
     }
@@ -102,6 +108,9 @@ def score_record(record: QuestionRecord) -> QuestionRecord:
             derived["answer_f1"] = 0.0 if abstained else metrics.token_f1(text, record.answers, record.language)
         cited = [str(c.get("article_id")) for c in record.citations]
         derived["gold_citations"] = metrics.gold_citation_count(cited, gold)
+        if record.evidence:
+            quotes = [str(c.get("quote") or "") for c in record.citations]
+            derived["evidence_citations"] = sum(metrics.quote_matches_evidence(q, record.evidence) for q in quotes)
         numbers = {int(c["number"]) for c in record.citations if c.get("number") is not None}
         derived["invalid_citations"] = metrics.invalid_citation_markers(text, numbers)
         if record.error:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ class AssistantLike(Protocol):
 
     embedder: Any
     llm: Any
+    settings: Any
 
     def ingest(self, paths: list[Path]) -> Any: ...
     def retrieve(self, question: str, k: int = 10) -> list[Hit]: ...
@@ -130,6 +132,33 @@ def run_newsqa_question(
     mode = RETRIEVAL if retrieval_only else FULL
     ranked: list[str] = []
     timings: dict[str, float] = {}
+    with asked_on(assistant, question.as_of):
+        return _run_question(assistant, question, k, retrieval_only, mode, ranked, timings)
+
+
+@contextmanager
+def asked_on(assistant: AssistantLike, as_of: str | None) -> Iterator[None]:
+    """Answer as if today were `as_of` (a question's own date: "now", "so far" count from it)."""
+    settings = getattr(assistant, "settings", None)
+    if as_of is None or settings is None:
+        yield
+        return
+    assistant.settings = settings.with_overrides(today=as_of)
+    try:
+        yield
+    finally:
+        assistant.settings = settings
+
+
+def _run_question(
+    assistant: AssistantLike,
+    question: GoldQuestion,
+    k: int,
+    retrieval_only: bool,
+    mode: str,
+    ranked: list[str],
+    timings: dict[str, float],
+) -> QuestionRecord:
     try:
         started = perf_counter()
         hits = assistant.retrieve(question.question, k=k)
@@ -158,7 +187,10 @@ def run_newsqa_question(
         ranked_article_ids=ranked,
         context_article_ids=rank_articles(hit.chunk.article_id for hit in answer.hits),
         answer=answer.text,
-        citations=[{"number": c.number, "article_id": c.article_id, "chunk_id": c.chunk_id} for c in answer.citations],
+        citations=[
+            {"number": c.number, "article_id": c.article_id, "chunk_id": c.chunk_id, "quote": c.quote}
+            for c in answer.citations
+        ],
         abstained=bool(answer.abstained),
         abstention_reason=answer.abstention_reason,
         support=answer.support,
@@ -193,10 +225,10 @@ def run_system(
 
 def _sources(config: EvalConfig, gold: GoldSet, out_dir: Path) -> list[Path]:
     paths: list[Path] = []
-    if config.articles is not None:
-        if not Path(config.articles).exists():
-            raise EvalError(f"{config.articles}: no such articles file or folder")
-        paths.append(Path(config.articles))
+    for source in config.article_sources:
+        if not source.exists():
+            raise EvalError(f"{source}: no such articles file or folder")
+        paths.append(source)
     if gold.articles:
         paths.append(write_articles_jsonl(gold.articles, out_dir / GOLD_ARTICLES_FILE))
     return paths

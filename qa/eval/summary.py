@@ -10,7 +10,7 @@ from qa.eval.records import FULL, QuestionRecord
 
 RETRIEVAL_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@5", "recall@10")
 ANSWER_KEYS = ("answer_accuracy", "answer_f1", "overall_accuracy", "abstention_accuracy", "false_abstention")
-CITATION_KEYS = ("citation_precision", "citation_recall", "invalid_citations")
+CITATION_KEYS = ("citation_precision", "citation_sentence_precision", "citation_recall", "invalid_citations")
 SPEED_KEYS = (
     "retrieval_p50_s",
     "retrieval_p95_s",
@@ -60,8 +60,12 @@ def _citations(full: Sequence[QuestionRecord]) -> dict[str, float | int | None]:
         for r in full
         if r.answerable and r.gold_article_ids
     ]
+    with_evidence = [r for r in full if r.evidence and r.evidence_citations is not None]
     return {
         "citation_precision": metrics.citation_precision(cases),
+        "citation_sentence_precision": metrics.sentence_citation_precision(
+            (r.evidence_citations or 0, len(r.citations)) for r in with_evidence
+        ),
         "citation_recall": metrics.citation_recall(cases),
         "invalid_citations": sum(r.invalid_citations or 0 for r in full) if full else None,
     }

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import contextvars
 import importlib.metadata
-import ipaddress
 import logging
-import os
 import re
-import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 from protego import Protego
 
 from qa.errors import ConfigError, IngestError
+from qa.ingest.addresses import AddressPolicy, AddressRefused, allow_hosts_from_env, pinned_transport
+from qa.ingest.deadline import deadline
 
 log = logging.getLogger("newsqa.fetch")
-
-ALLOW_HOSTS_ENV = "NEWSQA_ALLOW_HOSTS"
 
 
 def _version() -> str:
@@ -48,15 +43,6 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 MAX_ROBOTS_BYTES = 512 * 1024
 _ASCII_NUMBER = re.compile(r"[0-9]{1,12}")  # str.isdigit() also accepts "²" and "٣", which int() refuses
 
-# Addresses of cloud instance-metadata services: never fetched unless a CIDR entry names them.
-METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 class FetchError(IngestError):
     """A URL could not be fetched, or was refused; `kind` names the reason for programs."""
@@ -68,227 +54,7 @@ class FetchError(IngestError):
         self.kind = kind
 
 
-class _Refused(Exception):
-    """An address check failed (raised below httpx, turned into a FetchError with the URL)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-# -- addresses -----------------------------------------------------------------------------------
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address in NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def address_problem(address: IPAddress) -> str | None:
-    """Why `address` must not be fetched from (None for a public unicast address)."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            problem = address_problem(embedded)
-            return f"{problem} (embedded in {address})" if problem else None
-        if address in LOCAL_NAT64:
-            return "a reserved address"
-    if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in CGNAT:
-        return "a shared (CGNAT) address"
-    if address.is_reserved:
-        return "a reserved address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "not a public address"
-    return None
-
-
-def _never_allowed(address: IPAddress) -> bool:
-    """Addresses only an explicit CIDR entry opens: metadata services, unspecified and multicast ones."""
-    embedded = _embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
-    target = embedded or address
-    return target in METADATA_ADDRESSES or target.is_unspecified or target.is_multicast
-
-
-@dataclass(frozen=True)
-class AddressPolicy:
-    """Which hosts and addresses may be fetched: public ones, plus what the allow-list names.
-
-    `allow_hosts` holds host names (exact, or `*.example.org` for subdomains), IP addresses or CIDRs.
-    A named host may resolve to any address except metadata, unspecified and multicast ones; a CIDR
-    allows exactly the addresses inside it. `allow_private` opens loopback, private, link-local and
-    CGNAT ranges (still never metadata, unspecified or multicast addresses).
-    """
-
-    allow_hosts: tuple[str, ...] = ()
-    allow_private: bool = False
-    networks: tuple[IPNetwork, ...] = field(init=False, repr=False)
-    names: frozenset[str] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        networks: list[IPNetwork] = []
-        names: set[str] = set()
-        for entry in self.allow_hosts:
-            value = entry.strip().lower().strip("[]")
-            if not value:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(value, strict=False))
-            except ValueError:
-                if not re.fullmatch(r"(\*\.)?[a-z0-9_.-]+", value):
-                    raise ConfigError(
-                        f"allow-list entry {entry!r} is not a host name, IP address or CIDR (e.g. intranet.example, "
-                        "10.0.0.0/8)"
-                    ) from None
-                names.add(value.rstrip("."))
-        object.__setattr__(self, "networks", tuple(networks))
-        object.__setattr__(self, "names", frozenset(names))
-
-    def host_allowed(self, host: str) -> bool:
-        """True when the host name itself is on the allow-list."""
-        host = host.lower().rstrip(".")
-        if host in self.names:
-            return True
-        return any(name.startswith("*.") and host.endswith(name[1:]) for name in self.names)
-
-    def problem(self, host: str, address: IPAddress) -> str | None:
-        """Why `host` at `address` is refused, or None when it may be fetched."""
-        if any(address in network for network in self.networks if network.version == address.version):
-            return None
-        problem = address_problem(address)
-        if problem is None:
-            return None
-        if not _never_allowed(address) and (self.allow_private or self.host_allowed(host)):
-            return None
-        return problem
-
-    def resolve(self, host: str, port: int) -> list[IPAddress]:
-        """The host's addresses, each checked; raises _Refused when any one of them is not allowed."""
-        try:
-            literal = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            literal = None
-        if literal is not None:
-            found = [literal]
-        else:
-            try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError) as error:
-                raise _Refused(f"cannot resolve host {host!r} ({error})") from None
-            found = []
-            for info in infos:
-                address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-                if address not in found:
-                    found.append(address)
-        if not found:
-            raise _Refused(f"host {host!r} has no addresses")
-        for address in found:
-            problem = self.problem(host, address)
-            if problem:
-                where = f"{address} is" if literal is not None else f"{host} resolves to {address},"
-                hint = (
-                    ""
-                    if _never_allowed(address)
-                    else f"; allow it with --allow-host or ${ALLOW_HOSTS_ENV} if it is an intranet you trust"
-                )
-                raise _Refused(f"refused: {where} {problem}{hint}")
-        return found
-
-
-# When the response being read must be complete (time.monotonic()); set around each request by Fetcher._send.
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("newsqa_fetch_deadline", default=None)
-
-
-def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
-    """`timeout` shortened to what is left before the request's deadline; `error` once it has passed."""
-    deadline = _deadline.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("the response did not complete in time")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the request's deadline.
-
-    httpx's timeouts bound each read alone, so a server sending one byte of its headers every second
-    would hold a request for ever; here the whole exchange (headers and body) shares one deadline.
-    """
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
-        left = _time_left(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
-
-    def get_extra_info(self, info: str):  # type: ignore[override]
-        return self._stream.get_extra_info(info)
-
-
-class _PinnedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the policy has just checked, so DNS cannot change between check and use."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[override]
-        last: Exception | None = None
-        for address in self.policy.resolve(host, port):
-            try:
-                left = _time_left(timeout, httpcore.ConnectTimeout)
-                stream = super().connect_tcp(str(address), port, left, local_address, socket_options)
-                return _DeadlineStream(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last = error
-        assert last is not None
-        raise last
-
-
-def _pinned_transport(policy: AddressPolicy) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(retries=0)
-    # httpx has no public hook for the network backend; its pool is rebuilt with one that pins
-    # connections to checked addresses (TLS still verifies the certificate against the host name).
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), retries=0, network_backend=_PinnedBackend(policy)
-    )
-    return transport
-
-
 # -- configuration and results -------------------------------------------------------------------
-
-
-def allow_hosts_from_env() -> tuple[str, ...]:
-    """Allow-list entries from $NEWSQA_ALLOW_HOSTS (separated by commas or spaces)."""
-    return tuple(part for part in re.split(r"[,\s]+", os.environ.get(ALLOW_HOSTS_ENV, "")) if part)
 
 
 @dataclass(frozen=True)
@@ -446,7 +212,7 @@ class Fetcher:
         self._last_request: dict[str, tuple[float, bool]] = {}  # host → (when, whether it was robots.txt)
         self._robots: dict[str, _Robots] = {}
         self._client = httpx.Client(
-            transport=_pinned_transport(self.policy),
+            transport=pinned_transport(self.policy),
             timeout=httpx.Timeout(self.config.timeout_s),
             follow_redirects=False,
             trust_env=False,  # no proxies from the environment: connections go where the checks say
@@ -522,7 +288,7 @@ class Fetcher:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             self.policy.resolve(parts.hostname or "", port)
-        except _Refused as refused:
+        except AddressRefused as refused:
             raise FetchError(url, refused.reason, "blocked") from None
 
     def _wait_turn(self, url: str, robots_request: bool = False) -> None:
@@ -555,7 +321,7 @@ class Fetcher:
             self._wait_turn(url, robots)
             try:
                 response, body = self._send(url, headers, check_type)
-            except _Refused as refused:
+            except AddressRefused as refused:
                 raise FetchError(url, refused.reason, "blocked") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt >= self.config.retries:
@@ -592,15 +358,12 @@ class Fetcher:
             return response, body
 
     def _send(self, url: str, headers: dict[str, str], check_type: bool) -> tuple[httpx.Response, bytes]:
-        deadline = time.monotonic() + self.config.timeout_s
-        token = _deadline.set(deadline)
-        try:
-            return self._exchange(url, headers, check_type, deadline)
-        finally:
-            _deadline.reset(token)
+        # The whole response, headers included, within timeout_s (httpx alone bounds each read).
+        with deadline(self.config.timeout_s) as until:
+            return self._exchange(url, headers, check_type, until)
 
     def _exchange(
-        self, url: str, headers: dict[str, str], check_type: bool, deadline: float
+        self, url: str, headers: dict[str, str], check_type: bool, until: float
     ) -> tuple[httpx.Response, bytes]:
         with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
@@ -618,7 +381,7 @@ class Fetcher:
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(url, f"response is larger than the limit of {limit:,} bytes", "too-large")
-                if time.monotonic() > deadline:
+                if time.monotonic() > until:
                     raise FetchError(url, f"timed out after {self.config.timeout_s:g} s", "timeout")
                 chunks.append(chunk)
             return response, b"".join(chunks)

@@ -185,3 +185,17 @@ def test_write_articles_jsonl_round_trip(tmp_path: Path, jsonl: Any) -> None:
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == [a.id for a in gold.articles]
     assert set(rows[0]) == {"id", "title", "source", "url", "published", "language", "text"}
+
+
+def test_evidence_and_as_of_are_read_and_a_bad_as_of_names_the_line(tmp_path: Path, jsonl: Any) -> None:
+    row = {
+        "id": "q1",
+        "question": "How many now?",
+        "answers": ["23"],
+        "evidence": ["The toll rose to 23."],
+        "as_of": "2024-03-20",
+    }
+    question = load_gold(jsonl(tmp_path / "q.jsonl", [row])).questions[0]
+    assert question.evidence == ("The toll rose to 23.",) and question.as_of == "2024-03-20"
+    with pytest.raises(GoldFormatError, match=r"q\.jsonl line 1: 'as_of' must be a date"):
+        load_gold(jsonl(tmp_path / "q.jsonl", [{**row, "as_of": "March"}]))

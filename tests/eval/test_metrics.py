@@ -103,3 +103,14 @@ def test_percentile_and_mean() -> None:
     assert metrics.percentile([float(i) for i in range(1, 101)], 95) == pytest.approx(95.05)
     assert metrics.mean([1.0, 2.0]) == 1.5
     assert metrics.mean([]) is None
+
+
+def test_a_quote_matches_evidence_when_one_holds_the_other_or_they_share_most_words() -> None:
+    evidence = ["Face à lui se trouvaient William Cho et Kwon Bong-seok, a indiqué LG."]
+    assert metrics.quote_matches_evidence("Face à lui se trouvaient William Cho et Kwon Bong-seok", evidence)
+    folded = "face a lui se trouvaient william cho et kwon bong-seok, a indique lg"
+    assert metrics.quote_matches_evidence(folded, evidence)
+    assert not metrics.quote_matches_evidence("Il devait rencontrer le président Yoon.", evidence)
+    assert not metrics.quote_matches_evidence("", evidence)
+    assert metrics.sentence_citation_precision([(1, 2), (1, 1)]) == pytest.approx(2 / 3)
+    assert metrics.sentence_citation_precision([]) is None

@@ -29,7 +29,7 @@ def test_full_run_writes_results_report_and_plots(
     verdicts = {q["id"]: q["verdict"] for q in results["questions"]}
     assert verdicts == {"q1": "correct", "q2": "wrong", "q3": "correct_abstention"}
     q2 = results["questions"][1]
-    assert q2["citations"] == [{"number": 1, "article_id": "a3", "chunk_id": "a3-0"}]
+    assert q2["citations"] == [{"number": 1, "article_id": "a3", "chunk_id": "a3-0", "quote": ""}]
     assert q2["invalid_citations"] == 1 and q2["ranked_article_ids"][0] == "a2"
     summary = results["summary"]
     assert summary["answer_accuracy"] == 0.5 and summary["abstention_accuracy"] == 1.0
@@ -174,3 +174,18 @@ def test_default_out_dir_is_timestamped(gold_file: Path) -> None:
     from datetime import datetime
 
     assert default_out_dir(gold_file, datetime(2025, 1, 2, 3, 4, 5)) == Path("eval-out/questions-20250102-030405")
+
+
+def test_a_question_with_as_of_is_asked_on_that_day_and_the_day_is_restored(tmp_path: Path) -> None:
+    from datetime import date
+
+    from qa.assistant import Assistant
+    from qa.config import Settings
+    from qa.eval.runner import asked_on
+
+    assistant = Assistant.open(tmp_path / "index", Settings(today="2025-01-01"))
+    with asked_on(assistant, "2024-03-20"):
+        assert assistant.today == date(2024, 3, 20)
+    assert assistant.today == date(2025, 1, 1)
+    with asked_on(assistant, None):
+        assert assistant.today == date(2025, 1, 1)

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.assistant import IngestReport
-from qa.feeds import FeedRegistry
+from qa.ingest.feeds import FeedRegistry
 from qa.ingest.fetch import FetchConfig, Fetcher
 from qa.types import Article
 from tests.fuzz.strategies import ANY_TEXT, DATETIMES, PARSERS, assert_storable, mutated, scratch
@@ -165,7 +165,7 @@ KNOWN_CRASHES = [
     pytest.param(
         b'<?xml version="1.0" encoding="\x80tf-8"?><rss version="2.0"><channel><title>T</title>'
         b"<item><title>a</title><description>b</description></item></channel></rss>",
-        id="bogus-encoding-declaration",  # feedparser raises UnicodeDecodeError out of qa.feeds.parse_feed
+        id="bogus-encoding-declaration",  # feedparser raises UnicodeDecodeError out of qa.ingest.feeds.parse_feed
     ),
     pytest.param(
         b'<?xml version="1.0" encoding="\x00tf-8"?><rss version="2.0"><channel><title>T</title>'
@@ -175,7 +175,7 @@ KNOWN_CRASHES = [
     pytest.param(
         b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'
         b"<pubDate>0000-01-01T00:00:00Z</pubDate><description>b</description></item></channel></rss>",
-        id="year-0-date",  # qa.feeds._entry_date: datetime.fromtimestamp raises "year 0 is out of range"
+        id="year-0-date",  # qa.ingest.feeds._entry_date: datetime.fromtimestamp raises "year 0 is out of range"
     ),
     pytest.param(
         b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.store import Store
+from qa.store.store import Store
 from tests.conftest import SAMPLES
 from tests.fuzz.strategies import ANY_TEXT, INDEX, JSON_VALUES, mutated, public, scratch, valid_records
 

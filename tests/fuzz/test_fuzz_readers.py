@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.errors import IngestError
-from qa.ingest import read_file
 from qa.ingest.decoding import read_text
+from qa.ingest.readers import read_file
 from tests.fuzz.strategies import (
     ANY_TEXT,
     JSON_VALUES,

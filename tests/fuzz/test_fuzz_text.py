@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.chunking import Chunker, count_tokens, paragraph_spans
 from qa.errors import InputError
-from qa.filters import Filters
+from qa.ingest.chunking import Chunker, count_tokens, paragraph_spans
+from qa.retrieval.filters import Filters
 from qa.text import key_terms, names, numbers, sentence_spans, trim_spans
 from qa.types import Article
 from tests.fuzz.strategies import ANY_TEXT, PARSERS, PROSE

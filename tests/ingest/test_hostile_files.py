@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import ReadOptions, read_paths
 from qa.ingest.csv_files import MAX_FIELD_CHARS
 from qa.ingest.dates import parse_date
-from qa.ingest.records import MAX_ID_CHARS, MAX_NESTING
+from qa.ingest.readers import read_paths
+from qa.ingest.records import MAX_ID_CHARS, MAX_NESTING, ReadOptions
 
 GOOD = "Oslo opened a new public library on Monday. It holds 450,000 books and stays open until midnight."
 

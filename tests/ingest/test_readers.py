@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa.ingest import read_paths
+from qa.ingest.readers import read_paths
 from qa.ingest.records import content_hash
 
 BODY = (

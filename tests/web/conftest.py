@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, SAMPLES
+from tests.ingest.conftest import site  # noqa: F401 (the local news site, for the Add URLs tests)
 
 CHROMIUM = "/usr/bin/chromium"
 # The flags Chromium needs on these machines (closed network, root, no GPU).

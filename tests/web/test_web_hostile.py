@@ -15,8 +15,8 @@ import pytest
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.store import Store
-from qa.web_access import LOGIN_FAILURES, NOT_A_UI_SESSION
+from qa.store.store import Store
+from qa.web.access import LOGIN_FAILURES, NOT_A_UI_SESSION
 from tests.conftest import ROOT
 from tests.web.conftest import _server_env, _wait_until_up, free_port
 

@@ -1,0 +1,209 @@
+"""Hits → prompt (from `prompts/`) → LLM → checked `Answer` with verified citations."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+from qa.answering.citations import CitationChecker, closest_citation, is_instruction
+from qa.answering.grounding import unanswered_reason
+from qa.answering.prompts import LANGUAGE_NAMES, Prompts
+from qa.errors import ConfigError
+from qa.language import detect_language
+from qa.llm.local import chatml
+from qa.llm.protocol import LLM
+from qa.text import sentence_spans, strip_citations
+from qa.types import Answer, Citation, Hit
+
+
+class Answerer:
+    """Writes a short, cited answer from the best passages, or says the articles don't say."""
+
+    def __init__(
+        self,
+        llm: LLM,
+        prompts: Prompts,
+        checker: CitationChecker,
+        context_passages: int = 6,
+        context_tokens: int = 420,
+        min_score: float = 0.3,
+        translate_quotes: bool = False,
+        min_support: float = 0.0,
+    ) -> None:
+        if not 0.0 <= min_support < 1.0:
+            raise ConfigError(f"min_support is a probability in [0, 1), got {min_support}")
+        self.llm = llm
+        self.min_support = min_support
+        self.translate_quotes = translate_quotes
+        self.prompts = prompts
+        self.checker = checker
+        self.context_passages = context_passages
+        self.context_tokens = context_tokens
+        self.min_score = min_score
+
+    def select(self, hits: list[Hit]) -> list[Hit]:
+        """The passages the model will see: the best ones above the relevance floor, within the token budget,
+        grouped by article (best article first) and in reading order inside each article."""
+        chosen: list[Hit] = []
+        used = 0
+        for hit in hits:
+            if len(chosen) >= self.context_passages:
+                break
+            if hit.score < self.min_score:
+                continue
+            cost = self.llm.count_tokens(hit.chunk.text)
+            if chosen and used + cost > self.context_tokens:
+                continue
+            chosen.append(hit)
+            used += cost
+        article_order = {hit.article.id: index for index, hit in reversed(list(enumerate(chosen)))}
+        return sorted(chosen, key=lambda hit: (article_order[hit.article.id], hit.chunk.position))
+
+    def messages(self, question: str, passages: list[Hit], language: str) -> list[tuple[str, str]]:
+        """The chat messages, as (role, content) pairs, for `question` over `passages` (numbered [1]…)."""
+        from llama_index.core.prompts import ChatPromptTemplate
+
+        blocks: list[str] = []
+        lines: list[str] = []
+        for number, hit in enumerate(passages, start=1):
+            text = " ".join(hit.chunk.text.split()).replace("<", "‹").replace(">", "›")
+            lines.append(f"[{number}] {text}")
+            last_of_article = number == len(passages) or passages[number].article.id != hit.article.id
+            if last_of_article:
+                article = hit.article
+                blocks.append(
+                    self.prompts.article.format(
+                        title=_attribute(article.title),
+                        source=_attribute(article.source or "unknown"),
+                        date=article.published.date().isoformat() if article.published else "undated",
+                        passages="\n".join(lines),
+                    )
+                )
+                lines = []
+        template = ChatPromptTemplate.from_messages([("system", self.prompts.system), ("user", self.prompts.user)])
+        messages = template.format_messages(
+            passages="\n".join(blocks), question=question.strip(), language=LANGUAGE_NAMES.get(language, "English")
+        )
+        return [(message.role.value, message.content or "") for message in messages]
+
+    def stream(
+        self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final checked `Answer` (always last), in `language`
+        (default: the question's)."""
+        started = time.perf_counter() if started is None else started
+        language = language or detect_language(question)
+        passages = self.select(hits)
+        timings: dict[str, float] = {}
+        if not passages:
+            yield self._abstain(question, hits, [], language, timings, started, "no passage is relevant enough")
+            return
+        messages = self.messages(question, passages, language)
+        generation_started = time.perf_counter()
+        raw = ""
+        first_token_at = None
+        for delta in self.llm.stream_messages(messages):
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            raw += delta
+            yield delta
+        finished = time.perf_counter()
+        timings["ttft"] = (first_token_at or finished) - started
+        timings["prompt_eval"] = (first_token_at or finished) - generation_started
+        timings["generation"] = finished - generation_started
+        prompt_tokens = self.llm.count_tokens(chatml(messages))
+        output_tokens = self.llm.count_tokens(raw)
+        support = None
+        if not raw.strip() or self.prompts.is_abstention(raw):
+            answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")
+        else:
+            check_started = time.perf_counter()
+            text, citations = self.checker.run(_clean(raw), passages, question)
+            timings["citation_check"] = time.perf_counter() - check_started
+            reason = unanswered_reason(question, text) if citations else "no passage supports the answer"
+            if not reason and self.min_support > 0:
+                verify_started = time.perf_counter()
+                support = self.support(question, text, citations)
+                timings["self_check"] = time.perf_counter() - verify_started
+                if support < self.min_support:
+                    reason = f"the self-check doubts that the passages state the answer (p={support:.2f})"
+            if reason:
+                answer = self._abstain(question, hits, passages, language, timings, started, reason)
+            else:
+                if self.translate_quotes:
+                    translate_started = time.perf_counter()
+                    citations = [self._translated(citation, language) for citation in citations]
+                    timings["translation"] = time.perf_counter() - translate_started
+                answer = Answer(question, text, citations, hits, abstained=False, language=language, timings=timings)
+        answer.support = support
+        answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
+        answer.timings["total"] = time.perf_counter() - started
+        yield answer
+
+    def support(self, question: str, answer: str, citations: list[Citation]) -> float:
+        """The model's probability, asked afresh, that the cited passages state `answer` to `question`.
+
+        A new prompt rather than a follow-up turn: asked to judge its own reply, the model says yes
+        (measured: 0.83–0.92 on every unanswerable question it had answered)."""
+        return self.llm.yes_probability([("user", self.verification_prompt(question, answer, citations))])
+
+    def verification_prompt(self, question: str, answer: str, citations: list[Citation]) -> str:
+        """The self-check prompt: the cited passages (without sentences addressed to an assistant, which
+        could otherwise ask for a "yes"), the question and the answer without its markers."""
+        passages = []
+        for citation in citations:
+            published = citation.published.date().isoformat() if citation.published else "undated"
+            sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
+            text = " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
+            passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
+        return self.prompts.verify.format(
+            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer)
+        )
+
+    def _translated(self, citation: Citation, language: str) -> Citation:
+        """`citation` with its quote translated into `language` when the quote is in another language."""
+        if not citation.language or citation.language == language:
+            return citation
+        prompt = self.prompts.translate.format(
+            language=LANGUAGE_NAMES.get(language, "English"), quote=" ".join(citation.quote.split())
+        )
+        translation = _clean("".join(self.llm.stream_messages([("user", prompt)])))
+        return replace(citation, translation=translation or None)
+
+    def _abstain(
+        self,
+        question: str,
+        hits: list[Hit],
+        passages: list[Hit],
+        language: str,
+        timings: dict[str, float],
+        started: float,
+        reason: str,
+    ) -> Answer:
+        """The articles-don't-say answer; with passages, it also quotes the closest one, cited as [1]."""
+        timings.setdefault("ttft", time.perf_counter() - started)
+        message = self.prompts.no_answer_message(language)
+        citations = []
+        if passages:
+            closest = closest_citation(passages, question, self.checker.encode)
+            citations = [closest]
+            message = f"{message} {self.prompts.closest_message(language, ' '.join(closest.quote.split()))}"
+        timings["total"] = time.perf_counter() - started
+        answer = Answer(question, message, citations, hits, abstained=True, language=language, timings=timings)
+        answer.abstention_reason = reason
+        return answer
+
+
+def _clean(raw: str) -> str:
+    """The model's reply without chat debris (role tags, a leading 'Answer:')."""
+    text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
+    text = re.sub(r"\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
+    text = re.sub(r",?\s*(according to|as stated in|see)\s*(?=\[\d+\])", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
+
+
+def _attribute(value: str) -> str:
+    """A value safe inside a double-quoted attribute of the prompt's article tag."""
+    return " ".join(value.split()).replace('"', "'").replace("<", "‹").replace(">", "›")

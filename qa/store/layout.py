@@ -1,0 +1,126 @@
+"""An index folder on disk: numbered snapshot folders, the `CURRENT` pointer, manifests and the writer lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from qa.errors import StoreError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+TMP_MARK = ".tmp-"
+SNAPSHOT_NAME = re.compile(r"^v(\d{6,})$")
+
+
+def fsync_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` and flush it to disk."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (new and renamed files) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def snapshot_version(name: str) -> int | None:
+    """The version of a snapshot folder name (`v000012` → 12); None for any other name."""
+    match = SNAPSHOT_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def snapshot_names(path: Path) -> list[str]:
+    """The snapshot folders of an index folder, oldest first."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    names = [p.name for p in path.iterdir() if p.is_dir() and snapshot_version(p.name) is not None]
+    return sorted(names, key=lambda name: snapshot_version(name) or 0)
+
+
+def readable_current(path: Path) -> str | None:
+    """The snapshot CURRENT names, if CURRENT is readable and the folder exists."""
+    try:
+        name = (path / CURRENT).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return name if snapshot_version(name) is not None and (path / name).is_dir() else None
+
+
+def current_name(path: Path) -> str:
+    """The snapshot folder CURRENT names; StoreError if it is missing or names no snapshot."""
+    path = Path(path)
+    name = readable_current(path)
+    if name is None:
+        raise StoreError(f"index {path} is damaged: {CURRENT} names no snapshot; run `newsqa check --repair`")
+    return name
+
+
+def read_manifest(snapshot: Path) -> dict[str, Any]:
+    """A snapshot's manifest, checked for format and the keys newsqa needs."""
+    try:
+        manifest = json.loads((snapshot / "manifest.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StoreError(
+            f"index {snapshot.parent} is damaged (snapshot {snapshot.name}: {error}); run `newsqa check --repair`"
+        ) from error
+    if not isinstance(manifest, dict):
+        raise StoreError(f"index {snapshot.parent} is damaged: manifest of {snapshot.name} is not an object")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise StoreError(
+            f"index {snapshot.parent} has format {manifest.get('format')}, this newsqa reads {FORMAT_VERSION}"
+        )
+    problems = [
+        key
+        for key, kind in (("version", int), ("embedding_model", str), ("dimension", int), ("next_vector_id", int))
+        if not isinstance(manifest.get(key), kind)
+    ]
+    if problems:
+        raise StoreError(
+            f"index {snapshot.parent} is damaged: manifest of {snapshot.name} lacks {', '.join(problems)}; "
+            "run `newsqa check --repair`"
+        )
+    return manifest
+
+
+@contextmanager
+def write_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
+    """Hold the index's exclusive writer lock; StoreError if another writer keeps it past `timeout_s`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / LOCK, "a+") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"index {path} is being written by another process; try again when it finishes"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def manifest_of(path: Path) -> dict[str, Any]:
+    """The current snapshot's manifest (cheap: does not load vectors)."""
+    return read_manifest(Path(path) / current_name(path))

@@ -1,0 +1,49 @@
+"""Answers that do not answer: restatements, missing quantities, missing amounts of money."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.grounding import unanswered_reason
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who is the chief executive of Korvath Semiconductor?", "The chief executive of Korvath Semiconductor is [1]"),
+        ("What pay deal ended the strike at Nordhafen?", "The pay deal ended the strike at Nordhafen [1]."),
+        ("Which cloud providers ordered the KV-9 chip?", "The cloud providers that ordered the KV-9 chip are and [1]."),
+        (
+            "Quel est le montant du contrat entre Lumeo et Tessara ?",
+            "Le montant du contrat entre Lumeo et Tessara est [1]",
+        ),
+        ("How much did Meta pay for its H100 GPUs?", "Meta paid 350,000 Nvidia H100 GPUs in 2024 [1]."),
+        ("How many headsets did Apple sell in 2024?", "Apple sold headsets in 2024 at its stores [1]."),
+        ("¿Cuánto cobra Ibarra en el club?", "Ibarra firmó con el club hasta junio [1]."),
+    ],
+)
+def test_non_answers_are_recognised(question: str, answer: str) -> None:
+    assert unanswered_reason(question, answer) is not None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who did Zuckerberg meet in Korea?", "He met William Cho, the CEO of LG Electronics [1]."),
+        ("How many H100 GPUs does Meta plan to buy?", "About 350,000 [1]."),
+        ("How many H100 GPUs does Meta plan to buy?", "Three hundred and fifty thousand [1]."),
+        ("How much will the M4 metro line cost?", "It is now estimated at €1.65 billion [1]."),
+        ("Combien coûte la ligne M4 ?", "La ligne coûtera 1,65 milliard d'euros [1]."),
+        ("Wie viele Beschäftigte streiken?", "Nach Angaben der Gewerkschaft 5.200 [1]."),
+        ("When did the Albor-2 satellite launch?", "It launched on 16 March 2024 from Kourou [1]."),
+    ],
+)
+def test_real_answers_pass(question: str, answer: str) -> None:
+    assert unanswered_reason(question, answer) is None
+
+
+def test_a_sentence_left_unfinished_before_its_marker_is_not_an_answer() -> None:
+    question = "How much did Corvane pay for the Ostend terminal?"
+    assert unanswered_reason(question, "The amount the company paid for the terminal is [1].") is not None
+    assert unanswered_reason("Quel est le prix ?", "Le prix payé par la société est de [1].") is not None
+    assert unanswered_reason(question, "Corvane paid 48 million euros for the terminal [1].") is None
