@@ -291,10 +291,14 @@ class Fetcher:
         except AddressRefused as refused:
             raise FetchError(url, refused.reason, "blocked") from None
 
+    @staticmethod
+    def _host(url: str) -> str:
+        return (urlsplit(url).hostname or "").lower()
+
     def _wait_turn(self, url: str, robots_request: bool = False) -> None:
         """Space requests to one host by `min_interval_s`, and pages by the Crawl-delay its robots.txt asks for."""
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        host = self._host(url)
         last = self._last_request.get(host)
         if last is not None:
             last_at, after_robots = last
@@ -320,7 +324,11 @@ class Fetcher:
         while True:
             self._wait_turn(url, robots)
             try:
-                response, body = self._send(url, headers, check_type)
+                try:
+                    response, body = self._send(url, headers, check_type)
+                finally:
+                    # The interval runs from the end of an exchange, so a slow one never shortens the next wait.
+                    self._last_request[self._host(url)] = (time.monotonic(), robots)
             except AddressRefused as refused:
                 raise FetchError(url, refused.reason, "blocked") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
