@@ -9,7 +9,7 @@ from typing import Any
 from qa.embedding.cache import EmbeddingCache
 from qa.embedding.embedder import CACHE_DIR_NAME
 from qa.ingest.feeds import FeedFile
-from qa.store.check import CheckReport, check
+from qa.store.check import CheckReport, ModelHint, check
 from qa.store.layout import manifest_of, write_lock
 from qa.store.store import Store
 
@@ -60,6 +60,6 @@ class LocalBackend:
         """`embcache/` in the folder."""
         return EmbeddingCache(self.location / CACHE_DIR_NAME)
 
-    def check(self, repair: bool = False) -> CheckReport:
-        """`qa.store.check.check` on the folder."""
-        return check(self.location, repair=repair)
+    def check(self, repair: bool = False, model_hint: ModelHint | None = None) -> CheckReport:
+        """`qa.store.check.check` on the folder (`model_hint`: see there)."""
+        return check(self.location, repair=repair, model_hint=model_hint)

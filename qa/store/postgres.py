@@ -84,7 +84,6 @@ INDEX_DDL = (
         published timestamptz,
         group_key text GENERATED ALWAYS AS (COALESCE(metadata->>'duplicate_group', id)) STORED)""",
     f"CREATE INDEX articles_group ON {SCHEMA}.articles (group_key)",
-    f"CREATE INDEX articles_origin ON {SCHEMA}.articles ((metadata->>'origin'))",
     f"CREATE INDEX articles_newest ON {SCHEMA}.articles (published DESC NULLS LAST, id DESC)",
     # The filter columns are copies of the article's, so a filtered vector search needs no join.
     f"""CREATE TABLE {SCHEMA}.passages (
@@ -368,8 +367,8 @@ class PostgresBackend:
         """The `embedding_cache` table, shared by every process that ingests into this database."""
         return PostgresEmbeddingCache(self)
 
-    def check(self, repair: bool = False) -> CheckReport:
-        """`qa.store.postgres_check.check` on this database."""
+    def check(self, repair: bool = False, model_hint: Any = None) -> CheckReport:
+        """`qa.store.postgres_check.check` on this database (which names its model itself: no hint needed)."""
         from qa.store.postgres_check import check
 
         return check(self, repair=repair)
@@ -546,16 +545,6 @@ class PostgresStore:
         """(id, MinHash signature, near-duplicate group) of every article."""
         rows = self._rows(f"SELECT id, metadata->>'minhash', metadata->>'duplicate_group' FROM {SCHEMA}.articles")
         return [(row[0], row[1], row[2]) for row in rows]
-
-    def article_from_origin(self, origin: str) -> Article | None:
-        """The stored article without an id of its own that was read from `origin`."""
-        rows = self._rows(
-            f"""SELECT {ARTICLE_COLUMNS} FROM {SCHEMA}.articles
-                WHERE metadata->>'origin' = %s AND COALESCE(metadata->>'id_source', '') <> 'given'
-                ORDER BY id LIMIT 1""",
-            [origin],
-        )
-        return _article(rows[0]) if rows else None
 
     def language_counts(self) -> dict[str, int]:
         """How many articles per language code ("?" for unknown)."""

@@ -89,9 +89,6 @@ class ArticleStore(Protocol):
     def signatures(self) -> list[Signature]:
         """(id, MinHash signature, near-duplicate group) of every article."""
 
-    def article_from_origin(self, origin: str) -> Article | None:
-        """The stored article without an id of its own that was read from `origin` (a file or URL)."""
-
     def language_counts(self) -> dict[str, int]:
         """How many articles per language code ("?" for unknown)."""
 
@@ -158,8 +155,9 @@ class StoreBackend(Protocol):
     def embedding_cache(self) -> EmbeddingCacheLike:
         """The backend's own passage-vector cache (used unless `embedding_cache_dir` names a folder)."""
 
-    def check(self, repair: bool = False) -> CheckReport:
-        """Verify the index, and with `repair` fix what can be fixed without losing articles."""
+    def check(self, repair: bool = False, model_hint: Any = None) -> CheckReport:
+        """Verify the index, and with `repair` fix what can be fixed without losing articles (`model_hint`:
+        how a folder whose manifests are all lost learns its model; see `qa.store.check.check`)."""
 
 
 def is_database_url(location: str | Path) -> bool:

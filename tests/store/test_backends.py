@@ -220,8 +220,6 @@ def test_helpers_for_retrieval_and_ingestion(index_location: str | Path) -> None
         ("given", None, None),
         ("orig", "00", None),
     ]
-    assert store.article_from_origin("notes.txt").id == "file"
-    assert store.article_from_origin("given.md") is None, "articles with ids of their own are found by id"
     assert store.language_counts() == {"?": 2, "en": 2}
     titles = {chunk.article_id: (title, language) for _, chunk, title, language in store.passages()}
     assert titles["orig"] == ("Title orig", "en")
