@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from qa.web.serve import serve
-from qa.web.ui import build_app
+from qa.web.serve import add_serve_arguments, serve
 
-__all__ = ["build_app", "serve"]
+__all__ = ["add_serve_arguments", "serve"]

@@ -1,4 +1,4 @@
-"""Serving the web UI: bind and password checks, the launch, and the command line of `python app.py`."""
+"""Serving the web UI: bind and password checks, the launch, and the serving options of `newsqa serve`."""
 
 from __future__ import annotations
 
@@ -6,18 +6,13 @@ import argparse
 import ipaddress
 import logging
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from qa.assistant import Assistant
-from qa.config import Settings
-from qa.errors import ConfigError, NewsqaError
-from qa.web.ui import CSS, HEAD, build_app, theme
+from qa.config import DEFAULT_INDEX, Settings
+from qa.errors import ConfigError
 
 log = logging.getLogger("newsqa.web")
 
-DEFAULT_INDEX = "index/news"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -61,6 +56,9 @@ def serve(
     warm_up: bool = True,
 ) -> None:
     """Start the web app and block; ConfigError when asked to listen beyond this machine without a password."""
+    from qa.assistant import Assistant
+    from qa.web.ui import CSS, HEAD, build_app, theme
+
     check_bind(host, auth)
     assistant = Assistant.open(index_dir, settings)
     if warm_up:
@@ -83,51 +81,17 @@ def serve(
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --host, --port, --auth and --no-warm-up (shared by `python app.py` and `newsqa serve`)."""
-    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    """Add --host, --port, --auth and --no-warm-up: the one serving parser of `newsqa serve` and `python app.py`.
+
+    Without a flag, host and port come from Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT.
+    """
+    host = os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    port = os.environ.get("GRADIO_SERVER_PORT") or str(DEFAULT_PORT)
+    parser.add_argument("--host", default=host, help=f"address to listen on (default: $GRADIO_SERVER_NAME or {host})")
+    parser.add_argument("--port", type=int, default=port, help=f"port (default: $GRADIO_SERVER_PORT or {port})")
     parser.add_argument(
         "--auth",
         default=os.environ.get("NEWSQA_AUTH"),
         help="user:password asked for by the app (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost",
     )
     parser.add_argument("--no-warm-up", action="store_true", help="load the models on first use, not at start")
-
-
-def parser() -> argparse.ArgumentParser:
-    """The command-line options of `python app.py`."""
-    parser = argparse.ArgumentParser(prog="app.py", description="Serve the newsqa web UI.")
-    parser.add_argument(
-        "--index",
-        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
-        help=f"index folder (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
-    )
-    parser.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
-    parser.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
-    parser.add_argument("--llm-model", help="LLM: a known name or a .gguf path")
-    add_serve_arguments(parser)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `python app.py`; returns the process exit code."""
-    args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        settings = Settings().with_overrides(
-            models_dir=args.models_dir, embedding_model=args.embedding_model, llm_model=args.llm_model
-        )
-        serve(args.index, args.host, args.port, parse_auth(args.auth), settings, warm_up=not args.no_warm_up)
-    except ConfigError as error:
-        print(f"newsqa: error: {error}", file=sys.stderr)
-        return 2
-    except NewsqaError as error:
-        print(f"newsqa: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
