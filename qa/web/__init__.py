@@ -1,7 +1,8 @@
-"""The web UI: pure rendering (`render`), the Gradio wiring (`ui`) and serving it (`serve`)."""
+"""The web UI and API: pure rendering (`render`), the Gradio wiring (`ui`), the OpenAI-compatible API and MCP
+tools, the serving options (`options`) and serving them all (`serve`)."""
 
 from __future__ import annotations
 
-from qa.web.serve import add_serve_arguments, serve
+from qa.web.options import add_serve_arguments
 
-__all__ = ["add_serve_arguments", "serve"]
+__all__ = ["add_serve_arguments"]
