@@ -201,7 +201,7 @@ def test_serving_off_loopback_needs_the_api_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("NEWSQA_API_KEY", raising=False)
-    assert cli_main(["serve", "--index", str(tmp_path), "--host", "0.0.0.0", "--auth", "alice:pw"]) == 1
+    assert cli_main(["serve", "--index", str(tmp_path), "--host", "0.0.0.0", "--auth", "alice:pw"]) == 2
     assert "without an API key" in capsys.readouterr().err
     monkeypatch.setenv("NEWSQA_API_KEY", KEY)
     port = free_port()
