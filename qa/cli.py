@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -11,9 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qa.errors import NewsqaError
+from qa.text import printable
 
 DEFAULT_INDEX = "index/news"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+log = logging.getLogger("newsqa.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -253,7 +256,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         for issue in report.errors:
-            print(issue, file=sys.stderr)
+            print(printable(str(issue)), file=sys.stderr)
         print(report.summary())
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
@@ -309,7 +312,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     for article in articles:
         fields = (article.id, _date(article.published), article.language or "?", article.source or "-", article.title)
-        print("\t".join(fields))
+        print("\t".join(printable(field) for field in fields))
     print(f"{len(articles)} articles", file=sys.stderr)
     return EXIT_OK
 
@@ -491,7 +494,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return EXIT_OK
     for feed in feeds:
         status = f"error: {feed.last_error}" if feed.last_error else f"last refresh {feed.last_refresh or 'never'}"
-        print("\t".join((feed.url, feed.title or "-", f"{feed.articles} articles", status)))
+        print(
+            "\t".join(printable(field) for field in (feed.url, feed.title or "-", f"{feed.articles} articles", status))
+        )
     print(f"{len(feeds)} feeds", file=sys.stderr)
     return EXIT_OK
 
@@ -512,9 +517,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         for outcome in report.outcomes:
-            print(outcome.line(), file=sys.stderr if outcome.status == "failed" else sys.stdout)
+            print(printable(outcome.line()), file=sys.stderr if outcome.status == "failed" else sys.stdout)
         for issue in report.ingest.errors if report.ingest else []:
-            print(issue, file=sys.stderr)
+            print(printable(str(issue)), file=sys.stderr)
         print(report.summary())
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
@@ -540,12 +545,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 else:
                     print(f"{stamp} round {done}: {report.summary()}", flush=True)
                     for outcome in report.failed:
-                        print(f"  {outcome.line()}", file=sys.stderr, flush=True)
+                        print(f"  {printable(outcome.line())}", file=sys.stderr, flush=True)
             except NewsqaError as error:
                 if args.json:
                     print(json.dumps({"round": done, "time": stamp, "error": str(error)}), flush=True)
                 else:
                     print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
+            except Exception as error:  # an unforeseen failure ends this round, not the watch
+                log.info("watch round %d failed", done, exc_info=True)
+                message = f"unexpected error ({type(error).__name__}: {error}); the next round will try again"
+                if args.json:
+                    print(json.dumps({"round": done, "time": stamp, "error": message}), flush=True)
+                else:
+                    print(f"{stamp} round {done}: {message}", file=sys.stderr, flush=True)
             if args.rounds and done >= args.rounds:
                 return EXIT_OK
             time.sleep(args.every)

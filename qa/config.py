@@ -12,6 +12,7 @@ from qa.errors import ConfigError
 
 DEFAULT_EMBEDDING_MODEL = "embeddinggemma-300m"
 DEFAULT_LLM_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+EXTRACT_TIMEOUT_S = 10.0  # HTML extraction time per document; a page that takes longer is skipped
 
 
 def default_models_dir() -> Path:
@@ -40,6 +41,7 @@ class Settings:
     embedding_cache: bool = True  # reuse the vectors of passages already embedded (kept by content)
     embedding_cache_dir: str | None = None  # None: <index>/embcache; a shared folder lets rebuilt indexes reuse it
     ingest_batch_articles: int = 64  # ingestion saves after this many new or changed articles
+    extract_timeout_s: float = EXTRACT_TIMEOUT_S  # per HTML document (file or web page); 0: no limit
     ann_threshold: int = 50_000  # past this many vectors the index switches from exact to approximate (IVF) search
     top_k: int = 5
     context_passages: int = 5
@@ -69,6 +71,8 @@ class Settings:
             )
         if self.ingest_batch_articles < 1:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
+        if self.extract_timeout_s < 0:
+            raise ConfigError(f"extract_timeout_s must be 0 (no limit) or positive, got {self.extract_timeout_s}")
         if self.ann_threshold < 1000:
             raise ConfigError(f"ann_threshold must be at least 1000 vectors, got {self.ann_threshold}")
         if self.embedding_backend not in ("torch", "openvino", "openvino-int8"):

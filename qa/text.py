@@ -1,9 +1,19 @@
-"""Small text helpers shared by the stages: sentence spans, key terms, accent folding."""
+"""Small text helpers shared by the stages: sentence spans, key terms, accent folding, safe display."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+# Control characters, line/paragraph separators, byte-order marks and the bidirectional controls that
+# reorder what a terminal shows: refused in ids, escaped when printed.
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """`text` with control and text-direction characters shown as escapes (\\n, \\u202e), for terminal output."""
+    return UNSAFE_CHARS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
 
 # A sentence ends at . ! ? … followed by white space and an upper-case letter, digit or quote,
 # unless the period closes a known abbreviation ("M. Cho", "Dr. Lee", "z. B.").

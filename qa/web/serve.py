@@ -16,10 +16,12 @@ from pathlib import Path
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import ConfigError, NewsqaError
+from qa.web.access import LoginThrottle
 from qa.web.model_queue import ModelQueue
 from qa.web.openai_api import ChatApi, api_key_from_env
 from qa.web.ui import CSS, HEAD, build_app, theme
@@ -110,6 +112,7 @@ def build_server(
         ssr_mode=False,
         mcp_server=False,
         max_file_size="50mb",
+        app_kwargs={"middleware": [Middleware(LoginThrottle)]},  # wraps every route, /login included
         theme=theme(),
         css=CSS,
         head=HEAD,

@@ -19,6 +19,7 @@ from qa.assistant import Assistant
 from qa.errors import NewsqaError
 from qa.retrieval.filters import Filters
 from qa.types import Answer
+from qa.web.access import UiSessions
 from qa.web.model_queue import ModelQueue
 from qa.web.render import (
     EMPTY_INDEX_MESSAGE,
@@ -111,6 +112,7 @@ class Handlers:
 
     assistant: Assistant
     queue: ModelQueue = field(default_factory=ModelQueue)
+    sessions: UiSessions = field(default_factory=UiSessions)
 
     # chat
 
@@ -187,8 +189,9 @@ class Handlers:
 
     # corpus
 
-    def corpus_view(self) -> tuple[Any, ...]:
+    def corpus_view(self, request: gr.Request | None = None) -> tuple[Any, ...]:
         """The corpus table, delete choices, counts, filter choices and the chat's index status."""
+        self.sessions.register(request)
         try:
             articles = self.assistant.articles()
             stats = self.assistant.stats()
@@ -212,8 +215,14 @@ class Handlers:
             render_index_status(stats),
         )
 
-    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+    def upload(
+        self,
+        files: list[str] | None,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+        request: gr.Request | None = None,
+    ) -> str:
         """Add uploaded files to the index; returns the report."""
+        self.sessions.check(request)
         paths = uploaded_paths(files)
         if not paths:
             raise gr.Error("choose one or more article files first")
@@ -229,8 +238,10 @@ class Handlers:
         date: str,
         language: str,
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+        request: gr.Request | None = None,
     ) -> str:
         """Add one pasted article to the index; returns the report."""
+        self.sessions.check(request)
         if not (text or "").strip():
             raise gr.Error("paste the article's text first")
         record = {"title": title, "text": text, "source": source, "published": date, "language": language}
@@ -254,8 +265,14 @@ class Handlers:
             gr.Warning(f"{len(report.skipped)} input(s) rejected; see the report below.")
         return render_report(report, names)
 
-    def add_urls(self, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+    def add_urls(
+        self,
+        text: str,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+        request: gr.Request | None = None,
+    ) -> str:
         """Fetch the typed web page URLs (one per line) and add their articles; returns the report."""
+        self.sessions.check(request)
         urls = [part for part in re.split(r"[\s,]+", text or "") if part]
         if not urls:
             raise gr.Error("type one or more web page URLs first, one per line")
@@ -274,8 +291,9 @@ class Handlers:
             gr.Warning(f"{len(report.skipped)} URL(s) rejected; see the report below.")
         return render_report(report, {url: url for url in urls})
 
-    def delete(self, article_ids: list[str] | None) -> str:
+    def delete(self, article_ids: list[str] | None, request: gr.Request | None = None) -> str:
         """Remove the chosen articles; returns what happened."""
+        self.sessions.check(request)
         if not article_ids:
             raise gr.Error("choose the articles to delete first")
         try:
