@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -23,7 +25,7 @@ from qa.ingest.chunking import Chunker
 from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.ingest.fetch import FetchConfig, Fetcher, check_url
-from qa.ingest.readers import IngestIssue, read_paths
+from qa.ingest.readers import IngestIssue, ReadOptions, read_paths
 from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
 from qa.llm.factory import make_llm
@@ -38,6 +40,7 @@ from qa.types import Answer, Article, Chunk, Hit
 
 MAX_QUESTION_CHARS = 2000
 SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
+_RECORD_POSITION = re.compile(r"(?::\d+|\[\d+\])$")
 
 
 @dataclass
@@ -103,8 +106,9 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
-        """An assistant over the index at `index_dir` (created on first ingest)."""
-        return cls(Path(index_dir), settings or Settings())
+        """An assistant over the index at `index_dir` (created on first ingest); without `settings`, the effective
+        ones: defaults, `newsqa.toml` and `NEWSQA_<NAME>` variables (see `Settings.load`)."""
+        return cls(Path(index_dir), settings or Settings.load())
 
     def warm_up(self) -> None:
         """Load both models now instead of on first use."""
@@ -144,10 +148,15 @@ class Assistant:
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Read articles from files and folders and add them to the index."""
-        result = read_paths(paths)
+        result = read_paths(paths, self.read_options)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """The reading limits the settings ask for."""
+        return ReadOptions(extract_timeout_s=self.settings.extract_timeout_s)
 
     def ingest_articles(self, articles: Iterable[Article], progress: bool = False) -> IngestReport:
         """Add or replace articles; unchanged ones are skipped. Saved atomically after every
@@ -157,6 +166,10 @@ class Assistant:
         report = IngestReport()
         batch: dict[str, Article] = {}
         for article in articles:
+            problem = _unstorable(article)
+            if problem:
+                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), problem))
+                continue
             if article.id in batch:
                 report.errors.append(
                     IngestIssue(
@@ -171,7 +184,7 @@ class Assistant:
             changed: list[Article] = []
             stale: dict[str, str] = {}  # new article id → id of the older version it replaces
             for article in batch.values():
-                previous = self._previous_version(store, article) if store else None
+                previous = self._previous_version(store, article, batch, set(stale.values())) if store else None
                 if previous is None:
                     report.added.append(article.id)
                     changed.append(article)
@@ -255,7 +268,7 @@ class Assistant:
         checked = [check_url(url) for url in urls]
         if not checked:
             raise InputError("no URLs given")
-        result = read_urls(checked, fetcher or self.fetcher)
+        result = read_urls(checked, fetcher or self.fetcher, self.read_options, progress=progress)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
@@ -276,7 +289,10 @@ class Assistant:
     def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
         """Fetch every followed feed and add the articles of its new entries."""
         return FeedRegistry(self.index_dir).refresh(
-            fetcher or self.fetcher, lambda articles: self.ingest_articles(articles, progress=progress)
+            fetcher or self.fetcher,
+            lambda articles: self.ingest_articles(articles, progress=progress),
+            progress=progress,
+            options=self.read_options,
         )
 
     def _fresh_store(self) -> Store | None:
@@ -288,16 +304,29 @@ class Assistant:
         return Store.load(self.index_dir)
 
     @staticmethod
-    def _previous_version(store: Store, article: Article) -> Article | None:
+    def _previous_version(
+        store: Store, article: Article, batch: dict[str, Article], claimed: set[str]
+    ) -> Article | None:
         existing = store.article(article.id)
-        if existing is not None or article.metadata.get("id_source") == "given":
+        if existing is not None or article.metadata.get("id_source") != "content":
             return existing
-        # An article without its own id, re-read from the same file: an edited version of it.
-        origin = article.metadata.get("origin")
-        for candidate in store.articles():
-            if candidate.metadata.get("origin") == origin and candidate.metadata.get("id_source") != "given":
-                return candidate
-        return None
+        # An article without its own id is known by its content. An older id-less article of the same file whose
+        # content is no longer in this batch was edited into this one: the one at the same line if there is
+        # one, else the only such article of the file. An older article still present in the batch (a line moved
+        # when another was inserted above it) is never replaced.
+        origin = str(article.metadata.get("origin"))
+        gone = [
+            candidate
+            for candidate in store.articles()
+            if candidate.metadata.get("id_source") == "content"
+            and candidate.id not in batch
+            and candidate.id not in claimed
+            and _origin_file(str(candidate.metadata.get("origin"))) == _origin_file(origin)
+        ]
+        same_line = [candidate for candidate in gone if candidate.metadata.get("origin") == origin]
+        if same_line:
+            return same_line[0]
+        return gone[0] if len(gone) == 1 else None
 
     def _embed_into(self, store: Store | None, articles: list[Article], report: IngestReport, progress: bool) -> Store:
         chunked = [(article, self.chunker.run(article)) for article in articles]
@@ -464,6 +493,20 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
                 found = embedder.cache.get([cache_key(embedder.cache_space, d) for d in documents])  # type: ignore[union-attr]
                 if found:
                     return name, len(next(iter(found.values())))
+
+
+def _origin_file(origin: str) -> str:
+    """The file an origin names, without the line (`:12`) or position (`[3]`) of a record inside it."""
+    return _RECORD_POSITION.sub("", origin)
+
+
+def _unstorable(article: Article) -> str | None:
+    """Why `article` cannot be written into the index (None when it can), checked before it joins a batch
+    so that one bad article never costs the others their save."""
+    try:
+        json.dumps(article.to_dict(), ensure_ascii=False, default=str).encode("utf-8")
+    except (RecursionError, ValueError, TypeError, OverflowError, UnicodeError) as error:
+        return f"cannot be stored ({type(error).__name__}: {str(error)[:120]}); its metadata is too deep or invalid"
     return None
 
 

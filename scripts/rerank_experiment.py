@@ -22,7 +22,7 @@ from qa.store.store import Store
 from qa.text import sentence_spans
 from qa.types import Hit
 
-GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "questions.jsonl"
+GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 
 
 class CachedQueries:

@@ -17,7 +17,7 @@ from pathlib import Path
 from qa import Assistant, Settings
 from qa.text import fold, sentence_spans
 
-GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "questions.jsonl"
+GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 # One row per question: the passage index, length and question cosine of each sentence, and which hold an answer.
 Row = dict[str, list]
 Policy = Callable[[Row], list[bool]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError, StoreError
+from qa.store.layout import TMP_MARK
 from qa.store.store import Store
+from qa.types import Article
 from tests.conftest import write_article
 
 TRAM = "Lyon opened a new tram line on Monday. It links the station to the university in twenty minutes."
@@ -100,3 +103,45 @@ def test_a_long_running_assistant_sees_writes_of_other_processes(
     assert writer.delete("bridge")
     assert all(hit.article.id != "bridge" for hit in server.retrieve("cycling bridge in Leeds", k=5))
     assert server.stats()["articles"] == 2
+
+
+def test_inserting_a_line_above_id_less_records_keeps_every_article(tmp_path: Path, fast_settings: Settings) -> None:
+    rows = [
+        {"title": "Tram", "text": TRAM},
+        {"title": "Bridge", "text": BRIDGE},
+        {"title": "Harbour", "text": "Bergen's harbour will get shore power for cruise ships in 2026."},
+    ]
+    path = tmp_path / "wire.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    index = tmp_path / "index"
+    first = Assistant.open(index, fast_settings).ingest([path])
+    assert len(first.added) == 3
+
+    inserted = {"title": "Museum", "text": "Turin's Egyptian museum reopened its second floor on Sunday."}
+    path.write_text("\n".join(json.dumps(row) for row in [inserted, *rows]) + "\n")
+    again = Assistant.open(index, fast_settings).ingest([path])
+    assert (len(again.added), again.replaced, len(again.unchanged)) == (1, [], 3)
+    titles = sorted(a.title for a in Assistant.open(index, fast_settings).articles())
+    assert titles == ["Bridge", "Harbour", "Museum", "Tram"]
+
+    rows[1]["text"] = BRIDGE.replace("12 million", "14 million")  # an edit in place replaces the old version
+    path.write_text("\n".join(json.dumps(row) for row in [inserted, *rows]) + "\n")
+    edited = Assistant.open(index, fast_settings).ingest([path])
+    assert (edited.added, len(edited.replaced), len(edited.unchanged)) == ([], 1, 3)
+    texts = [a.text for a in Assistant.open(index, fast_settings).articles()]
+    assert len(texts) == 4 and any("14 million" in t for t in texts) and not any("12 million" in t for t in texts)
+
+
+def test_an_article_that_cannot_be_saved_costs_only_itself(tmp_path: Path, fast_settings: Settings) -> None:
+    deep: object = "bottom"
+    for _ in range(2000):  # deeper than Python's recursion limit: asdict() and json.dumps() fail on it
+        deep = [deep]
+    good = [Article(id=f"ok-{n}", title=f"Ok {n}", text=TRAM + f" Line {n}.") for n in range(4)]
+    broken = Article(id="deep", title="Deep", text=BRIDGE, metadata={"origin": "feed entry 7", "extra": deep})
+    index = tmp_path / "index"
+    report = Assistant.open(index, fast_settings).ingest_articles([good[0], broken, *good[1:]])
+    assert sorted(report.added) == [a.id for a in good]
+    (issue,) = report.skipped
+    assert issue.origin == "feed entry 7" and "cannot be stored" in issue.reason
+    assert sorted(a.id for a in Assistant.open(index, fast_settings).articles()) == [a.id for a in good]
+    assert not [entry for entry in index.iterdir() if TMP_MARK in entry.name]  # no staging folder left

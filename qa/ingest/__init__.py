@@ -7,7 +7,7 @@ from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.feeds import FeedRegistry, RefreshReport
 from qa.ingest.fetch import FetchConfig, Fetcher, FetchError
 from qa.ingest.readers import read_file, read_paths
-from qa.ingest.records import IngestIssue, ReadResult
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult
 from qa.ingest.web_pages import read_urls
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "FetchError",
     "Fetcher",
     "IngestIssue",
+    "ReadOptions",
     "ReadResult",
     "RefreshReport",
     "group_near_duplicates",

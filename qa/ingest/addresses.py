@@ -12,6 +12,7 @@ import httpcore
 import httpx
 
 from qa.errors import ConfigError
+from qa.ingest.deadline import DeadlineStream, time_left
 
 ALLOW_HOSTS_ENV = "NEWSQA_ALLOW_HOSTS"
 
@@ -176,7 +177,8 @@ class PinnedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in self.policy.resolve(host, port):
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                left = time_left(timeout, httpcore.ConnectTimeout)
+                return DeadlineStream(super().connect_tcp(str(address), port, left, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last = error
         assert last is not None

@@ -19,7 +19,13 @@ MAX_DATE_CHARS = 100
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """`value` with UTC when it names no zone; ValueError when it cannot be expressed in UTC."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        aware.astimezone(UTC)  # 9999-12-31 23:00 PST or 0001-01-01 00:00 UTC+5 fall outside what Python can hold
+    except (OverflowError, ValueError):
+        raise ValueError(f"unrecognised date: {value.isoformat()} is out of the range of dates") from None
+    return aware
 
 
 def parse_date(value: str | date | datetime | None) -> datetime | None:
@@ -32,23 +38,30 @@ def parse_date(value: str | date | datetime | None) -> datetime | None:
     if isinstance(value, datetime):
         return _aware(value)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return _aware(datetime(value.year, value.month, value.day))
     text = str(value).strip()
     if not text:
         return None
     try:
-        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
+    else:
+        return _aware(parsed)
     try:
-        return _aware(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
+    else:
+        return _aware(parsed)
     if len(text) > MAX_DATE_CHARS:
         raise ValueError(f"unrecognised date {text[:40]!r}…: {len(text)} characters is too long for a date")
     import dateparser  # slow to import; only needed for written-out dates
 
-    parsed = dateparser.parse(text, settings=_DATEPARSER_SETTINGS)
+    try:
+        parsed = dateparser.parse(text, settings=_DATEPARSER_SETTINGS)
+    except Exception as error:  # dateparser on hostile text raises OverflowError, ValueError, re errors…
+        raise ValueError(f"unrecognised date {text!r} ({type(error).__name__}: {str(error)[:80]})") from None
     if parsed is None:
         raise ValueError(f"unrecognised date {text!r} (use e.g. 2024-02-28 or 'Wed, 28 Feb 2024 09:00 GMT')")
     return _aware(parsed)

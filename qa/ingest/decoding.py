@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from qa.errors import IngestError
 from qa.ingest.records import IngestIssue, ReadResult
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def read_text(path: Path) -> tuple[str, str | None]:
@@ -18,21 +26,39 @@ def read_text(path: Path) -> tuple[str, str | None]:
     if size > MAX_FILE_BYTES:
         raise IngestError(f"file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
+    marked = _decode_marked(data)
+    if marked is not None:
+        text, note = marked
+    elif b"\x00" in data[:8192]:
         raise IngestError("binary file (contains NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-        note = None
-    except UnicodeDecodeError as error:
-        text, encoding = _decode_legacy(data)
-        if text is None:
-            raise IngestError(
-                f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits"
-            ) from None
-        note = f"not UTF-8; decoded as {encoding}"
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+            note = None
+        except UnicodeDecodeError as error:
+            text, encoding = _decode_legacy(data)
+            if text is None:
+                raise IngestError(
+                    f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits"
+                ) from None
+            note = f"not UTF-8; decoded as {encoding}"
     if not text.strip():
         raise IngestError("file contains only white space")
     return text, note
+
+
+def _decode_marked(data: bytes) -> tuple[str, str] | None:
+    """Text that starts with a UTF-16 or UTF-32 byte-order mark, and a note; None without such a mark."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding), f"not UTF-8; decoded as {encoding.upper()} (byte-order mark)"
+            except UnicodeDecodeError as error:
+                raise IngestError(
+                    f"starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()} "
+                    f"({error.reason} at byte {error.start}); re-save it as UTF-8"
+                ) from None
+    return None
 
 
 def _decode_legacy(data: bytes) -> tuple[str | None, str | None]:

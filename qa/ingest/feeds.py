@@ -16,10 +16,11 @@ from typing import Any, Protocol
 import feedparser
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError, InputError, StoreError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
-from qa.ingest.records import IngestIssue, build_article
+from qa.ingest.records import IngestIssue, ReadOptions, build_article, unexpected_issue
 from qa.ingest.web_pages import article_from_page
 from qa.store.layout import write_lock
 from qa.types import Article
@@ -208,6 +209,15 @@ def _entry_hash(entry: Any) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+def _entry_key(entry: Any) -> str | None:
+    """What identifies an entry between refreshes: its GUID, else its link (as written)."""
+    for name in ("id", "link"):
+        value = entry.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def _entry_link(entry: Any) -> str | None:
     link = (entry.get("link") or "").strip()
     try:
@@ -272,12 +282,17 @@ class FeedRegistry:
         fetcher: Fetcher,
         store: Callable[[list[Article]], StoredReport],
         max_new_entries: int = MAX_NEW_ENTRIES,
+        progress: bool = False,
+        options: ReadOptions | None = None,
     ) -> RefreshReport:
         """Fetch every feed (conditionally), turn new entries into articles, `store` them, then remember them.
+        With `progress`, progress bars on stderr (feeds, and the entry pages of each feed).
 
-        Entries are remembered only after `store` returns, so a failed save is retried next time.
+        Entries are remembered only after `store` returns, so a failed save is retried next time. A feed that
+        fails is reported as failed; an entry that fails is reported and remembered, so it never blocks its feed.
         """
-        polls = [self._poll(state, fetcher, max_new_entries) for state in self.list()]
+        feeds = tqdm(self.list(), desc="Fetching feeds", unit="feed", disable=not progress)
+        polls = [self._poll(state, fetcher, max_new_entries, options or ReadOptions(), progress) for state in feeds]
         report = RefreshReport([poll.outcome for poll in polls])
         articles = [article for poll in polls for article in poll.articles]
         if articles or any(poll.issues for poll in polls):
@@ -303,47 +318,99 @@ class FeedRegistry:
 
     # -- one feed --------------------------------------------------------------------------------
 
-    def _poll(self, state: FeedState, fetcher: Fetcher, max_new_entries: int) -> _Poll:
+    def _poll(
+        self, state: FeedState, fetcher: Fetcher, max_new_entries: int, options: ReadOptions, progress: bool = False
+    ) -> _Poll:
         new = FeedState.from_dict(state.to_dict())
         new.last_refresh = _now()
         poll = _Poll(new, FeedOutcome(state.url, "updated"))
+        try:
+            self._poll_entries(state, fetcher, max_new_entries, options, poll, progress)
+        except Exception as error:  # an unforeseen failure costs this feed's round only, never the other feeds
+            issue = unexpected_issue(state.url, error)
+            poll.outcome.status, poll.outcome.error = "failed", issue.reason
+            # Nothing of this round is kept, so nothing is remembered as seen: the next round tries again.
+            poll.articles, poll.outcome.articles, poll.keys, poll.hashes = [], [], [], []
+            new.last_error = issue.reason
+        return poll
+
+    def _poll_entries(
+        self,
+        state: FeedState,
+        fetcher: Fetcher,
+        max_new_entries: int,
+        options: ReadOptions,
+        poll: _Poll,
+        progress: bool = False,
+    ) -> None:
+        new = poll.state
         try:
             result = fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
             if result.not_modified:
                 poll.outcome.status = "not modified"
                 new.last_error = None
-                return poll
+                return
             parsed = parse_feed(result)
         except IngestError as error:
             reason = error.reason if isinstance(error, FetchError) else str(error)
             poll.outcome.status, poll.outcome.error = "failed", reason
             new.last_error = reason
-            return poll
+            return
         new.etag, new.last_modified, new.last_error = result.etag, result.last_modified, None
-        new.title = (parsed.feed.get("title") or "").strip() or state.title
+        title = parsed.feed.get("title")
+        new.title = (title.strip() if isinstance(title, str) else "") or state.title
         seen, seen_hashes = set(state.seen), set(state.seen_hashes)
-        for entry in parsed.entries:
+        entries = tqdm(parsed.entries, desc="  entries", unit="entry", leave=False, disable=not progress)
+        for entry in entries:
             if poll.outcome.new_entries >= max_new_entries:
                 break
-            link = _entry_link(entry)
-            key = (entry.get("id") or "").strip() or link
-            digest = _entry_hash(entry)
-            if (key and key in seen) or digest in seen_hashes or (link and link in seen):
+            raw_key = _entry_key(entry)
+            if raw_key and raw_key in seen:
                 continue
-            poll.outcome.new_entries += 1
-            article = self._entry_article(entry, link, key, state, fetcher, poll)
-            if article is None:
-                continue
-            poll.articles.append(article)
-            poll.outcome.articles.append(article.id)
-            poll.keys.extend(k for k in {key, link} if k)
-            poll.hashes.append(digest)
-            seen.update(k for k in {key, link} if k)
-            seen_hashes.add(digest)
-        return poll
+            try:
+                self._take_entry(entry, state, fetcher, options, poll, seen, seen_hashes)
+            except Exception as error:  # one hostile entry is reported and remembered; the feed goes on
+                poll.issues.append(unexpected_issue(f"{state.url}#{raw_key or 'entry'}", error))
+                if raw_key:
+                    poll.keys.append(raw_key)
+                    seen.add(raw_key)
+
+    def _take_entry(
+        self,
+        entry: Any,
+        state: FeedState,
+        fetcher: Fetcher,
+        options: ReadOptions,
+        poll: _Poll,
+        seen: set[str],
+        seen_hashes: set[str],
+    ) -> None:
+        """Turn one entry into an article for `poll`, unless it was seen before."""
+        link = _entry_link(entry)
+        key = (entry.get("id") or "").strip() or link
+        digest = _entry_hash(entry)
+        if (key and key in seen) or digest in seen_hashes or (link and link in seen):
+            return
+        poll.outcome.new_entries += 1
+        article = self._entry_article(entry, link, key, state, fetcher, poll, options)
+        if article is None:
+            return
+        poll.articles.append(article)
+        poll.outcome.articles.append(article.id)
+        poll.keys.extend(k for k in {key, link} if k)
+        poll.hashes.append(digest)
+        seen.update(k for k in {key, link} if k)
+        seen_hashes.add(digest)
 
     def _entry_article(
-        self, entry: Any, link: str | None, key: str | None, state: FeedState, fetcher: Fetcher, poll: _Poll
+        self,
+        entry: Any,
+        link: str | None,
+        key: str | None,
+        state: FeedState,
+        fetcher: Fetcher,
+        poll: _Poll,
+        options: ReadOptions,
     ) -> Article | None:
         origin = link or f"{state.url}#{key or _entry_hash(entry)}"
         title = (entry.get("title") or "").strip() or None
@@ -358,7 +425,7 @@ class FeedRegistry:
                 # The feed's date is the publication date; the page's is only a guess by extraction.
                 defaults = {"title": title, "author": author, "source": source}
                 overrides = {"published": published, **extra}
-                article, warnings = article_from_page(page, origin, defaults, overrides)
+                article, warnings = article_from_page(page, origin, defaults, overrides, options)
                 poll.issues.extend(warnings)
                 return article
             except IngestError as error:
@@ -400,7 +467,7 @@ class FeedRegistry:
             raise StoreError(f"{self.path} is damaged ({error}); fix or delete it and add the feeds again") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             raise StoreError(f"{self.path} has an unknown format; this newsqa reads format {FORMAT_VERSION}")
-        states = [FeedState.from_dict(item) for item in data.get("feeds", [])]
+        states = [state for state in (_state_or_none(item) for item in _entries(data)) if state is not None]
         return {state.url: state for state in states}
 
     def _update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
@@ -411,6 +478,49 @@ class FeedRegistry:
             payload = {"format": FORMAT_VERSION, "feeds": [state.to_dict() for state in feeds.values()]}
             _atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
         return feeds
+
+
+def _entries(data: dict[str, Any]) -> list[Any]:
+    feeds = data.get("feeds", [])
+    return feeds if isinstance(feeds, list) else []
+
+
+def _state_or_none(item: Any) -> FeedState | None:
+    """The feed an entry of feeds.json describes; None when it is unusable (no URL, wrong types)."""
+    if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"].strip():
+        return None
+    try:
+        state = FeedState.from_dict(item)
+    except TypeError:
+        return None
+    lists_ok = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (state.seen, state.seen_hashes))
+    texts_ok = all(
+        value is None or isinstance(value, str)
+        for value in (state.title, state.etag, state.last_modified, state.last_refresh, state.last_error)
+    )
+    if not (lists_ok and texts_ok and isinstance(state.articles, int)):
+        return None
+    return state
+
+
+def feeds_file_problems(data: Any) -> list[str]:
+    """What is wrong with the entries of a parsed feeds.json (for `newsqa check`); [] when every entry is usable.
+
+    Unusable entries are left out by `feeds list` and `refresh`; `feeds add URL` follows such a feed again.
+    """
+    if not isinstance(data, dict):
+        return ["feeds.json is not a JSON object"]
+    if data.get("format") != FORMAT_VERSION:
+        return [f"feeds.json has format {data.get('format')!r}; this newsqa reads format {FORMAT_VERSION}"]
+    if not isinstance(data.get("feeds", []), list):
+        return ["feeds.json: 'feeds' is not a list"]
+    problems = []
+    for number, item in enumerate(_entries(data), start=1):
+        if _state_or_none(item) is None:
+            url = item.get("url") if isinstance(item, dict) else None
+            what = f"feed {url!r}" if isinstance(url, str) and url.strip() else "an entry without a URL"
+            problems.append(f"feeds.json entry {number} ({what}) is unusable and ignored; add the feed again")
+    return problems
 
 
 def _remember(known: list[str], new: Iterable[str]) -> list[str]:

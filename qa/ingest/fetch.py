@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.metadata
+import logging
+import re
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from protego import Protego
 
+from qa import __version__
 from qa.errors import ConfigError, IngestError
 from qa.ingest.addresses import AddressPolicy, AddressRefused, allow_hosts_from_env, pinned_transport
+from qa.ingest.deadline import deadline
 
+log = logging.getLogger("newsqa.fetch")
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("newsqa")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"newsqa/{_version()} (+https://github.com/newsqa)"
+USER_AGENT = f"newsqa/{__version__} (+https://github.com/newsqa)"
 ROBOTS_AGENT = "newsqa"
 ALLOWED_TYPES = (
     "text/html",
@@ -36,6 +33,7 @@ ALLOWED_TYPES = (
 )
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 MAX_ROBOTS_BYTES = 512 * 1024
+_ASCII_NUMBER = re.compile(r"[0-9]{1,12}")  # str.isdigit() also accepts "²" and "٣", which int() refuses
 
 
 class FetchError(IngestError):
@@ -56,12 +54,13 @@ class FetchConfig:
     """How the fetcher behaves; every limit is per request unless named otherwise."""
 
     user_agent: str = USER_AGENT
-    timeout_s: float = 15.0
+    timeout_s: float = 15.0  # for each whole response: connection, headers and body
     max_bytes: int = 5 * 1024 * 1024
     retries: int = 2
     backoff_s: float = 0.5
     max_retry_after_s: float = 30.0
     min_interval_s: float = 1.0
+    max_crawl_delay_s: float = 30.0  # a longer Crawl-delay in robots.txt is refused rather than waited for
     respect_robots: bool = True
     robots_ttl_s: float = 3600.0
     max_redirects: int = 5
@@ -138,6 +137,15 @@ def check_url(url: str) -> str:
     return text
 
 
+def join_url(base: str, reference: str) -> str:
+    """`reference` (a link or Location header) resolved against `base` and checked; FetchError when malformed."""
+    try:
+        joined = urljoin(base, reference.strip())
+    except ValueError as error:  # e.g. "http://[" (an unclosed IPv6 literal)
+        raise FetchError(reference.strip()[:200], f"malformed URL ({error})", "invalid-url") from None
+    return check_url(joined)
+
+
 def is_url(value: str) -> bool:
     """True when `value` looks like an http(s) URL (checked properly by `check_url`)."""
     return value.strip().lower().startswith(("http://", "https://"))
@@ -159,12 +167,12 @@ def _retry_after_s(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _ASCII_NUMBER.fullmatch(value):
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # not a number of seconds nor an HTTP date: the usual backoff applies
 
 
 # -- the fetcher ---------------------------------------------------------------------------------
@@ -172,8 +180,18 @@ def _retry_after_s(value: str | None) -> float | None:
 
 @dataclass
 class _Robots:
-    parser: urllib.robotparser.RobotFileParser | None  # None: everything allowed
+    parser: Protego | None  # None: everything allowed
     fetched_at: float
+
+    def crawl_delay(self) -> float:
+        """Seconds robots.txt asks between requests (0 when it says nothing)."""
+        if self.parser is None:
+            return 0.0
+        try:
+            delay = self.parser.crawl_delay(ROBOTS_AGENT)
+        except (TypeError, ValueError):
+            return 0.0
+        return float(delay) if delay and delay > 0 else 0.0
 
 
 class Fetcher:
@@ -183,7 +201,7 @@ class Fetcher:
         self.config = config or FetchConfig()
         self.policy = AddressPolicy(self.config.allow_hosts, self.config.allow_private)
         self._sleep = sleep
-        self._last_request: dict[str, float] = {}
+        self._last_request: dict[str, tuple[float, bool]] = {}  # host → (when, whether it was robots.txt)
         self._robots: dict[str, _Robots] = {}
         self._client = httpx.Client(
             transport=pinned_transport(self.policy),
@@ -234,9 +252,8 @@ class Fetcher:
                     raise FetchError(current, f"HTTP {response.status_code} redirect without a Location", "http")
                 if len(redirects) >= self.config.max_redirects:
                     raise FetchError(original, f"more than {self.config.max_redirects} redirects", "redirects")
-                target = urljoin(current, location.strip())
                 try:
-                    target = check_url(target)
+                    target = join_url(current, location)
                 except FetchError as error:
                     raise FetchError(current, f"redirect to an unusable URL: {error.reason}", error.kind) from None
                 redirects.append(target)
@@ -266,22 +283,44 @@ class Fetcher:
         except AddressRefused as refused:
             raise FetchError(url, refused.reason, "blocked") from None
 
-    def _wait_turn(self, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
+    @staticmethod
+    def _host(url: str) -> str:
+        return (urlsplit(url).hostname or "").lower()
+
+    def _wait_turn(self, url: str, robots_request: bool = False) -> None:
+        """Space requests to one host by `min_interval_s`, and pages by the Crawl-delay its robots.txt asks for."""
+        parts = urlsplit(url)
+        host = self._host(url)
         last = self._last_request.get(host)
         if last is not None:
-            wait = self.config.min_interval_s - (time.monotonic() - last)
+            last_at, after_robots = last
+            robots = None if after_robots else self._robots.get(f"{parts.scheme}://{parts.netloc.lower()}")
+            interval = max(self.config.min_interval_s, robots.crawl_delay() if robots else 0.0)
+            wait = interval - (time.monotonic() - last_at)
+            if wait > self.config.max_crawl_delay_s:
+                raise FetchError(
+                    url,
+                    f"robots.txt of {parts.netloc} asks for {interval:g} s between requests, more than the "
+                    f"{self.config.max_crawl_delay_s:g} s newsqa waits; try again later",
+                    "robots",
+                )
             if wait > 0:
                 self._sleep(wait)
-        self._last_request[host] = time.monotonic()
+        self._last_request[host] = (time.monotonic(), robots_request)
 
-    def _request(self, url: str, headers: dict[str, str], check_type: bool) -> tuple[httpx.Response, bytes]:
+    def _request(
+        self, url: str, headers: dict[str, str], check_type: bool, robots: bool = False
+    ) -> tuple[httpx.Response, bytes]:
         """One hop, with retries on connection errors, 429 and 5xx. Returns the response and its body."""
         attempt = 0
         while True:
-            self._wait_turn(url)
+            self._wait_turn(url, robots)
             try:
-                response, body = self._send(url, headers, check_type)
+                try:
+                    response, body = self._send(url, headers, check_type)
+                finally:
+                    # The interval runs from the end of an exchange, so a slow one never shortens the next wait.
+                    self._last_request[self._host(url)] = (time.monotonic(), robots)
             except AddressRefused as refused:
                 raise FetchError(url, refused.reason, "blocked") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
@@ -319,7 +358,13 @@ class Fetcher:
             return response, body
 
     def _send(self, url: str, headers: dict[str, str], check_type: bool) -> tuple[httpx.Response, bytes]:
-        deadline = time.monotonic() + self.config.timeout_s
+        # The whole response, headers included, within timeout_s (httpx alone bounds each read).
+        with deadline(self.config.timeout_s) as until:
+            return self._exchange(url, headers, check_type, until)
+
+    def _exchange(
+        self, url: str, headers: dict[str, str], check_type: bool, until: float
+    ) -> tuple[httpx.Response, bytes]:
         with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status in REDIRECT_CODES or status == 304 or status >= 400:
@@ -328,7 +373,7 @@ class Fetcher:
                 self._check_type(url, response)
             limit = self.config.max_bytes if check_type else MAX_ROBOTS_BYTES
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if _ASCII_NUMBER.fullmatch(declared.strip()) and int(declared) > limit:
                 raise FetchError(url, f"response is {int(declared):,} bytes; the limit is {limit:,}", "too-large")
             chunks: list[bytes] = []
             size = 0
@@ -336,7 +381,7 @@ class Fetcher:
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(url, f"response is larger than the limit of {limit:,} bytes", "too-large")
-                if time.monotonic() > deadline:
+                if time.monotonic() > until:
                     raise FetchError(url, f"timed out after {self.config.timeout_s:g} s", "timeout")
                 chunks.append(chunk)
             return response, b"".join(chunks)
@@ -358,7 +403,7 @@ class Fetcher:
         if robots is None or time.monotonic() - robots.fetched_at > self.config.robots_ttl_s:
             robots = self._load_robots(key, url)
             self._robots[key] = robots
-        if robots.parser is not None and not robots.parser.can_fetch(ROBOTS_AGENT, url):
+        if robots.parser is not None and not robots.parser.can_fetch(url, ROBOTS_AGENT):
             raise FetchError(url, f"robots.txt of {parts.netloc} disallows fetching this page", "robots")
 
     def _load_robots(self, origin: str, page_url: str) -> _Robots:
@@ -368,10 +413,10 @@ class Fetcher:
         headers = {"Accept": "text/plain, */*;q=0.5"}
         try:
             for _ in range(self.config.max_redirects + 1):
-                response, body = self._request(url, headers, check_type=False)
+                response, body = self._request(url, headers, check_type=False, robots=True)
                 if response.status_code not in REDIRECT_CODES:
                     break
-                url = check_url(urljoin(url, response.headers.get("location", "").strip()))
+                url = join_url(url, response.headers.get("location", ""))
                 self._check_address(url)
             else:
                 return _Robots(None, time.monotonic())
@@ -383,6 +428,11 @@ class Fetcher:
             raise FetchError(
                 page_url, f"robots.txt could not be read ({error.reason}); not fetching until it can be", "robots"
             ) from None
-        parser = urllib.robotparser.RobotFileParser()
-        parser.parse(decode_body(body).splitlines())
+        try:
+            parser = Protego.parse(decode_body(body))
+        except Exception as error:  # a third-party parser on hostile text: unreadable rules allow nothing
+            log.warning("robots.txt at %s could not be parsed: %r", url, error)
+            raise FetchError(
+                page_url, "robots.txt could not be parsed; not fetching until it can be", "robots"
+            ) from None
         return _Robots(parser, time.monotonic())

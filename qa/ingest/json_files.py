@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from qa.ingest.decoding import read_into
-from qa.ingest.records import IngestIssue, ReadResult, read_record
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, read_record
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def read_json_file(path: Path) -> ReadResult:
+def read_json_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
     """Articles from a .json file (an object, a list, or {"articles": [...]}) or a .jsonl file."""
     result = ReadResult()
     origin = str(path)

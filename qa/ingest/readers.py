@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from qa.ingest import csv_files, html_files, json_files, text_files
-from qa.ingest.records import IngestIssue, ReadResult, build_article
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, build_article, unexpected_issue
 
-Reader = Callable[[Path], ReadResult]
+Reader = Callable[[Path, ReadOptions], ReadResult]
 
 READERS: dict[str, Reader] = {
     **{suffix: text_files.read_text_file for suffix in text_files.SUFFIXES},
@@ -18,18 +18,23 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_file(path: Path) -> ReadResult:
-    """Articles from one file, chosen by its suffix."""
+def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
+    """Articles from one file, chosen by its suffix; whatever goes wrong is an issue of this file only."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         supported = ", ".join(sorted(READERS))
         return ReadResult(
             issues=[IngestIssue(str(path), f"unsupported file type {path.suffix or '(none)'}; supported: {supported}")]
         )
-    return reader(path)
+    try:
+        return reader(path, options or ReadOptions())
+    except (OSError, UnicodeError) as error:
+        return ReadResult(issues=[IngestIssue(str(path), f"cannot be read: {error}")])
+    except Exception as error:  # an unforeseen failure on hostile input costs this file only, not the run
+        return ReadResult(issues=[unexpected_issue(str(path), error)])
 
 
-def read_paths(paths: Iterable[str | Path]) -> ReadResult:
+def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
     """Articles from files and folders (searched recursively; hidden files skipped)."""
     result = ReadResult()
     for raw in paths:
@@ -45,12 +50,12 @@ def read_paths(paths: Iterable[str | Path]) -> ReadResult:
             if not files:
                 result.issues.append(IngestIssue(str(path), "folder holds no supported article files"))
             for file in files:
-                result.extend(read_file(file))
+                result.extend(read_file(file, options))
         elif path.is_file():
-            result.extend(read_file(path))
+            result.extend(read_file(path, options))
         else:
             result.issues.append(IngestIssue(str(path), "no such file or folder"))
     return result
 
 
-__all__ = ["READERS", "IngestIssue", "ReadResult", "build_article", "read_file", "read_paths"]
+__all__ = ["READERS", "IngestIssue", "ReadOptions", "ReadResult", "build_article", "read_file", "read_paths"]

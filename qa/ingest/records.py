@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from qa.config import EXTRACT_TIMEOUT_S
 from qa.errors import IngestError
 from qa.ingest.dates import parse_date
 from qa.language import detect_language
+from qa.text import UNSAFE_CHARS
 from qa.types import Article
+
+log = logging.getLogger("newsqa.ingest")
 
 ARTICLE_FIELDS = ("id", "title", "text", "url", "source", "published", "language", "author")
 # Other names that news exports commonly use for the same fields.
@@ -24,7 +30,18 @@ FIELD_ALIASES = {
 MAX_TITLE_CHARS = 160
 # Enough for any real record; past it a record is hostile or refers to itself (a YAML alias cycle).
 MAX_RECORD_VALUES = 100_000
+# Real metadata is a few levels deep; deeper values cost recursion when the index is saved.
+MAX_NESTING = 32
+# Ids are stored with every passage and shown in listings: short, and free of invisible characters.
+MAX_ID_CHARS = 200
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Limits that apply while reading inputs."""
+
+    extract_timeout_s: float = EXTRACT_TIMEOUT_S  # per HTML document; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,13 @@ class ReadResult:
         self.issues.extend(other.issues)
 
 
+def unexpected_issue(origin: str, error: BaseException) -> IngestIssue:
+    """The issue for an input that failed in a way newsqa did not foresee (logged with its traceback)."""
+    log.info("reading %s failed", origin, exc_info=error)  # the report names the input; the log keeps the trace
+    detail = f"{type(error).__name__}: {str(error)[:200]}"
+    return IngestIssue(origin, f"could not be read ({detail}); the rest of the input was read; please report this")
+
+
 def content_hash(title: str, text: str) -> str:
     """A short, stable hash of an article's content."""
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:16]
@@ -67,11 +91,43 @@ def _pick(record: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _clean(value: Any) -> str | None:
+def _kind(value: Any) -> str:
+    """How a value that is not text is named in a message."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    return type(value).__name__
+
+
+def _text_field(record: dict[str, Any], name: str) -> str | None:
+    """Field `name` (or an alias) as stripped text; IngestError when it holds another type (a list, a number…)."""
+    value = _pick(record, name)
     if value is None:
         return None
-    text = str(value).strip()
-    return text or None
+    if name == "id" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # numeric ids are common in exports
+    if not isinstance(value, str):
+        raise IngestError(f"field {name!r} must be text, not {_kind(value)}")
+    return value.strip() or None
+
+
+def _checked_id(value: str) -> str:
+    """A given id, if it is short and has no invisible or reordering characters; IngestError otherwise."""
+    if len(value) > MAX_ID_CHARS:
+        raise IngestError(f"id is {len(value):,} characters long; the limit is {MAX_ID_CHARS}")
+    bad = UNSAFE_CHARS.search(value)
+    if bad:
+        raise IngestError(
+            f"id contains the control or text-direction character U+{ord(bad.group()):04X}; use printable text"
+        )
+    return value
 
 
 def title_from_text(text: str) -> str:
@@ -83,46 +139,53 @@ def title_from_text(text: str) -> str:
 
 
 def _check_values(record: dict[str, Any]) -> None:
-    """Refuse what the index could not store: lone surrogates (not UTF-8), and self-referencing or huge values."""
-    pending: list[Any] = [record]
+    """Refuse what the index could not store: lone surrogates (not UTF-8), deep nesting, self-referencing or
+    huge values."""
+    pending: list[tuple[Any, int]] = [(record, 0)]
     for _ in range(MAX_RECORD_VALUES + 1):
         if not pending:
             return
-        value = pending.pop()
+        value, depth = pending.pop()
         if isinstance(value, str) and _SURROGATE.search(value):
             raise IngestError("invalid Unicode: a lone surrogate such as \\ud800; re-save the input as UTF-8")
+        if isinstance(value, dict | list | tuple | set) and depth >= MAX_NESTING:
+            raise IngestError(f"a field is nested more than {MAX_NESTING} levels deep; flatten its metadata")
         if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
+            pending.extend((item, depth + 1) for item in (*value.keys(), *value.values()))
         elif isinstance(value, list | tuple | set):
-            pending.extend(value)
+            pending.extend((item, depth + 1) for item in value)
     raise IngestError(f"record holds over {MAX_RECORD_VALUES} values, or refers to itself (a YAML alias loop?)")
 
 
 def build_article(record: dict[str, Any], origin: str) -> tuple[Article, list[IngestIssue]]:
     """Normalise a raw record; raises IngestError when it cannot be an article (e.g. no text)."""
     _check_values(record)
-    text = _clean(_pick(record, "text"))
+    text = _text_field(record, "text")
     if text is None:
         raise IngestError("no article text (expected a 'text' field or body)")
     if "\x00" in text:
         raise IngestError("text contains NUL bytes: binary data, not an article")
-    title = _clean(_pick(record, "title")) or title_from_text(text)
+    title = _text_field(record, "title") or title_from_text(text)
     warnings: list[IngestIssue] = []
 
     published = None
     raw_date = _pick(record, "published")
     if raw_date is not None:
         try:
+            if not isinstance(raw_date, str | date):
+                raise ValueError(f"{_kind(raw_date)} is not a date (use e.g. 2024-02-28)")
             published = parse_date(raw_date)
         except ValueError as error:
             warnings.append(IngestIssue(origin, f"date ignored: {error}", skipped=False))
 
-    language = _clean(_pick(record, "language"))
+    language = _text_field(record, "language")
     language = language.lower()[:2] if language else detect_language(f"{title}\n{text[:2000]}")
 
-    given_id = _clean(_pick(record, "id"))
-    url = _clean(_pick(record, "url"))
+    given_id = _text_field(record, "id")
+    if given_id is not None:
+        given_id = _checked_id(given_id)
+    url = _text_field(record, "url")
+    source, author = _text_field(record, "source"), _text_field(record, "author")
     digest = content_hash(title, text)
     if given_id:
         article_id, id_source = given_id, "given"
@@ -140,10 +203,10 @@ def build_article(record: dict[str, Any], origin: str) -> tuple[Article, list[In
         title=title,
         text=text,
         url=url,
-        source=_clean(_pick(record, "source")),
+        source=source,
         published=published,
         language=language,
-        author=_clean(_pick(record, "author")),
+        author=author,
         metadata=metadata,
     )
     return article, warnings
@@ -158,6 +221,9 @@ def read_record(record: Any, origin: str, result: ReadResult) -> None:
         article, warnings = build_article(record, origin)
     except IngestError as error:
         result.issues.append(IngestIssue(origin, str(error)))
+        return
+    except Exception as error:  # an unforeseen failure on hostile input costs this record only
+        result.issues.append(unexpected_issue(origin, error))
         return
     result.articles.append(article)
     result.issues.extend(warnings)

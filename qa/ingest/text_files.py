@@ -8,9 +8,21 @@ import yaml
 
 from qa.errors import IngestError
 from qa.ingest.decoding import read_into
-from qa.ingest.records import MAX_TITLE_CHARS, IngestIssue, ReadResult, read_record
+from qa.ingest.records import MAX_TITLE_CHARS, IngestIssue, ReadOptions, ReadResult, read_record
 
 SUFFIXES = (".txt", ".md", ".markdown")
+_KEPT_TAGS = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")
+
+
+class _TextLoader(yaml.SafeLoader):
+    """Safe YAML whose plain scalars stay the text they were written as (only `null` and `~` are read as
+    nothing): a title like 1984 or No stays text, and dates are read by newsqa's own date parser."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag in _KEPT_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def split_front_matter(text: str) -> tuple[dict, str]:
@@ -22,7 +34,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         # The closing line starts at column 0: an indented '---' belongs to a multi-line value.
         if lines[index].rstrip() == "---":
             try:
-                fields = yaml.safe_load("".join(lines[1:index])) or {}
+                fields = yaml.load("".join(lines[1:index]), Loader=_TextLoader) or {}
             except yaml.YAMLError as error:
                 raise IngestError(f"front matter is not valid YAML: {error}") from None
             except ValueError as error:  # e.g. a date like 2024-02-30, or an integer of 5000 digits
@@ -45,7 +57,7 @@ def _title_line(body: str) -> tuple[str | None, str]:
     return None, stripped
 
 
-def read_text_file(path: Path) -> ReadResult:
+def read_text_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
     """One article from a .txt or .md file."""
     result = ReadResult()
     origin = str(path)

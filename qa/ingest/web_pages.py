@@ -7,15 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError
-from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
+from qa.ingest.fetch import Fetcher, FetchError, FetchResult, join_url
 from qa.ingest.html_files import html_to_record
-from qa.ingest.records import IngestIssue, ReadResult, build_article
+from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, build_article, unexpected_issue
 from qa.types import Article
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -54,8 +54,8 @@ def _page_links(html: str, base_url: str) -> tuple[str | None, str | None]:
         href = (link.get("href") or "").strip()
         if "canonical" in rel and href:
             try:
-                canonical = check_url(urljoin(base_url, href))
-            except FetchError:
+                canonical = join_url(base_url, href)
+            except FetchError:  # malformed ("http://["), or not http(s): the fetched URL stands
                 canonical = None
             break
     language = (tree.get("lang") or tree.get("xml:lang") or "").strip()
@@ -63,8 +63,9 @@ def _page_links(html: str, base_url: str) -> tuple[str | None, str | None]:
     return canonical, match.group(0).lower() if match else None
 
 
-def page_record(result: FetchResult) -> dict[str, Any]:
+def page_record(result: FetchResult, options: ReadOptions | None = None) -> dict[str, Any]:
     """Article fields from a fetched page; IngestError when it is a feed or holds no article text."""
+    options = options or ReadOptions()
     body_start = result.body[:2048].lstrip()
     is_feed = result.content_type in FEED_TYPES or (
         result.content_type in XML_TYPES and _FEED_ROOT.search(body_start) is not None
@@ -78,8 +79,10 @@ def page_record(result: FetchResult) -> dict[str, Any]:
     canonical, language = _page_links(text, result.final_url)
     url = canonical or result.final_url
     try:
-        record = html_to_record(text, url=url)
-    except IngestError:
+        record = html_to_record(text, url=url, timeout_s=options.extract_timeout_s)
+    except IngestError as error:
+        if "no article text" not in str(error):
+            raise
         raise IngestError(
             "no article text could be extracted from the page (it is empty, built by scripts, or only a list)"
         ) from None
@@ -94,12 +97,13 @@ def article_from_page(
     origin: str,
     defaults: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
+    options: ReadOptions | None = None,
 ) -> tuple[Article, list[IngestIssue]]:
     """An Article from a fetched page (IngestError when unusable).
 
     `defaults` fill fields the page lacks; `overrides` replace what the page says (None values are ignored).
     """
-    record = {key: value for key, value in page_record(result).items() if value not in (None, "")}
+    record = {key: value for key, value in page_record(result, options).items() if value not in (None, "")}
     for key, value in (defaults or {}).items():
         if value not in (None, "") and key not in record:
             record[key] = value
@@ -107,24 +111,30 @@ def article_from_page(
     return build_article(record, origin)
 
 
-def read_url(url: str, fetcher: Fetcher) -> ReadResult:
+def read_url(url: str, fetcher: Fetcher, options: ReadOptions | None = None) -> ReadResult:
     """One article from a web page; what went wrong, if anything, is an issue naming the URL."""
     result = ReadResult()
     try:
         page = fetcher.fetch(url)
-        article, warnings = article_from_page(page, origin=url)
+        article, warnings = article_from_page(page, origin=url, options=options)
     except IngestError as error:
         reason = error.reason if isinstance(error, FetchError) else str(error)
         result.issues.append(IngestIssue(url, reason))
+        return result
+    except Exception as error:  # an unforeseen failure on a hostile page costs this URL only, not the run
+        result.issues.append(unexpected_issue(url, error))
         return result
     result.articles.append(article)
     result.issues.extend(warnings)
     return result
 
 
-def read_urls(urls: Iterable[str], fetcher: Fetcher) -> ReadResult:
-    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host)."""
+def read_urls(
+    urls: Iterable[str], fetcher: Fetcher, options: ReadOptions | None = None, progress: bool = False
+) -> ReadResult:
+    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host);
+    with `progress`, a progress bar on stderr."""
     result = ReadResult()
-    for url in urls:
-        result.extend(read_url(url, fetcher))
+    for url in tqdm(list(urls), desc="Fetching pages", unit="page", disable=not progress):
+        result.extend(read_url(url, fetcher, options))
     return result

@@ -569,6 +569,10 @@ def parse_time_hint(question: str, today: date) -> TimeHint:
     recency.sort()
 
     since, until, period = _combine(findings)
+    if since is not None and (since > today or _FUTURE_RE.search(text)):
+        # A plan or forecast for that time ("from the 2025 season", "will open in March") is reported before
+        # it: a lower bound on publication dates would hide the very article that announces it.
+        since = None
     # A status question ("Who is…", "How many… will…") wants the newest information unless it names a past time.
     prefer_recent = bool(recency) or (status and since is None and until is None)
     if findings:
@@ -582,6 +586,18 @@ def parse_time_hint(question: str, today: date) -> TimeHint:
         expression=expression,
         period=period,
     )
+
+
+# Future tense and plans, en/fr/de/es/it: the time named is when something is to happen, not when it was reported.
+_FUTURE_RE = re.compile(
+    r"\b(will|won't|going\s+to|plan(?:s|ned)?\s+to|expected\s+to|scheduled|supposed\s+to|due\s+to"
+    r"|va|vont|sera|seront|pr[ée]vue?s?|doit|doivent|devrait|devraient"
+    r"|wird|werden|soll|sollen|geplant|vorgesehen"
+    r"|ser[áa]n?|va\s+a|van\s+a|prev[ée]|previst[oa]s?"
+    r"|sar[àa]|saranno|dovr[àa]|dovranno"
+    r"|\w{2,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|era|eront|ira|iront))\b",
+    re.IGNORECASE,
+)
 
 
 def _combine(findings: list[_Finding]) -> tuple[date | None, date | None, tuple[date, date] | None]:

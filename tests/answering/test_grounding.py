@@ -43,8 +43,6 @@ def test_real_answers_pass(question: str, answer: str) -> None:
 
 
 def test_a_sentence_left_unfinished_before_its_marker_is_not_an_answer() -> None:
-    from qa.grounding import unanswered_reason
-
     question = "How much did Corvane pay for the Ostend terminal?"
     assert unanswered_reason(question, "The amount the company paid for the terminal is [1].") is not None
     assert unanswered_reason("Quel est le prix ?", "Le prix payé par la société est de [1].") is not None

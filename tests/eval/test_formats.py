@@ -188,8 +188,13 @@ def test_write_articles_jsonl_round_trip(tmp_path: Path, jsonl: Any) -> None:
 
 
 def test_evidence_and_as_of_are_read_and_a_bad_as_of_names_the_line(tmp_path: Path, jsonl: Any) -> None:
-    row = {"id": "q1", "question": "How many now?", "answers": ["23"], "evidence": ["The toll rose to 23."],
-           "as_of": "2024-03-20"}
+    row = {
+        "id": "q1",
+        "question": "How many now?",
+        "answers": ["23"],
+        "evidence": ["The toll rose to 23."],
+        "as_of": "2024-03-20",
+    }
     question = load_gold(jsonl(tmp_path / "q.jsonl", [row])).questions[0]
     assert question.evidence == ("The toll rose to 23.",) and question.as_of == "2024-03-20"
     with pytest.raises(GoldFormatError, match=r"q\.jsonl line 1: 'as_of' must be a date"):

@@ -109,6 +109,8 @@ class SiteState:
     guid_prefix: str = "gazette-"
     gone: set[str] = field(default_factory=set)
     flaky_failures: int = 1
+    robots: str = "User-agent: *\nDisallow: /private/\n"
+    extra_rss_items: list[str] = field(default_factory=list)  # raw <item> elements appended to the RSS feed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, path: str) -> list[dict[str, Any]]:
@@ -150,7 +152,7 @@ class NewsSite:
         if path in self.state.gone:
             return _send(request, 410, "text/plain", b"gone")
         if path == "/robots.txt":
-            return _send(request, 200, "text/plain", b"User-agent: *\nDisallow: /private/\n")
+            return _send(request, 200, "text/plain", self.state.robots)
         if path.startswith("/articles/") and path.removeprefix("/articles/") in ARTICLES:
             return _send(request, 200, "text/html; charset=utf-8", article_html(path.removeprefix("/articles/")))
         if path.startswith("/plain/") and path.removeprefix("/plain/") in ARTICLES:
@@ -202,6 +204,37 @@ class NewsSite:
             return _send(request, 200, "text/html", article_html("library-opening-hours"))
         if path == "/busy":
             return _send(request, 503, "text/plain", b"busy", {"Retry-After": "120"})
+        # -- hostile servers --
+        if path == "/odd-retry-after":  # a digit-like character that is not an ASCII digit
+            with self.state.lock:
+                fail = self.state.flaky_failures > 0
+                self.state.flaky_failures -= 1
+            if fail:
+                return _send(request, 503, "text/plain", b"busy", {"Retry-After": "²"})
+            return _send(request, 200, "text/html", article_html("library-opening-hours"))
+        if path == "/odd-length":
+            return _send_raw(request, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: \xc2\xb2\r\n\r\n")
+        if path.startswith("/bad-canonical/"):
+            page = article_html(path.removeprefix("/bad-canonical/"), canonical=False)
+            return _send(
+                request, 200, "text/html", page.replace("<head>", '<head><link rel="canonical" href="http://[">')
+            )
+        if path == "/bad-redirect":
+            return _redirect(request, "http://[")
+        if path == "/drip":  # headers at one byte per 0.2 s, then a complete page: each read is quick, the whole slow
+            page = article_html("ferry-shore-power").encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: {'x' * 40}\r\n"
+            head += f"Content-Length: {len(page)}\r\n\r\n"
+            try:
+                for byte in head.encode():
+                    request.wfile.write(bytes([byte]))
+                    request.wfile.flush()
+                    time.sleep(0.2)
+                request.wfile.write(page)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
+            request.close_connection = True
+            return None
         if path == "/html-not-feed":
             return _send(request, 200, "text/html", article_html("ferry-shore-power"))
         return _send(request, 404, "text/plain", b"not found")
@@ -238,6 +271,7 @@ class NewsSite:
                 f"<pubDate>{_rfc822(article['date'])}</pubDate>"
                 f"<author>{html.escape(article['author'])}</author><description>{summary}</description></item>"
             )
+        items.extend(self.state.extra_rss_items)
         return (
             '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Gazette</title>'
             f"<link>{self.url('/')}</link><description>Local news</description>{''.join(items)}</channel></rss>"
@@ -285,6 +319,12 @@ def _send(
     request.end_headers()
     if data:
         request.wfile.write(data)
+
+
+def _send_raw(request: BaseHTTPRequestHandler, head: bytes) -> None:
+    """A response written byte for byte (headers the standard library would not send)."""
+    request.wfile.write(head)
+    request.close_connection = True
 
 
 def _send_unsized(request: BaseHTTPRequestHandler, content_type: str, body: bytes) -> None:

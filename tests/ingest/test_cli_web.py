@@ -152,3 +152,44 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0 and "watch stopped after 1 rounds" in err and "Traceback" not in err
+
+
+def test_feeds_and_watch_report_as_json(site: NewsSite, web: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    feed = site.url("/feed.atom")
+    code, out, _ = _run(capsys, "feeds", "add", feed, "--json", *web)
+    added = json.loads(out)
+    assert code == 0 and added["url"] == feed and added["title"] == "Gazette du port" and added["new"] is True
+    assert json.loads(_run(capsys, "feeds", "add", feed, "--json", *web)[1])["new"] is False
+    code, out, _ = _run(capsys, "watch", "--every", "1s", "--rounds", "2", "--json", *web)
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and (first["round"], second["round"]) == (1, 2) and first["time"]
+    assert first["feeds"][0]["status"] == "updated" and first["ingest"]["added"]
+    assert second["feeds"][0]["status"] == "not modified" and second["ingest"] is None
+    code, out, _ = _run(capsys, "feeds", "remove", feed, "--json", *web[:2])
+    assert code == 0 and json.loads(out)["articles"] == 1
+
+
+def test_watch_and_list_survive_hostile_entries_and_print_no_raw_control_characters(
+    site: NewsSite, web: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.state.rss_items = ["ferry-shore-power"]
+    site.state.extra_rss_items = [
+        f"<item><title>Quay \u202eyalp\u202c notes</title><link>{site.url('/bad-canonical/bike-lanes-vote')}</link>"
+        "<guid>hostile-1</guid><description>Harbour notes.</description></item>"
+    ]
+    assert _run(capsys, "feeds", "add", site.url("/feed.rss"), *web)[0] == 0
+    code, out, err = _run(capsys, "watch", "--every", "1s", "--rounds", "2", *web)
+    lines = out.splitlines()
+    assert code == 0 and "Traceback" not in err
+    assert "round 1: 1 feeds: 1 updated, 0 not modified, 0 failed" in lines[0] and "2 added" in lines[0]
+    assert "round 2: 1 feeds: 0 updated, 1 not modified, 0 failed" in lines[1]
+
+    hostile = Path(web[1]).parent / "titles.jsonl"
+    hostile.write_text(
+        json.dumps({"id": "ansi", "title": "Red \x1b[31malert\x1b[0m \u202eeman", "text": "Harbour notes."})
+    )
+    assert _run(capsys, "ingest", str(hostile), *web)[0] == 0
+    code, out, _ = _run(capsys, "list", *web[:4])
+    assert code == 0 and "Council approves protected bike lanes" in out  # the page's title, its canonical ignored
+    assert "Red \\x1b[31malert\\x1b[0m \\u202eeman" in out
+    assert all(ch == "\t" or ch.isprintable() for ch in out.replace("\n", ""))
