@@ -247,7 +247,7 @@ class Assistant:
     def check_index(cls, index_dir: str | Path, settings: Settings | None = None, repair: bool = False) -> CheckReport:
         """`check` for an index that may be too damaged to open: the store is repaired first, then
         opened to re-embed the articles whose vectors are missing."""
-        settings = settings or Settings()
+        settings = settings or Settings.load()
         report = check_store(index_dir, repair=repair, model_hint=model_hint(Path(index_dir), settings))
         if repair and report.missing_vectors:
             return merge(report, cls.open(index_dir, settings).check(repair=True))

@@ -330,7 +330,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """newsqa check [--repair]: exit 0 when the index is consistent (or was repaired), 1 otherwise"""
+    """newsqa check [--repair]: exit 0 when the index is consistent (or was repaired), 1 otherwise (also when
+    the repair had to name something as lost)"""
     from qa.assistant import Assistant
 
     report = Assistant.check_index(args.index, _settings(args), repair=args.repair)
