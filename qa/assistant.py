@@ -11,13 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker
 from qa.answering.conversation import QuestionRewriter
 from qa.answering.prompts import Prompts
 from qa.config import Settings
-from qa.embedding.embedder import Embedder
-from qa.errors import InputError, StoreError
+from qa.embedding.cache import cache_key
+from qa.embedding.embedder import BACKENDS, Embedder
+from qa.errors import InputError, NewsqaError, StoreError
 from qa.ingest.chunking import Chunker
 from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
@@ -29,13 +32,14 @@ from qa.llm.factory import make_llm
 from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.retrieval.timeparse import parse_time_hint
-from qa.store.check import CheckReport, merge
+from qa.store.check import CheckReport, ModelHint, merge
 from qa.store.check import check as check_store
 from qa.store.layout import manifest_of, write_lock
 from qa.store.store import Store
-from qa.types import Answer, Article, Hit
+from qa.types import Answer, Article, Chunk, Hit
 
 MAX_QUESTION_CHARS = 2000
+SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
 _RECORD_POSITION = re.compile(r"(?::\d+|\[\d+\])$")
 
 
@@ -225,8 +229,8 @@ class Assistant:
 
     def check(self, repair: bool = False) -> CheckReport:
         """Verify the index on disk (see `qa.store.check.check`); with `repair`, also fix it and
-        re-embed the articles whose vectors are missing."""
-        report = check_store(self.index_dir, repair=repair)
+        re-chunk and re-embed the articles whose vectors are missing or damaged."""
+        report = check_store(self.index_dir, repair=repair, model_hint=model_hint(self.index_dir, self.settings))
         if repair and report.missing_vectors:
             with write_lock(self.index_dir):
                 store = self._fresh_store()
@@ -242,7 +246,8 @@ class Assistant:
     def check_index(cls, index_dir: str | Path, settings: Settings | None = None, repair: bool = False) -> CheckReport:
         """`check` for an index that may be too damaged to open: the store is repaired first, then
         opened to re-embed the articles whose vectors are missing."""
-        report = check_store(index_dir, repair=repair)
+        settings = settings or Settings()
+        report = check_store(index_dir, repair=repair, model_hint=model_hint(Path(index_dir), settings))
         if repair and report.missing_vectors:
             return merge(report, cls.open(index_dir, settings).check(repair=True))
         return report
@@ -262,7 +267,7 @@ class Assistant:
         checked = [check_url(url) for url in urls]
         if not checked:
             raise InputError("no URLs given")
-        result = read_urls(checked, fetcher or self.fetcher, self.read_options)
+        result = read_urls(checked, fetcher or self.fetcher, self.read_options, progress=progress)
         report = self.ingest_articles(result.articles, progress=progress)
         report.errors[:0] = result.issues
         return report
@@ -285,6 +290,7 @@ class Assistant:
         return FeedRegistry(self.index_dir).refresh(
             fetcher or self.fetcher,
             lambda articles: self.ingest_articles(articles, progress=progress),
+            progress=progress,
             options=self.read_options,
         )
 
@@ -426,6 +432,66 @@ class Assistant:
             translate_quotes=self.settings.translate_quotes,
             min_support=self.settings.min_support,
         )
+
+
+def model_hint(index_dir: Path, settings: Settings) -> ModelHint:
+    """How `check --repair` learns which model embedded an index whose every manifest is lost: the model
+    whose cached vectors hold its passages, else the configured one if re-embedding a few stored
+    passages gives their vectors back."""
+
+    def identify(
+        samples: list[tuple[Article, Chunk, np.ndarray | None]], dimension: int | None
+    ) -> tuple[str, int | None] | None:
+        texts = [chunk.text for _, chunk, _ in samples]
+        titles = [_context_title(article) for article, _, _ in samples]
+        found = _cached_model(index_dir, settings, texts, titles)
+        if found is not None:
+            return found[0], dimension or found[1]
+        stored = [
+            (text, title, vector) for text, title, (_, _, vector) in zip(texts, titles, samples) if vector is not None
+        ]
+        if not stored:
+            return settings.embedding_model, dimension  # no vector is left to contradict it: all are re-embedded
+        embedder = Embedder(
+            settings.embedding_model,
+            settings.models_dir,
+            settings.embed_batch_size,
+            backend=settings.embedding_backend,
+            dimension=dimension or 0,
+            titles=settings.embed_titles,
+        )
+        try:
+            fresh = embedder.encode_documents([t for t, _, _ in stored], [t for _, t, _ in stored])
+        except NewsqaError:
+            return None
+        if fresh.shape[1] != len(stored[0][2]):
+            return None
+        agreement = np.sum(fresh * np.stack([v for _, _, v in stored]), axis=1)
+        return (settings.embedding_model, dimension) if float(agreement.min()) >= SAME_VECTOR else None
+
+    return identify
+
+
+def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles: list[str]) -> tuple[str, int] | None:
+    """(model, vector size) of the known embedding model whose cached vectors hold these passages."""
+    from qa.models import known_models
+
+    cache_dir = Embedder.from_settings(settings, index_dir).cache_dir
+    if not texts or cache_dir is None or not cache_dir.exists():
+        return None
+    for name in dict.fromkeys([settings.embedding_model, *(spec.name for spec in known_models("embedding"))]):
+        embedder = Embedder(name, settings.models_dir, cache_dir=cache_dir)
+        for titled in (True, False):
+            embedder.titles = titled
+            try:
+                documents = embedder.document_texts(texts, titles)  # reads the model's prompts from its folder
+            except NewsqaError:
+                break
+            for backend in BACKENDS:
+                embedder.backend = backend
+                found = embedder.cache.get([cache_key(embedder.cache_space, d) for d in documents])  # type: ignore[union-attr]
+                if found:
+                    return name, len(next(iter(found.values())))
 
 
 def _origin_file(origin: str) -> str:

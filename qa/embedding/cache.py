@@ -57,7 +57,8 @@ class EmbeddingCache:
                     rows = db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part).fetchall()
                     for key, blob in rows:
                         vector = np.frombuffer(blob, dtype=np.float32)
-                        if dimension is None or vector.shape[0] == dimension:
+                        # A non-finite vector (a damaged entry, or one a faulty backend made) is a miss.
+                        if (dimension is None or vector.shape[0] == dimension) and np.isfinite(vector).all():
                             found[bytes(key)] = vector
                 if found:
                     stamp = time.time_ns()

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import feedparser
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError, InputError, StoreError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
@@ -281,14 +282,17 @@ class FeedRegistry:
         fetcher: Fetcher,
         store: Callable[[list[Article]], StoredReport],
         max_new_entries: int = MAX_NEW_ENTRIES,
+        progress: bool = False,
         options: ReadOptions | None = None,
     ) -> RefreshReport:
         """Fetch every feed (conditionally), turn new entries into articles, `store` them, then remember them.
+        With `progress`, progress bars on stderr (feeds, and the entry pages of each feed).
 
         Entries are remembered only after `store` returns, so a failed save is retried next time. A feed that
         fails is reported as failed; an entry that fails is reported and remembered, so it never blocks its feed.
         """
-        polls = [self._poll(state, fetcher, max_new_entries, options or ReadOptions()) for state in self.list()]
+        feeds = tqdm(self.list(), desc="Fetching feeds", unit="feed", disable=not progress)
+        polls = [self._poll(state, fetcher, max_new_entries, options or ReadOptions(), progress) for state in feeds]
         report = RefreshReport([poll.outcome for poll in polls])
         articles = [article for poll in polls for article in poll.articles]
         if articles or any(poll.issues for poll in polls):
@@ -314,12 +318,14 @@ class FeedRegistry:
 
     # -- one feed --------------------------------------------------------------------------------
 
-    def _poll(self, state: FeedState, fetcher: Fetcher, max_new_entries: int, options: ReadOptions) -> _Poll:
+    def _poll(
+        self, state: FeedState, fetcher: Fetcher, max_new_entries: int, options: ReadOptions, progress: bool = False
+    ) -> _Poll:
         new = FeedState.from_dict(state.to_dict())
         new.last_refresh = _now()
         poll = _Poll(new, FeedOutcome(state.url, "updated"))
         try:
-            self._poll_entries(state, fetcher, max_new_entries, options, poll)
+            self._poll_entries(state, fetcher, max_new_entries, options, poll, progress)
         except Exception as error:  # an unforeseen failure costs this feed's round only, never the other feeds
             issue = unexpected_issue(state.url, error)
             poll.outcome.status, poll.outcome.error = "failed", issue.reason
@@ -329,7 +335,13 @@ class FeedRegistry:
         return poll
 
     def _poll_entries(
-        self, state: FeedState, fetcher: Fetcher, max_new_entries: int, options: ReadOptions, poll: _Poll
+        self,
+        state: FeedState,
+        fetcher: Fetcher,
+        max_new_entries: int,
+        options: ReadOptions,
+        poll: _Poll,
+        progress: bool = False,
     ) -> None:
         new = poll.state
         try:
@@ -348,7 +360,8 @@ class FeedRegistry:
         title = parsed.feed.get("title")
         new.title = (title.strip() if isinstance(title, str) else "") or state.title
         seen, seen_hashes = set(state.seen), set(state.seen_hashes)
-        for entry in parsed.entries:
+        entries = tqdm(parsed.entries, desc="  entries", unit="entry", leave=False, disable=not progress)
+        for entry in entries:
             if poll.outcome.new_entries >= max_new_entries:
                 break
             raw_key = _entry_key(entry)

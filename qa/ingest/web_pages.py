@@ -10,6 +10,7 @@ from typing import Any
 
 import lxml.html
 from lxml import etree
+from tqdm import tqdm
 
 from qa.errors import IngestError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, join_url
@@ -128,9 +129,12 @@ def read_url(url: str, fetcher: Fetcher, options: ReadOptions | None = None) -> 
     return result
 
 
-def read_urls(urls: Iterable[str], fetcher: Fetcher, options: ReadOptions | None = None) -> ReadResult:
-    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host)."""
+def read_urls(
+    urls: Iterable[str], fetcher: Fetcher, options: ReadOptions | None = None, progress: bool = False
+) -> ReadResult:
+    """Articles from many web pages, one at a time (the fetcher spaces requests to the same host);
+    with `progress`, a progress bar on stderr."""
     result = ReadResult()
-    for url in urls:
+    for url in tqdm(list(urls), desc="Fetching pages", unit="page", disable=not progress):
         result.extend(read_url(url, fetcher, options))
     return result

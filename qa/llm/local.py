@@ -103,8 +103,9 @@ class LocalLLM:
             except (RuntimeError, ValueError) as error:
                 raise LLMError(f"the local model failed while answering: {error}") from error
 
-    def stream_messages(self, messages: Sequence[Any]) -> Iterator[str]:
-        """Text deltas of the reply to chat `messages`, formatted as ChatML (see `chatml`)."""
+    def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
+        """Text deltas of the reply to chat `messages`, formatted as ChatML (see `chatml`). `usage` stays
+        empty: `count_tokens` is exact for the local model."""
         return self.stream(chatml(messages))
 
     def yes_probability(self, messages: Sequence[Any]) -> float:

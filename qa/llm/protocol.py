@@ -19,8 +19,9 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` (exact or a conservative estimate), for budgeting the prompt."""
 
-    def stream_messages(self, messages: Sequence[Any]) -> Iterator[str]:
-        """Text deltas of the reply to chat messages ((role, content) pairs or llama-index `ChatMessage`s)."""
+    def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
+        """Text deltas of the reply to chat messages ((role, content) pairs or llama-index `ChatMessage`s);
+        `usage` receives the token counts the model reports (`prompt_tokens`, `completion_tokens`), if any."""
 
     def yes_probability(self, messages: Sequence[Any]) -> float:
         """The model's probability that its reply to `messages` starts with "yes" rather than "no"."""

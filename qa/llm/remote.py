@@ -1,4 +1,4 @@
-"""A language model behind an OpenAI-compatible `/chat/completions` endpoint, streamed over SSE with httpx."""
+"""A language model behind an OpenAI-compatible `/chat/completions` endpoint, through the `openai` SDK."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
-import httpx
+import httpx2
+import openai
 
 from qa.errors import ConfigError, LLMError
 
@@ -21,7 +22,7 @@ MAX_RETRY_WAIT_S = 10.0
 # per 3 characters overestimates: the context budget errs toward fewer passages, never an overflow.
 CHARS_PER_TOKEN = 3.0
 
-_TRANSIENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError)
+T = TypeVar("T")
 
 
 class OpenAICompatibleLLM:
@@ -30,6 +31,7 @@ class OpenAICompatibleLLM:
     The API key is read from the environment variable named `api_key_env` at each request and is
     never part of `to_dict`. Connection failures, 5xx and 429 answers are retried with backoff
     until the reply starts streaming; a failure after that is an `LLMError`, never a repeated request.
+    The SDK's own retries are off: it would also retry timeouts, and a slow model must not be asked twice.
     """
 
     def __init__(
@@ -59,7 +61,7 @@ class OpenAICompatibleLLM:
         self.connect_timeout_s = connect_timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
-        self._client: httpx.Client | None = None
+        self._client: openai.OpenAI | None = None
         self._logprobs: bool | None = None  # whether the endpoint gives token log-probabilities; None: not yet known
 
     @property
@@ -80,45 +82,62 @@ class OpenAICompatibleLLM:
         """An overestimate of the tokens in `text` (see CHARS_PER_TOKEN)."""
         return math.ceil(len(text) / CHARS_PER_TOKEN)
 
-    def stream_messages(self, messages: Sequence[Any]) -> Iterator[str]:
-        """Text deltas of the reply to chat `messages` (llama-index `ChatMessage`s or (role, content) pairs)."""
-        body = {
-            "model": self._model_id(),
-            "messages": [_openai_message(message) for message in messages],
-            "stream": True,
-            "temperature": self.temperature,
-            "max_tokens": self.max_new_tokens,
-        }
-        response = self._send("POST", "/chat/completions", body)
+    def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
+        """Text deltas of the reply to chat `messages` (llama-index `ChatMessage`s or (role, content) pairs).
+
+        When the endpoint reports token usage, `usage` receives its `prompt_tokens` and `completion_tokens`."""
+        model = self._model_id()
+        stream = self._with_retries(
+            lambda: self._sdk().chat.completions.create(
+                model=model,
+                messages=[_openai_message(message) for message in messages],
+                stream=True,
+                stream_options={"include_usage": True},
+                temperature=self.temperature,
+                max_tokens=self.max_new_tokens,
+                extra_headers=self._auth_header(),
+            )
+        )
         received = 0
         try:
-            for delta in _deltas(response, self.base_url):
-                received += len(delta)
-                yield delta
-        except httpx.TimeoutException as error:
+            if "text/event-stream" not in stream.response.headers.get("content-type", ""):
+                # The server ignored `stream` and sent the whole reply at once.
+                reply = self._parsed(stream.response.read().decode("utf-8", "replace"))
+                _record_usage(reply.get("usage"), usage)
+                text = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content")
+                if text:
+                    yield text
+                return
+            for chunk in stream:
+                if chunk.usage is not None:
+                    _record_usage(chunk.usage.model_dump(), usage)
+                delta = chunk.choices[0].delta.content if chunk.choices else None
+                if delta:
+                    received += len(delta)
+                    yield delta
+        except openai.APITimeoutError as error:
             raise LLMError(
                 f"the LLM endpoint {self.base_url} sent nothing for {self.timeout_s:g} s "
                 f"({received} characters received); raise llm_timeout_s if the model is just slow"
             ) from error
-        except httpx.HTTPError as error:
+        except openai.APIConnectionError as error:
             raise LLMError(
-                f"the connection to the LLM endpoint {self.base_url} broke after {received} characters: {error!r}"
+                f"the connection to the LLM endpoint {self.base_url} broke after {received} characters: "
+                f"{_describe(error.__cause__ or error)}"
             ) from error
+        except openai.APIError as error:
+            raise LLMError(f"the LLM endpoint {self.base_url} reported an error: {error.message}") from error
+        except ValueError as error:
+            raise LLMError(f"the LLM endpoint {self.base_url} sent an event that is not JSON: {error}") from error
         finally:
-            response.close()
+            stream.close()
 
     def yes_probability(self, messages: Sequence[Any]) -> float:
         """The probability that the reply to `messages` starts with "yes" rather than "no": from the
         endpoint's token log-probabilities when it gives them, else 1.0 or 0.0 from the reply's first word."""
-        body = {
-            "model": self._model_id(),
-            "messages": [_openai_message(message) for message in messages],
-            "temperature": 0.0,
-            "max_tokens": 2,
-        }
         if self._logprobs is not False:
             try:
-                choice = self._reply(body | {"logprobs": True, "top_logprobs": 10})
+                choice = self._reply(messages, logprobs=True, top_logprobs=10)
             except LLMError:
                 if self._logprobs:
                     raise
@@ -126,18 +145,25 @@ class OpenAICompatibleLLM:
             else:
                 self._logprobs = True
                 return _yes_probability(choice)
-        return _yes_probability(self._reply(body))
+        return _yes_probability(self._reply(messages))
 
-    def _reply(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The first choice of a non-streamed chat completion."""
-        response = self._send("POST", "/chat/completions", body)
-        try:
-            reply = _json(response.read().decode("utf-8", "replace"), self.base_url)
-        except httpx.HTTPError as error:
-            raise LLMError(f"the connection to the LLM endpoint {self.base_url} broke: {error!r}") from error
-        finally:
-            response.close()
-        return (reply.get("choices") or [{}])[0]
+    def _reply(self, messages: Sequence[Any], **options: Any) -> dict[str, Any]:
+        """The first choice of a short, non-streamed chat completion, as a plain dict."""
+        model = self._model_id()
+        completion = self._with_retries(
+            lambda: self._sdk().chat.completions.create(
+                model=model,
+                messages=[_openai_message(message) for message in messages],
+                temperature=0.0,
+                max_tokens=2,
+                extra_headers=self._auth_header(),
+                **options,
+            )
+        )
+        if not isinstance(completion, openai.BaseModel):
+            reply = str(completion)[:200]
+            raise LLMError(f"the LLM endpoint {self.base_url} sent something that is not a chat completion: {reply!r}")
+        return completion.choices[0].model_dump() if completion.choices else {}
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -164,67 +190,78 @@ class OpenAICompatibleLLM:
         """The inverse of `to_dict`."""
         return cls(**data)
 
-    # -- HTTP --------------------------------------------------------------------------------
+    # -- the SDK -------------------------------------------------------------------------------
 
     def _model_id(self) -> str:
         if self.model:
             return self.model
-        response = self._send("GET", "/models", None)
         try:
-            listed = [entry["id"] for entry in json.loads(response.read()).get("data", [])]
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            page = self._with_retries(lambda: self._sdk().models.list(extra_headers=self._auth_header()))
+            listed = [entry.id for entry in page.data]
+        except (AttributeError, TypeError, ValueError) as error:
             raise LLMError(f"{self.base_url}/models did not return an OpenAI model list; set llm_api_model") from error
-        finally:
-            response.close()
         if not listed:
             raise LLMError(f"the LLM endpoint {self.base_url} lists no models; set llm_api_model")
         self.model = listed[0]
         return self.model
 
-    def _http(self) -> httpx.Client:
+    def _sdk(self) -> openai.OpenAI:
         if self._client is None:
-            timeout = httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s))
-            self._client = httpx.Client(timeout=timeout)
+            timeout = openai.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s))
+            # Every request sets its own Authorization header (see _auth_header): the key is read when it is
+            # sent, and neither $OPENAI_API_KEY nor $OPENAI_ADMIN_KEY can reach this endpoint.
+            self._client = openai.OpenAI(base_url=self.base_url, api_key=self._key, max_retries=0, timeout=timeout)
         return self._client
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream, application/json"}
-        key = os.environ.get(self.api_key_env, "").strip()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+    def _key(self) -> str:
+        return os.environ.get(self.api_key_env, "").strip()
 
-    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
-        """An open response with status 200 (the caller closes it), after retrying transient failures."""
-        client = self._http()
-        url = self.base_url + path
+    def _auth_header(self) -> dict[str, Any]:
+        key = self._key()
+        return {"Authorization": f"Bearer {key}" if key else openai.omit}
+
+    def _with_retries(self, request: Callable[[], T]) -> T:
+        """`request()`, after retrying connection failures, 5xx and 429 with backoff; LLMError when it fails."""
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             wait = self.backoff_s * 2 ** (attempt - 1)
             try:
-                request = client.build_request(method, url, json=body, headers=self._headers())
-                response = client.send(request, stream=True)
-            except _TRANSIENT_ERRORS as error:
-                reason = _describe(error)
-            except httpx.TimeoutException as error:
-                raise LLMError(
-                    f"the LLM endpoint {self.base_url} did not answer within {self.timeout_s:g} s; "
-                    "raise llm_timeout_s if the model is just slow"
-                ) from error
-            except httpx.HTTPError as error:
-                raise LLMError(f"the request to the LLM endpoint {url} failed: {_describe(error)}") from error
-            else:
-                if response.status_code == 200:
-                    return response
-                detail = _error_detail(response)
-                if response.status_code not in RETRY_STATUSES:
-                    raise LLMError(self._status_message(response.status_code, detail, url))
-                reason = f"returned {response.status_code}: {detail}"
-                wait = max(wait, _retry_after(response))
+                return request()
+            except openai.APITimeoutError as error:
+                if not isinstance(error.__cause__, httpx2.ConnectTimeout):
+                    raise LLMError(
+                        f"the LLM endpoint {self.base_url} did not answer within {self.timeout_s:g} s; "
+                        "raise llm_timeout_s if the model is just slow"
+                    ) from error
+                reason = _describe(error.__cause__)
+            except openai.APIConnectionError as error:
+                reason = _describe(error.__cause__ or error)
+            except openai.APIStatusError as error:
+                detail = _error_detail(error)
+                if error.status_code not in RETRY_STATUSES:
+                    raise LLMError(self._status_message(error.status_code, detail, str(error.request.url))) from error
+                reason = f"returned {error.status_code}: {detail}"
+                wait = max(wait, _retry_after(error.response))
+            except (openai.OpenAIError, ValueError) as error:
+                raise LLMError(f"the request to the LLM endpoint {self.base_url} failed: {_describe(error)}") from error
             if attempt == attempts:
                 raise LLMError(f"the LLM endpoint {self.base_url} is not reachable after {attempts} attempts: {reason}")
             time.sleep(min(wait, MAX_RETRY_WAIT_S))
         raise AssertionError("unreachable")
+
+    def _parsed(self, text: str) -> dict[str, Any]:
+        """A JSON reply as a dict; LLMError when it is not one, or reports an error."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise LLMError(
+                f"the LLM endpoint {self.base_url} sent something that is not JSON: {text[:200]!r}"
+            ) from None
+        if not isinstance(value, dict):
+            raise LLMError(f"the LLM endpoint {self.base_url} sent unexpected JSON: {text[:200]!r}")
+        if "error" in value:
+            raise LLMError(f"the LLM endpoint {self.base_url} reported an error: {_message_of(value['error'])}")
+        return value
 
     def _status_message(self, status: int, detail: str, url: str) -> str:
         if status in (401, 403):
@@ -246,25 +283,13 @@ def _openai_message(message: Any) -> dict[str, str]:
     return {"role": str(role), "content": str(content)}
 
 
-def _deltas(response: httpx.Response, base_url: str) -> Iterator[str]:
-    """Content deltas from an SSE chat stream (or the whole reply, if the server ignored `stream`)."""
-    if "text/event-stream" not in response.headers.get("content-type", ""):
-        reply = _json(response.read().decode("utf-8", "replace"), base_url)
-        text = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content")
-        if text:
-            yield text
+def _record_usage(reported: Any, usage: dict[str, int] | None) -> None:
+    """Copy the token counts an endpoint reported into `usage` (when both exist)."""
+    if usage is None or not isinstance(reported, dict):
         return
-    for line in response.iter_lines():
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        event = _json(data, base_url)
-        choices = event.get("choices") or []
-        delta = (choices[0].get("delta") or {}).get("content") if choices else None
-        if delta:
-            yield delta
+    for key in ("prompt_tokens", "completion_tokens"):
+        if isinstance(reported.get(key), int):
+            usage[key] = reported[key]
 
 
 def _yes_probability(choice: dict[str, Any]) -> float:
@@ -283,47 +308,28 @@ def _yes_probability(choice: dict[str, Any]) -> float:
     return 1.0 if first == "yes" else 0.0 if first == "no" else 0.5
 
 
-def _json(text: str, base_url: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise LLMError(f"the LLM endpoint {base_url} sent something that is not JSON: {text[:200]!r}") from error
-    if not isinstance(value, dict):
-        raise LLMError(f"the LLM endpoint {base_url} sent unexpected JSON: {text[:200]!r}")
-    if "error" in value:
-        raise LLMError(f"the LLM endpoint {base_url} reported an error: {_message_of(value['error'])}")
-    return value
-
-
-def _error_detail(response: httpx.Response) -> str:
-    """The server's own words about a failed request, shortened; closes the response."""
-    try:
-        text = response.read().decode("utf-8", "replace")
-    except httpx.HTTPError:
-        text = ""
-    finally:
-        response.close()
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "error" in body:
-        text = _message_of(body["error"])
-    elif isinstance(body, dict) and "detail" in body:
-        text = str(body["detail"])
-    return " ".join(text.split())[:300] or response.reason_phrase or "no details"
+def _error_detail(error: openai.APIStatusError) -> str:
+    """The server's own words about a failed request, shortened."""
+    body = error.body
+    if isinstance(body, dict) and ("message" in body or "detail" in body):
+        text = str(body.get("message", body.get("detail")))
+    elif isinstance(body, dict | list):
+        text = json.dumps(body)
+    else:
+        text = str(body or "")
+    return " ".join(text.split())[:300] or error.response.reason_phrase or "no details"
 
 
 def _message_of(error: Any) -> str:
     return str(error.get("message", error)) if isinstance(error, dict) else str(error)
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: httpx2.Response) -> float:
     try:
         return max(0.0, float(response.headers.get("retry-after", "0")))
     except ValueError:
         return 0.0  # an HTTP date: fall back to the normal backoff
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,9 @@ class RetrievalOptions:
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant
     lexical_weight: float = 0.2  # BM25 ranks count a fifth of dense ranks: more hurt cross-lingual questions
     recency_margin: float = 0.12  # cosine below the best article within which a newer one on the story ranks first
+    # The passage after the best one joins the hits: news paragraphs go on with "He met…" that names no one
+    # the question names (the reference article's answer to "Who did Zuckerberg meet?" is such a paragraph).
+    follow_best: bool = True
 
 
 class Retriever:
@@ -87,6 +90,8 @@ class Retriever:
         elif prefer_recent:
             order = self._story_first(order, similarity, question, lambda a: -_timestamp(a))
         hits = self._one_per_story(order, similarity, vector, k)
+        if self.options.follow_best and hits:
+            hits = self._with_following(hits, vector, k)
         finished = time.perf_counter()
         timings = {"embed_query": embedded - started, "search": searched - embedded, "retrieval": finished - started}
         return hits, timings
@@ -147,6 +152,21 @@ class Retriever:
             others = tuple(m.source or m.id for m in members if m.id != article.id)
             hits.append(Hit(chunk=chunk, article=article, score=score, rank=len(hits) + 1, also_carried_by=others))
         return hits
+
+    def _with_following(self, hits: list[Hit], vector: np.ndarray, k: int) -> list[Hit]:
+        """`hits` with the passage that follows the best one in its article second (when not already there),
+        scored by its own similarity; still `k` hits."""
+        best = hits[0]
+        chunks = self.store.chunks_of(best.article.id)
+        following = [i for i, chunk in enumerate(chunks) if chunk.position == best.chunk.position + 1]
+        if not following or any(hit.chunk.id == chunks[following[0]].id for hit in hits):
+            return hits
+        score = float(self.store.vectors_of(best.article.id)[following[0]] @ vector)
+        added = Hit(
+            chunk=chunks[following[0]], article=best.article, score=score, rank=2, also_carried_by=best.also_carried_by
+        )
+        ranked = [best, added, *hits[1:]][:k]
+        return [replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
 
     def _groups(self) -> dict[str, list[Article]]:
         """Near-duplicate groups with two or more members, earliest publication first."""

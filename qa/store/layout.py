@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import StoreError
+from qa.store.records import SEAL, seal_state
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sealed lines and manifest, file checksums, vector CRCs (see qa.store.records)
+READABLE_FORMATS = (1, 2)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_MARK = ".tmp-"
@@ -72,19 +74,33 @@ def current_name(path: Path) -> str:
 
 
 def read_manifest(snapshot: Path) -> dict[str, Any]:
-    """A snapshot's manifest, checked for format and the keys newsqa needs."""
+    """A snapshot's manifest, checked for format, its seal and the keys newsqa needs."""
     try:
-        manifest = json.loads((snapshot / "manifest.json").read_text())
+        text = (snapshot / "manifest.json").read_text(encoding="utf-8")
+        manifest = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StoreError(
             f"index {snapshot.parent} is damaged (snapshot {snapshot.name}: {error}); run `newsqa check --repair`"
         ) from error
     if not isinstance(manifest, dict):
-        raise StoreError(f"index {snapshot.parent} is damaged: manifest of {snapshot.name} is not an object")
-    if manifest.get("format") != FORMAT_VERSION:
         raise StoreError(
-            f"index {snapshot.parent} has format {manifest.get('format')}, this newsqa reads {FORMAT_VERSION}"
+            f"index {snapshot.parent} is damaged: manifest of {snapshot.name} is not an object; "
+            "run `newsqa check --repair`"
         )
+    found = manifest.get("format")
+    if isinstance(found, bool) or found not in READABLE_FORMATS:
+        newer = isinstance(found, int) and not isinstance(found, bool) and found > FORMAT_VERSION
+        raise StoreError(
+            f"index {snapshot.parent} has format {found}, this newsqa reads formats up to {FORMAT_VERSION}"
+            + ("; upgrade newsqa to read it" if newer else "; run `newsqa check --repair`")
+        )
+    if found >= 2:
+        if not seal_state(text)[1] or not isinstance(manifest.get("files"), dict):
+            raise StoreError(
+                f"index {snapshot.parent} is damaged: manifest of {snapshot.name} changed after it was saved "
+                "(its checksum differs); run `newsqa check --repair`"
+            )
+        manifest.pop(SEAL, None)
     problems = [
         key
         for key, kind in (("version", int), ("embedding_model", str), ("dimension", int), ("next_vector_id", int))

@@ -3,7 +3,9 @@
 On disk, `index/<name>/` holds numbered snapshot folders and a `CURRENT` file naming the live one.
 A save writes a complete new snapshot, then swaps `CURRENT` atomically, so a process killed at any
 moment leaves the previous snapshot intact and readable. The snapshot before the live one is kept
-as well, as a fallback for `newsqa check --repair`. Writers hold an exclusive lock.
+as well, as a fallback for `newsqa check --repair`. Writers hold an exclusive lock. The manifest
+records a checksum of every file (see `qa.store.records`), and loading refuses a snapshot whose
+files changed after they were saved.
 
 Vectors live in an exact inner-product index while the corpus is small. When a save finds more
 than `ann_threshold` vectors it switches to an inverted-file index (IVF-Flat: exact vectors in
@@ -52,6 +54,18 @@ from qa.store.layout import (
     snapshot_names,
     snapshot_version,
 )
+from qa.store.records import (
+    FILE_DIGEST,
+    article_line,
+    chunk_line,
+    digest,
+    file_digest,
+    load_article,
+    load_chunk,
+    seal,
+    surroundings,
+    vector_crc,
+)
 from qa.types import Article, Chunk
 
 # -- the store -------------------------------------------------------------------------------
@@ -76,6 +90,7 @@ class Store:
         self._articles: dict[str, Article] = {}
         self._chunks: dict[int, Chunk] = {}
         self._article_vectors: dict[str, list[int]] = {}
+        self._vector_crc: dict[int, int] = {}
         self._index: faiss.Index = flat_index(dimension)
         self._ann: dict[str, Any] = {"kind": FLAT}
 
@@ -96,18 +111,20 @@ class Store:
         snapshot = path / name
         manifest = read_manifest(snapshot)
         try:
-            articles = [Article.from_dict(json.loads(line)) for line in _lines(snapshot / "articles.jsonl")]
-            chunks = []
-            for line in _lines(snapshot / "chunks.jsonl"):
-                data = json.loads(line)
-                vector_id = data.pop("vector_id")
-                chunks.append((int(vector_id), Chunk.from_dict(data)))
+            articles = [load_article(line) for line in _lines(_verified_bytes(snapshot, "articles.jsonl", manifest))]
+            chunks, crcs = [], {}
+            for line in _lines(_verified_bytes(snapshot, "chunks.jsonl", manifest)):
+                vector_id, chunk, crc = load_chunk(line)
+                chunks.append((vector_id, chunk))
+                if crc is not None:
+                    crcs[vector_id] = crc
+            _verify_file(snapshot, "vectors.faiss", manifest)
             index = faiss.read_index(str(snapshot / "vectors.faiss"))
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
             raise StoreError(
                 f"index {path} is damaged (snapshot {name}: {error}); run `newsqa check --repair`"
             ) from error
-        store = cls.assemble(path, manifest, articles, chunks, index)
+        store = cls.assemble(path, manifest, articles, chunks, index, crcs)
         if store._index.ntotal != len(store._chunks):
             raise StoreError(
                 f"index {path} is inconsistent: {store._index.ntotal} vectors for {len(store._chunks)} chunks; "
@@ -123,9 +140,11 @@ class Store:
         articles: Iterable[Article],
         chunks: Iterable[tuple[int, Chunk]],
         index: faiss.Index,
+        crcs: dict[int, int] | None = None,
     ) -> Store:
-        """A store from already-read parts: a manifest, articles, (vector id, chunk) pairs, FAISS index.
-        Chunks of articles not given are an error; nothing else is checked (see `qa.store.check`)."""
+        """A store from already-read parts: a manifest, articles, (vector id, chunk) pairs, FAISS index,
+        and the CRC of each vector (computed from the index for those not given). Chunks of articles
+        not given are an error; nothing else is checked (see `qa.store.check`)."""
         store = cls(
             path,
             manifest["embedding_model"],
@@ -143,8 +162,17 @@ class Store:
             store._chunks[vector_id] = chunk
             store._article_vectors[chunk.article_id].append(vector_id)
         if index.d != store.dimension:
-            raise StoreError(f"the vectors have {index.d} dimensions, the manifest says {store.dimension}")
+            raise StoreError(
+                f"index {path} is damaged: the vectors have {index.d} dimensions, the manifest says "
+                f"{store.dimension}; run `newsqa check --repair`"
+            )
         store._index = index
+        store._vector_crc = {v: c for v, c in (crcs or {}).items() if v in store._chunks}
+        unknown = [v for v in store._chunks if v not in store._vector_crc]
+        if unknown and index.ntotal:
+            ids, vectors = index_vectors(index)
+            wanted = set(unknown)
+            store._vector_crc.update({int(v): vector_crc(row) for v, row in zip(ids.tolist(), vectors) if v in wanted})
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
@@ -245,8 +273,9 @@ class Store:
                 self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self._articles[article.id] = article
         self._article_vectors[article.id] = [int(i) for i in ids]
-        for vector_id, chunk in zip(ids, chunks):
+        for vector_id, chunk, vector in zip(ids, chunks, vectors):
             self._chunks[int(vector_id)] = chunk
+            self._vector_crc[int(vector_id)] = vector_crc(vector)
 
     def delete(self, article_id: str) -> bool:
         """Remove an article, its chunks and their vectors; False if it was not stored."""
@@ -258,6 +287,7 @@ class Store:
                 self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))
         for vector_id in vector_ids:
             del self._chunks[vector_id]
+            self._vector_crc.pop(vector_id, None)
         del self._articles[article_id]
         return True
 
@@ -305,16 +335,27 @@ class Store:
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir()
-        ordered = sorted(self._chunks.items())
-        articles = "".join(
-            json.dumps(a.to_dict(), ensure_ascii=False, default=str) + "\n" for a in self._articles.values()
-        )
-        chunks = "".join(json.dumps({**c.to_dict(), "vector_id": v}, ensure_ascii=False) + "\n" for v, c in ordered)
-        fsync_write(staging / "articles.jsonl", articles.encode("utf-8"))
-        fsync_write(staging / "chunks.jsonl", chunks.encode("utf-8"))
+        around: dict[int, tuple[str, str]] = {}
+        for article_id, vector_ids in self._article_vectors.items():
+            text = self._articles[article_id].text
+            around.update(surroundings(text, [(v, self._chunks[v]) for v in vector_ids]))
+        articles = "".join(article_line(a) + "\n" for a in self._articles.values()).encode("utf-8")
+        chunks = "".join(
+            chunk_line(v, c, self._vector_crc[v], *around[v]) + "\n" for v, c in sorted(self._chunks.items())
+        ).encode("utf-8")
+        fsync_write(staging / "articles.jsonl", articles)
+        fsync_write(staging / "chunks.jsonl", chunks)
         faiss.write_index(self._index, str(staging / "vectors.faiss"))
         with open(staging / "vectors.faiss", "rb+") as handle:
             os.fsync(handle.fileno())
+        files = {
+            "articles.jsonl": {"sha256": digest(articles), "bytes": len(articles)},
+            "chunks.jsonl": {"sha256": digest(chunks), "bytes": len(chunks)},
+            "vectors.faiss": {
+                "sha256": file_digest(staging / "vectors.faiss"),
+                "bytes": (staging / "vectors.faiss").stat().st_size,
+            },
+        }
         manifest = {
             "format": FORMAT_VERSION,
             "version": version,
@@ -326,12 +367,15 @@ class Store:
             "index": self._ann,
             "ann_threshold": self.ann_threshold,
             "saved_at": datetime.now(UTC).isoformat(),
+            "files": files,
         }
-        fsync_write(staging / "manifest.json", json.dumps(manifest, indent=2).encode())
+        fsync_write(staging / "manifest.json", seal(json.dumps(manifest, indent=2), FILE_DIGEST, indent=True).encode())
         fsync_dir(staging)
-        os.rename(staging, self.path / name)
+        # The pointer is written before the rename, so a snapshot newer than CURRENT with no pointer
+        # naming it is not a save cut short: CURRENT itself was changed.
         pointer = self.path / f".{CURRENT}{TMP_MARK}{os.getpid()}"
         fsync_write(pointer, name.encode())
+        os.rename(staging, self.path / name)
         os.replace(pointer, self.path / CURRENT)
         fsync_dir(self.path)
         self.version = version
@@ -350,8 +394,26 @@ class Store:
                 entry.unlink(missing_ok=True)
 
 
-def _lines(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield line
+def _lines(data: bytes) -> Iterator[str]:
+    for line in data.decode("utf-8").splitlines():
+        if line.strip():
+            yield line
+
+
+def _verified_bytes(snapshot: Path, name: str, manifest: dict[str, Any]) -> bytes:
+    """A snapshot file's bytes; ValueError when they differ from the checksum the manifest recorded."""
+    data = (snapshot / name).read_bytes()
+    expected = (manifest.get("files") or {}).get(name)
+    if expected is not None and (len(data) != expected.get("bytes") or digest(data) != expected.get("sha256")):
+        raise ValueError(f"{name} changed after it was saved (its checksum differs)")
+    return data
+
+
+def _verify_file(snapshot: Path, name: str, manifest: dict[str, Any]) -> None:
+    """ValueError when a snapshot file differs from the checksum the manifest recorded."""
+    expected = (manifest.get("files") or {}).get(name)
+    file = snapshot / name
+    if expected is not None and (
+        file.stat().st_size != expected.get("bytes") or file_digest(file) != expected.get("sha256")
+    ):
+        raise ValueError(f"{name} changed after it was saved (its checksum differs)")

@@ -1,4 +1,5 @@
-"""Serving the web UI: bind and password checks, the launch, and the command line of `python app.py`."""
+"""Serving newsqa: the web UI, the OpenAI-compatible API and the MCP tools on one server; bind, password and key
+checks; the command line of `python app.py`."""
 
 from __future__ import annotations
 
@@ -6,16 +7,23 @@ import argparse
 import ipaddress
 import logging
 import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import ConfigError, NewsqaError
 from qa.web.access import LoginThrottle
+from qa.web.model_queue import ModelQueue
+from qa.web.openai_api import ChatApi, api_key_from_env
 from qa.web.ui import CSS, HEAD, build_app, theme
 
 log = logging.getLogger("newsqa.web")
@@ -46,32 +54,57 @@ def is_local(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, auth: tuple[str, str] | None) -> None:
-    """Refuse to serve beyond this machine without a password."""
-    if not is_local(host) and auth is None:
+def check_bind(host: str, auth: tuple[str, str] | None, api_key: str | None) -> None:
+    """Refuse to serve beyond this machine without a password for the UI and a key for the API."""
+    if is_local(host):
+        return
+    if auth is None:
         raise ConfigError(
             f"refusing to listen on {host} without a password: anyone who can reach it could read and change "
             "the index. Set --auth user:password (or NEWSQA_AUTH), or listen on 127.0.0.1."
         )
+    if api_key is None:
+        raise ConfigError(
+            f"refusing to listen on {host} without an API key: anyone who can reach it could use the /v1 API. "
+            "Set NEWSQA_API_KEY to a secret that API clients send as a bearer token, or listen on 127.0.0.1."
+        )
 
 
-def serve(
-    index_dir: str | Path = DEFAULT_INDEX,
+def build_server(
+    assistant: Assistant,
+    auth: tuple[str, str] | None = None,
+    api_key: str | None = None,
+    mcp: bool = False,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    auth: tuple[str, str] | None = None,
-    settings: Settings | None = None,
-    warm_up: bool = True,
-) -> None:
-    """Start the web app and block; ConfigError when asked to listen beyond this machine without a password."""
-    check_bind(host, auth)
-    assistant = Assistant.open(index_dir, settings)
-    if warm_up:
-        log.info("loading the models…")
-        assistant.warm_up()
-    demo = build_app(assistant)
-    log.info("serving %s on http://%s:%d", assistant.index_dir, host, port)
-    demo.launch(
+    queue: ModelQueue | None = None,
+) -> FastAPI:
+    """One ASGI app with everything `newsqa serve` offers: the OpenAI-compatible API under /v1, the MCP
+    tools at /mcp (with `mcp`), and the web UI at / — all answering through one model queue."""
+    queue = queue or ModelQueue()
+    api = ChatApi(assistant, queue, api_key)
+    mcp_server = None
+    if mcp:
+        from qa.web.mcp_tools import build_mcp, mount_mcp
+
+        mcp_server = build_mcp(assistant, queue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A mounted app's own lifespan does not run, so the MCP session manager is started here.
+        async with mcp_server.session_manager.run() if mcp_server else nullcontext():
+            yield
+        api.close()
+
+    # No docs routes of its own: / belongs to the web UI.
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api.install(app)
+    if mcp_server:
+        mount_mcp(app, mcp_server, api_key, host)
+    return gr.mount_gradio_app(
+        app,
+        build_app(assistant, queue=queue),
+        path="/",
         server_name=host,
         server_port=port,
         auth=auth,
@@ -86,6 +119,39 @@ def serve(
     )
 
 
+def serve(
+    index_dir: str | Path = DEFAULT_INDEX,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    auth: tuple[str, str] | None = None,
+    settings: Settings | None = None,
+    warm_up: bool = True,
+    api_key: str | None = None,
+    mcp: bool = False,
+) -> None:
+    """Start the web app, the API (and the MCP tools) and block. ConfigError when asked to listen beyond this
+    machine without a password and an API key; OSError when the address cannot be used."""
+    check_bind(host, auth, api_key)
+    # Bound before the models load, so a port in use is reported at once.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    assistant = Assistant.open(index_dir, settings)
+    if warm_up:
+        log.info("loading the models…")
+        assistant.warm_up()
+    app = build_server(assistant, auth, api_key, mcp, host, port)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    log.info("serving %s: web UI %s/, OpenAI-compatible API %s/v1", assistant.index_dir, base, base)
+    if mcp:
+        log.info("MCP tools (streamable HTTP): %s/mcp", base)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --host, --port, --auth and --no-warm-up (shared by `python app.py` and `newsqa serve`)."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
@@ -96,6 +162,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="user:password asked for by the app (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost",
     )
     parser.add_argument("--no-warm-up", action="store_true", help="load the models on first use, not at start")
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -113,16 +184,31 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging() -> None:
+    """newsqa's INFO lines on stderr, set before a library (the MCP SDK) installs a handler of its own."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `python app.py`; returns the process exit code."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = Settings().with_overrides(
             models_dir=args.models_dir, embedding_model=args.embedding_model, llm_model=args.llm_model
         )
-        serve(args.index, args.host, args.port, parse_auth(args.auth), settings, warm_up=not args.no_warm_up)
+        serve(
+            args.index,
+            args.host,
+            args.port,
+            parse_auth(args.auth),
+            settings,
+            warm_up=not args.no_warm_up,
+            api_key=api_key_from_env(),
+            mcp=args.mcp,
+        )
     except ConfigError as error:
         print(f"newsqa: error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from qa.errors import NewsqaError
 from qa.retrieval.filters import Filters
 from qa.types import Answer
 from qa.web.access import UiSessions
+from qa.web.model_queue import ModelQueue
 from qa.web.render import (
     EMPTY_INDEX_MESSAGE,
     SOURCES_PLACEHOLDER,
@@ -39,6 +40,7 @@ from qa.web.render import (
 log = logging.getLogger("newsqa.web")
 
 # Everything that runs a model or writes the index shares one queue: one llama.cpp model, one writer.
+# Gradio's queue orders the UI's own events; a `ModelQueue` turn orders them with the API's and MCP's requests.
 MODEL_QUEUE = "assistant"
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv"]
 CORPUS_HEADERS = ["id", "title", "source", "date", "language"]
@@ -104,9 +106,12 @@ def uploaded_paths(files: Sequence[str] | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class Handlers:
-    """The UI's event handlers over one shared `Assistant`; per-user state lives in the browser session."""
+    """The UI's event handlers over one shared `Assistant`; per-user state lives in the browser session.
+
+    Every handler that runs a model or writes the index holds a turn of `queue` while it does."""
 
     assistant: Assistant
+    queue: ModelQueue = field(default_factory=ModelQueue)
     sessions: UiSessions = field(default_factory=UiSessions)
 
     # chat
@@ -146,12 +151,13 @@ class Handlers:
                 history = [(turn["question"], turn["answer"]) for turn in turns if "answer" in turn]
                 log.info("chat question: k=%s, %s, %d earlier turns", int(k), filters, len(history))
                 partial = ""
-                for item in self.assistant.ask_stream(question, k=int(k), filters=filters, history=history):
-                    if isinstance(item, Answer):
-                        entry = turn_from_answer(item)
-                    else:
-                        partial += item
-                        yield [*shown, assistant_message(escape_markdown(partial) + " ▌")], gr.skip(), gr.skip()
+                with self.queue.turn():
+                    for item in self.assistant.ask_stream(question, k=int(k), filters=filters, history=history):
+                        if isinstance(item, Answer):
+                            entry = turn_from_answer(item)
+                        else:
+                            partial += item
+                            yield [*shown, assistant_message(escape_markdown(partial) + " ▌")], gr.skip(), gr.skip()
         except NewsqaError as error:
             gr.Warning(str(error))
             entry = {"question": question, "notice": f"⚠️ {escape_markdown(str(error))}"}
@@ -173,7 +179,8 @@ class Handlers:
         """Answer `question` (optionally filtered) and return the whole answer as JSON."""
         try:
             filters = Filters.build(since or None, until or None, sources, languages)
-            return self.assistant.ask(question, k=int(k) if k else None, filters=filters).to_dict()
+            with self.queue.turn():
+                return self.assistant.ask(question, k=int(k) if k else None, filters=filters).to_dict()
         except NewsqaError as error:
             raise gr.Error(str(error)) from None
         except Exception:
@@ -247,7 +254,8 @@ class Handlers:
 
     def _ingest(self, paths: list[Path], names: dict[str, str]) -> str:
         try:
-            report = self.assistant.ingest(paths, progress=True)
+            with self.queue.turn():
+                report = self.assistant.ingest(paths, progress=True)
         except NewsqaError as error:
             raise gr.Error(f"nothing was added: {error}") from None
         except Exception:
@@ -272,7 +280,8 @@ class Handlers:
             raise gr.Error(f"at most {MAX_URLS} URLs at a time, got {len(urls)}")
         progress(0, desc=f"Fetching {counted(len(urls), 'page')}…")
         try:
-            report = self.assistant.ingest_urls(urls, progress=True)
+            with self.queue.turn():
+                report = self.assistant.ingest_urls(urls, progress=True)
         except NewsqaError as error:
             raise gr.Error(f"nothing was added: {error}") from None
         except Exception:
@@ -288,7 +297,8 @@ class Handlers:
         if not article_ids:
             raise gr.Error("choose the articles to delete first")
         try:
-            deleted = [article_id for article_id in article_ids if self.assistant.delete(article_id)]
+            with self.queue.turn():
+                deleted = [article_id for article_id in article_ids if self.assistant.delete(article_id)]
         except NewsqaError as error:
             raise gr.Error(str(error)) from None
         missing = [article_id for article_id in article_ids if article_id not in deleted]
@@ -300,9 +310,10 @@ class Handlers:
 # -- layout --------------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant, title: str = "newsqa") -> gr.Blocks:
-    """The whole web app over `assistant`, queued so that one answer is generated at a time."""
-    handlers = Handlers(assistant)
+def build_app(assistant: Assistant, title: str = "newsqa", queue: ModelQueue | None = None) -> gr.Blocks:
+    """The whole web app over `assistant`, queued so that one answer is generated at a time (also
+    across the other users of `queue`)."""
+    handlers = Handlers(assistant, queue or ModelQueue())
     # Uploaded files are only read once, into the index: Gradio may delete them after an hour.
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# {escape_markdown(title)}\nAsk about the news articles in the index; every answer cites them.")

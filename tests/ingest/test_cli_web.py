@@ -154,6 +154,21 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert process.returncode == 0 and "watch stopped after 1 rounds" in err and "Traceback" not in err
 
 
+def test_feeds_and_watch_report_as_json(site: NewsSite, web: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    feed = site.url("/feed.atom")
+    code, out, _ = _run(capsys, "feeds", "add", feed, "--json", *web)
+    added = json.loads(out)
+    assert code == 0 and added["url"] == feed and added["title"] == "Gazette du port" and added["new"] is True
+    assert json.loads(_run(capsys, "feeds", "add", feed, "--json", *web)[1])["new"] is False
+    code, out, _ = _run(capsys, "watch", "--every", "1s", "--rounds", "2", "--json", *web)
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and (first["round"], second["round"]) == (1, 2) and first["time"]
+    assert first["feeds"][0]["status"] == "updated" and first["ingest"]["added"]
+    assert second["feeds"][0]["status"] == "not modified" and second["ingest"] is None
+    code, out, _ = _run(capsys, "feeds", "remove", feed, "--json", *web[:2])
+    assert code == 0 and json.loads(out)["articles"] == 1
+
+
 def test_watch_and_list_survive_hostile_entries_and_print_no_raw_control_characters(
     site: NewsSite, web: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

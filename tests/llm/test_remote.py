@@ -69,7 +69,8 @@ class StubServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
-                stub.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                stub.requests.append({"path": self.path, "headers": headers, "body": body})
                 behaviour = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
                 behaviour(self)
 
@@ -109,12 +110,15 @@ def status(code: int, body: dict[str, Any] | None = None, headers: dict[str, str
     return reply
 
 
-def sse(*deltas: str, then_stall: float = 0.0, truncate: bool = False) -> Script:
-    """A chat-completion event stream of `deltas`; optionally stalls, or drops the connection mid-body."""
+def sse(*deltas: str, then_stall: float = 0.0, truncate: bool = False, usage: dict[str, int] | None = None) -> Script:
+    """A chat-completion event stream of `deltas` (and a last `usage` event); optionally stalls, or drops
+    the connection mid-body."""
 
     def reply(handler: BaseHTTPRequestHandler) -> None:
-        events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+        events: list[dict[str, Any]] = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
         events += [{"choices": [{"index": 0, "delta": {"content": delta}}]} for delta in deltas]
+        if usage:
+            events.append({"choices": [], "usage": usage})
         data = "".join(f"data: {json.dumps(event)}\n\n" for event in events)
         if not (then_stall or truncate):
             data += "data: [DONE]\n\n"
@@ -157,16 +161,60 @@ def test_streams_deltas_with_bearer_key_and_openai_body(stub: StubServer, monkey
     assert deltas == ["William", " Cho", " [1]"]
     (request,) = stub.requests
     assert request["path"] == "/v1/chat/completions"
-    assert request["headers"]["Authorization"] == f"Bearer {SECRET}"
+    assert request["headers"]["authorization"] == f"Bearer {SECRET}"
     assert request["body"] == {
         "model": "stub-model",
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Who?"}],
         "stream": True,
+        "stream_options": {"include_usage": True},
         "temperature": 0.0,
         "max_tokens": 40,
     }
     assert SECRET not in json.dumps(llm.to_dict())
     assert OpenAICompatibleLLM.from_dict(llm.to_dict()).to_dict() == llm.to_dict()
+
+
+def test_without_a_key_no_authorization_is_sent(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSQA_LLM_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)  # meant for OpenAI, never for the configured endpoint
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", SECRET)
+    stub.script = [sse("ok")]
+    assert list(stub.llm().stream_messages([("user", "hi")])) == ["ok"]
+    assert "authorization" not in stub.requests[0]["headers"]
+    assert SECRET not in json.dumps(stub.requests[0]["headers"])
+
+
+def test_reported_usage_is_passed_on(stub: StubServer) -> None:
+    stub.script = [sse("Seoul", " [1]", usage={"prompt_tokens": 412, "completion_tokens": 3, "total_tokens": 415})]
+    usage: dict[str, int] = {}
+    assert "".join(stub.llm().stream_messages([("user", "Where?")], usage=usage)) == "Seoul [1]"
+    assert usage == {"prompt_tokens": 412, "completion_tokens": 3}
+    stub.script = [sse("no usage reported")]
+    usage = {}
+    assert list(stub.llm().stream_messages([("user", "Where?")], usage=usage)) == ["no usage reported"]
+    assert usage == {}
+
+
+def test_a_server_that_ignores_stream_sends_the_whole_reply(stub: StubServer) -> None:
+    stub.script = [status(200, {**_choice("All at once [1]"), "usage": {"prompt_tokens": 9, "completion_tokens": 4}})]
+    usage: dict[str, int] = {}
+    assert list(stub.llm().stream_messages([("user", "hi")], usage=usage)) == ["All at once [1]"]
+    assert usage == {"prompt_tokens": 9, "completion_tokens": 4}
+
+
+def test_an_error_event_in_the_stream_is_reported(stub: StubServer) -> None:
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        data = b'data: {"error": {"message": "model crashed"}}\n\n'
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    stub.script = [reply]
+    with pytest.raises(LLMError, match="reported an error: model crashed"):
+        list(stub.llm().stream_messages([("user", "hi")]))
+    assert len(stub.requests) == 1
 
 
 def _choice(content: str, top: dict[str, float] | None = None) -> dict[str, Any]:

@@ -1,18 +1,23 @@
 """Rounds of a real `newsqa ingest` process killed with SIGKILL, and what each kill left on disk.
 
-Used by tests/test_durability.py and scripts/kill_test.py.
+Just before each kill the process dumps its Python stack (faulthandler, on SIGUSR1), so every kill
+records where it landed: starting up, loading the model, reading, embedding, saving, or between
+batches (chunking, storing, replacing). Used by tests/test_durability.py and scripts/kill_test.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,14 +38,26 @@ SUBJECTS = [
     ("market hall", "restored", "hosts sixty local producers every Saturday"),
 ]
 MODES = ("mid-save", "after-commit", "any-time")
+# Where a kill can land. "saving" is before the commit (writing the new snapshot); "between batches" is
+# the rest of the ingestion loop: after a commit (removing the replaced snapshot), chunking, storing.
+LANDINGS = ("starting", "loading the model", "reading", "embedding", "saving", "between batches")
+NAMED_LANDINGS = ("embedding", "saving", "between batches")  # where a kill test must have killed
+ANY_TIME_S = 15.0  # any-time kills land within this many seconds of the start
+# Run `newsqa` with its Python stack dumped to stderr on SIGUSR1, so the harness sees where a kill lands.
+_TRACED = (
+    "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+    "from qa.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+ in (?P<function>\S+)', re.MULTILINE)
 
 
-def write_corpus(path: Path, count: int, seed: int) -> dict[str, str]:
-    """A JSON Lines file of `count` short generated news articles; returns their id → text."""
-    rng = np.random.default_rng(seed)
+def write_corpus(path: Path, count: int, seed: int, first: int = 0) -> dict[str, str]:
+    """A JSON Lines file of `count` short generated news articles (appended to when `first` > 0, numbered
+    from `first`); returns their id → text."""
+    rng = np.random.default_rng(seed + first)
     texts: dict[str, str] = {}
-    with open(path, "w", encoding="utf-8") as handle:
-        for number in range(count):
+    with open(path, "a" if first else "w", encoding="utf-8") as handle:
+        for number in range(first, first + count):
             city = CITIES[int(rng.integers(len(CITIES)))]
             subject, verb, detail = SUBJECTS[int(rng.integers(len(SUBJECTS)))]
             cost = int(rng.integers(2, 90))
@@ -68,8 +85,8 @@ def ingest_command(corpus: Path, index: Path, batch: int) -> list[str]:
     """The `newsqa ingest` command line the rounds run."""
     return [
         sys.executable,
-        "-m",
-        "qa.cli",
+        "-c",
+        _TRACED,
         "ingest",
         str(corpus),
         "--index",
@@ -83,8 +100,10 @@ def ingest_command(corpus: Path, index: Path, batch: int) -> list[str]:
 
 
 def offline_env() -> dict[str, str]:
-    """This process's environment, with model hubs off."""
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    """This process's environment, with model hubs off and this checkout's `qa` first on the path."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": path}
 
 
 @dataclass
@@ -95,6 +114,8 @@ class Round:
     mode: str
     killed: bool = False
     mid_save: bool = False
+    landing: str | None = None  # where the kill landed (one of LANDINGS), None when not killed
+    stack: list[str] = field(default_factory=list)  # the newsqa functions on the stack, innermost first
     before: int = 0
     after: int = 0
     lost: list[str] = field(default_factory=list)
@@ -136,34 +157,44 @@ def run_round(
 ) -> Round:
     """Start `newsqa ingest`, kill it at a point chosen by `rng`, then inspect the index.
 
-    `mid-save` kills during the n-th save of the run, `after-commit` up to a second after the n-th
-    commit (n from 1 to 4), `any-time` after 0 to 25 seconds, model loading included."""
+    `mid-save` kills during the n-th save of the run, `after-commit` at once (half of the time: the
+    short stretch between two batches) or up to a second after the n-th commit (n from 1 to 4),
+    `any-time` within ANY_TIME_S seconds, model loading included."""
     mode = MODES[int(rng.integers(len(MODES)))]
     nth = int(rng.integers(1, 5))
-    delay = float(rng.uniform(0.0, 1.0)) if mode == "after-commit" else float(rng.uniform(0.0, 25.0))
+    if mode == "after-commit":
+        delay = 0.0 if rng.random() < 0.5 else float(rng.uniform(0.0, 1.0))
+    else:
+        delay = float(rng.uniform(0.0, ANY_TIME_S))
     result = Round(number, mode)
     before = stored(index)
     result.before = len(before)
     start_version = _version(index)
     started = time.monotonic()
-    process = subprocess.Popen(
-        ingest_command(corpus, index, batch), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=offline_env()
-    )
-    kill_at: float | None = started + delay if mode == "any-time" else None
-    while process.poll() is None:
-        now = time.monotonic()
-        if mode == "mid-save" and _saving(index, process.pid) >= start_version + nth:
-            result.mid_save = True
-            kill_at = now
-        elif mode == "after-commit" and kill_at is None and _version(index) >= start_version + nth:
-            kill_at = now + delay
-        if kill_at is not None and now >= kill_at:
-            process.send_signal(signal.SIGKILL)
-            result.killed = True
-            break
-        time.sleep(0.001)
-    process.wait()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            ingest_command(corpus, index, batch), stdout=subprocess.DEVNULL, stderr=stderr, env=offline_env()
+        )
+        kill_at: float | None = started + delay if mode == "any-time" else None
+        while process.poll() is None:
+            now = time.monotonic()
+            if mode == "mid-save" and _saving(index, process.pid) >= start_version + nth:
+                result.mid_save = True
+                kill_at = now
+            elif mode == "after-commit" and kill_at is None and _version(index) >= start_version + nth:
+                kill_at = now + delay
+            if kill_at is not None and now >= kill_at:
+                result.stack = _stack_before_kill(process, stderr)
+                process.send_signal(signal.SIGKILL)
+                result.killed = True
+                break
+            time.sleep(0.001)
+        process.wait()
     result.seconds = time.monotonic() - started
+    if result.killed:
+        # A staging folder left behind proves the kill landed inside a save, whatever the stack said.
+        result.mid_save = _saving(index, process.pid) > 0
+        result.landing = "saving" if result.mid_save else landing(result.stack)
 
     try:
         after = stored(index)
@@ -183,6 +214,42 @@ def run_round(
     result.check_ok = report.ok
     result.check_summary = report.summary()
     return result
+
+
+def _stack_before_kill(process: subprocess.Popen, stderr: Any) -> list[str]:
+    """The newsqa functions on the main thread's stack (innermost first), dumped on SIGUSR1."""
+    start = stderr.seek(0, os.SEEK_END)
+    process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 2.0
+    main: list[tuple[str, str]] = []
+    while time.monotonic() < deadline and process.poll() is None and not main:
+        time.sleep(0.005)
+        stderr.seek(start)
+        text = stderr.read().decode("utf-8", errors="replace")
+        # One section per thread; the main thread's ends in the `-c` program's `<module>` frame.
+        for section in re.split(r"\n(?=(?:Current thread|Thread) 0x)", text):
+            frames = [(m["file"], m["function"]) for m in _FRAME.finditer(section)]
+            if frames and frames[-1][1] == "<module>":
+                main = frames
+    return [f"{Path(file).stem}.{function}" for file, function in main if f"{os.sep}qa{os.sep}" in file]
+
+
+def landing(stack: list[str]) -> str:
+    """Where a kill landed, from the newsqa functions on the stack (innermost first)."""
+    functions = {entry.split(".", 1)[1] for entry in stack}
+    if "store._remove_stale_snapshots" in stack:
+        return "between batches"  # the batch is committed; the snapshot it replaced is being removed
+    if "store.save" in stack:
+        return "saving"
+    if {"warm_up", "_load_torch", "_export"} & functions:
+        return "loading the model"
+    if {"encode_documents", "encode_documents_uncached", "_encode"} & functions:
+        return "embedding"
+    if "ingest_articles" in functions:
+        return "between batches"
+    if {"read_paths", "read_urls"} & functions:
+        return "reading"
+    return "starting"
 
 
 def finish(corpus: Path, index: Path, batch: int) -> tuple[int, dict]:

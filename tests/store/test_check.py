@@ -17,6 +17,7 @@ from qa.config import Settings
 from qa.errors import StoreError
 from qa.store.check import check
 from qa.store.layout import CURRENT
+from qa.store.records import SEAL, seal
 from qa.store.store import Store
 from tests.conftest import write_article
 from tests.store.test_store import DIM, _article
@@ -53,7 +54,8 @@ def _lines(file: Path) -> list[dict]:
 
 
 def _write_lines(file: Path, records: list[dict]) -> None:
-    file.write_text("".join(json.dumps(r) + "\n" for r in records))
+    """Rewrite a JSON Lines file of the snapshot, each line sealed again (as newsqa would write it)."""
+    file.write_text("".join(seal(json.dumps({k: v for k, v in r.items() if k != SEAL})) + "\n" for r in records))
 
 
 def _assert_all_articles(path: Path, embedded: set[str] = IDS) -> Store:
@@ -77,7 +79,7 @@ def test_a_deleted_vector_is_restored_from_the_previous_snapshot(index: Path) ->
     with pytest.raises(StoreError, match="newsqa check"):
         Store.load(index)
     found = check(index)
-    assert not found.ok and [p.kind for p in found.remaining] == ["missing-vector"]
+    assert not found.ok and [p.kind for p in found.remaining] == ["checksum", "missing-vector"]
     repaired = check(index, repair=True)
     assert repaired.ok and all(p.repaired for p in repaired.problems)
     store = _assert_all_articles(index)
@@ -160,11 +162,11 @@ def test_orphans_and_bad_offsets(index: Path) -> None:
     extra = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
     _edit_vectors(index, lambda v: v.add_with_ids(extra, np.array([777], dtype=np.int64)))
     found = check(index)
-    assert {p.kind for p in found.remaining} == {"orphan-chunk", "orphan-vector", "offsets", "counts"}
+    assert {p.kind for p in found.remaining} == {"checksum", "orphan-chunk", "orphan-vector", "offsets"}
     report = check(index, repair=True)
-    assert report.missing_vectors == ["c"], "the article with bad offsets is kept, to be re-chunked and re-embedded"
-    store = _assert_all_articles(index, embedded={"a", "b", "d"})
-    assert store.chunk_count == 8 and store._index.ntotal == 8
+    assert report.ok and report.missing_vectors == [], "c's chunks come back from v000001, which holds them whole"
+    store = _assert_all_articles(index)
+    assert store.chunk_count == 11 and store._index.ntotal == 11
 
 
 def test_a_damaged_vector_file_is_salvaged_from_the_previous_snapshot(index: Path) -> None:
@@ -219,19 +221,40 @@ def test_an_unreadable_article_line_is_restored_from_the_previous_snapshot(index
     lines = file.read_text().splitlines()
     file.write_text("\n".join('{"id": "b", "title": ' if '"id": "b"' in line else line for line in lines) + "\n")
     found = check(index)
-    assert [p.kind for p in found.remaining] == ["snapshot", "counts"]
-    assert "1 unreadable lines" in found.remaining[0].message
+    assert [p.kind for p in found.remaining] == ["checksum", "damaged-article"]
+    assert "line 2 of articles.jsonl is damaged; restored from v000001" in found.remaining[1].message
     assert check(index, repair=True).ok
     _assert_all_articles(index)
 
 
 def test_a_snapshot_left_by_a_writer_killed_before_its_swap_is_not_reused(index: Path) -> None:
+    (index / ".CURRENT.tmp-4242").write_text("v000003")  # a save writes its pointer before the rename
     shutil.copytree(index / "v000002", index / "v000003")  # renamed into place, CURRENT not yet switched
     report = check(index)
-    assert report.ok and [(p.kind, p.subject) for p in report.problems] == [("leftover", "v000003")]
+    assert report.ok and [(p.kind, p.subject) for p in report.problems] == [
+        ("leftover", ".CURRENT.tmp-4242"),
+        ("leftover", "v000003"),
+    ]
     store = Store.load(index)
     store.upsert(*_article("e", 1, 30))
     store.save()
     assert (index / CURRENT).read_text() == "v000004"
     assert sorted(p.name for p in index.iterdir() if p.is_dir()) == ["v000002", "v000004"]
     assert check(index).problems == []
+
+
+def test_an_index_saved_without_checksums_opens_and_repair_adds_them(index: Path) -> None:
+    snapshot = _snapshot(index)
+    store = Store.load(index)
+    (snapshot / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in store.articles()))
+    chunks = "".join(json.dumps({**c.to_dict(), "vector_id": v}) + "\n" for v, c in store.chunk_items())
+    (snapshot / "chunks.jsonl").write_text(chunks)
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    legacy = {k: v for k, v in manifest.items() if k not in ("files", SEAL)}
+    (snapshot / "manifest.json").write_text(json.dumps({**legacy, "format": 1}, indent=2))
+    assert {a.id for a in Store.load(index).articles()} == IDS, "an index saved by the previous format opens"
+    report = check(index)
+    assert report.ok and [(p.kind, p.severity) for p in report.problems] == [("unsealed", "warning")]
+    assert check(index, repair=True).ok
+    assert check(index).problems == [] and json.loads((_snapshot(index) / "manifest.json").read_text())["format"] == 2
+    _assert_all_articles(index)

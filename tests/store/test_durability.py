@@ -14,7 +14,7 @@ from qa.config import Settings
 from qa.store.check import check
 from qa.store.layout import CURRENT
 from qa.store.store import Store
-from tests.store.kill_harness import finish, run_round, stored, write_corpus
+from tests.store.kill_harness import LANDINGS, finish, run_round, stored, write_corpus
 
 ARTICLES = 300
 BATCH = 8
@@ -37,6 +37,9 @@ def test_killed_ingestion_keeps_every_saved_article_and_resumes(tmp_path: Path) 
         assert result.whole_batches, f"{context}: a kill lost more than the batch in progress"
     assert sum(r.killed for r in rounds) >= ROUNDS // 2, "most rounds were killed before finishing"
     assert any(r.mid_save for r in rounds), "at least one kill landed in the middle of a save"
+    killed = [r for r in rounds if r.killed]
+    assert all(r.landing in LANDINGS and r.stack for r in killed), [(r.landing, r.stack) for r in killed]
+    assert len({r.landing for r in killed}) >= 2, "the kills landed at varied points"
 
     code, report = finish(corpus, index, BATCH)
     assert code == 0, report

@@ -66,11 +66,11 @@ def test_safe_url_and_markdown_escaping() -> None:
 
 
 def test_bind_and_auth_checks() -> None:
-    check_bind("127.0.0.1", None)
-    check_bind("localhost", None)
-    check_bind("0.0.0.0", ("alice", "s3cret:x"))
+    check_bind("127.0.0.1", None, None)
+    check_bind("localhost", None, None)
+    check_bind("0.0.0.0", ("alice", "s3cret:x"), "api-key")
     with pytest.raises(ConfigError, match="without a password"):
-        check_bind("0.0.0.0", None)
+        check_bind("0.0.0.0", None, "api-key")
     assert parse_auth("alice:s3cret:x") == ("alice", "s3cret:x")
     assert parse_auth("") is None
     with pytest.raises(ConfigError):
