@@ -106,8 +106,9 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
-        """An assistant over the index at `index_dir` (created on first ingest)."""
-        return cls(Path(index_dir), settings or Settings())
+        """An assistant over the index at `index_dir` (created on first ingest); without `settings`, the effective
+        ones: defaults, `newsqa.toml` and `NEWSQA_<NAME>` variables (see `Settings.load`)."""
+        return cls(Path(index_dir), settings or Settings.load())
 
     def warm_up(self) -> None:
         """Load both models now instead of on first use."""
