@@ -58,7 +58,7 @@ class Settings:
     context_passages: int = 5
     context_tokens: int = 420
     min_score: float = 0.30
-    min_support: float = 0.40  # the self-check P(yes) under which an answer becomes an abstention (dev sweep); 0: off
+    min_support: float = 0.30  # the LLM self-check's P(yes) below which an answer becomes an abstention; 0: off
     translate_quotes: bool = False  # one more LLM call per cited passage in another language (~3–5 s each)
     hybrid: bool = False  # BM25 fused with dense ranks; measured no better than dense alone on the gold set
     today: str | None = None  # YYYY-MM-DD that "latest", "last week"… are relative to; None: the real date

@@ -13,7 +13,6 @@ from pathlib import Path
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 from qa.assistant import Assistant
 from qa.config import DEFAULT_INDEX, Settings
@@ -93,6 +92,7 @@ def build_server(
 
     # No docs routes of its own: / belongs to the web UI.
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(LoginThrottle)  # wraps every route, the web UI's /login included
     api.install(app)
     if mcp_server:
         mount_mcp(app, mcp_server, api_key, host)
@@ -107,7 +107,6 @@ def build_server(
         ssr_mode=False,
         mcp_server=False,
         max_file_size="50mb",
-        app_kwargs={"middleware": [Middleware(LoginThrottle)]},  # wraps every route, /login included
         theme=theme(),
         css=CSS,
         head=HEAD,
