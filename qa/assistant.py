@@ -108,8 +108,10 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
-        """An assistant over the index at `index_dir`, a folder or a `postgresql://` URL (created on first ingest)."""
-        return cls(index_dir, settings or Settings())
+        """An assistant over the index at `index_dir`, a folder or a `postgresql://` URL (created on first ingest);
+        without `settings`, the effective ones: defaults, `newsqa.toml` and `NEWSQA_<NAME>` variables (see
+        `Settings.load`)."""
+        return cls(index_dir, settings or Settings.load())
 
     def warm_up(self) -> None:
         """Load both models now instead of on first use."""
@@ -247,7 +249,7 @@ class Assistant:
     def check_index(cls, index_dir: str | Path, settings: Settings | None = None, repair: bool = False) -> CheckReport:
         """`check` for an index that may be too damaged to open: the store is repaired first, then
         opened to re-embed the articles whose vectors are missing."""
-        settings = settings or Settings()
+        settings = settings or Settings.load()
         report = _check(open_backend(index_dir), settings, repair)
         if repair and report.missing_vectors:
             return merge(report, cls.open(index_dir, settings).check(repair=True))

@@ -11,21 +11,24 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from qa.errors import NewsqaError
+from qa import __version__
+from qa.config import DEFAULT_INDEX, INDEX_ENV, default_index
+from qa.errors import ConfigError, NewsqaError
 from qa.text import printable
+from qa.web.options import add_serve_arguments
 
-DEFAULT_INDEX = "index/news"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 log = logging.getLogger("newsqa.cli")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsqa", description="Ask questions about news articles; get cited answers.")
+def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Ask questions about news articles; get cited answers.")
+    parser.add_argument("--version", action="version", version=f"newsqa {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index",
-        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
-        help=f"index folder, or a postgresql://user@host:port/db URL (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
+        default=default_index(),
+        help=f"index folder, or a postgresql://user@host:port/db URL (default: ${INDEX_ENV} or {DEFAULT_INDEX})",
     )
     common.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
     common.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
@@ -33,17 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--llm-backend",
         choices=["local", "openai"],
-        default=os.environ.get("NEWSQA_LLM_BACKEND"),
         help="local llama.cpp model, or an OpenAI-compatible endpoint (default: $NEWSQA_LLM_BACKEND or local)",
     )
     common.add_argument(
         "--llm-base-url",
-        default=os.environ.get("NEWSQA_LLM_BASE_URL"),
         help="the endpoint for --llm-backend openai, e.g. http://127.0.0.1:8080/v1 (default: $NEWSQA_LLM_BASE_URL)",
     )
     common.add_argument(
         "--llm-api-model",
-        default=os.environ.get("NEWSQA_LLM_API_MODEL"),
         help="model name at that endpoint (default: $NEWSQA_LLM_API_MODEL, else its first model); "
         "the API key is read from $NEWSQA_LLM_API_KEY",
     )
@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable)",
+        help="change any setting, e.g. --set top_k=8 --set hybrid=false (repeatable); every setting can also "
+        "come from $NEWSQA_<NAME> or newsqa.toml (see `newsqa config`)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
@@ -157,20 +158,10 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="start the web UI and the OpenAI-compatible API (/v1); API clients send $NEWSQA_API_KEY if set",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    serve.add_argument(
-        "--auth",
-        default=os.environ.get("NEWSQA_AUTH"),
-        help="user:password asked for by the web UI (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost, "
-        "as is $NEWSQA_API_KEY",
-    )
-    serve.add_argument("--no-warm-up", action="store_true", help="load the models on the first question instead")
-    serve.add_argument(
-        "--mcp",
-        action="store_true",
-        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
-    )
+    add_serve_arguments(serve)
+
+    config = commands.add_parser("config", parents=[common], help="the effective settings and where each came from")
+    config.add_argument("--json", action="store_true", help="print them as JSON")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score newsqa against gold questions")
     evaluate.add_argument(
@@ -192,21 +183,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace):
-    from qa.config import Settings
+SETTING_FLAGS = ("models_dir", "embedding_model", "llm_model", "llm_backend", "llm_base_url", "llm_api_model")
 
-    return (
-        Settings()
-        .with_overrides(
-            models_dir=getattr(args, "models_dir", None),
-            embedding_model=getattr(args, "embedding_model", None),
-            llm_model=getattr(args, "llm_model", None),
-            llm_backend=getattr(args, "llm_backend", None),
-            llm_base_url=getattr(args, "llm_base_url", None),
-            llm_api_model=getattr(args, "llm_api_model", None),
-        )
-        .with_assignments(getattr(args, "assignments", []))
-    )
+
+def _resolved(args: argparse.Namespace):
+    """The settings for this command (defaults < newsqa.toml < $NEWSQA_<NAME> < flags < --set) and their origins."""
+    from qa.config import resolve_settings
+
+    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
+    return resolve_settings(flags, getattr(args, "assignments", []))
+
+
+def _settings(args: argparse.Namespace):
+    return _resolved(args)[0]
 
 
 def _assistant(args: argparse.Namespace):
@@ -356,7 +345,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """newsqa check [--repair]: exit 0 when the index is consistent (or was repaired), 1 otherwise"""
+    """newsqa check [--repair]: exit 0 when the index is consistent (or was repaired), 1 otherwise (also when
+    the repair had to name something as lost)"""
     from qa.assistant import Assistant
 
     report = Assistant.check_index(args.index, _settings(args), repair=args.repair)
@@ -494,7 +484,7 @@ def _eval_table(summary: dict, baselines: dict[str, dict]) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """newsqa serve"""
+    """newsqa serve (and `python app.py`)"""
     from qa.web.openai_api import api_key_from_env
     from qa.web.serve import configure_logging, parse_auth, serve
 
@@ -510,6 +500,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             api_key=api_key_from_env(),
             mcp=args.mcp,
         )
+    except ConfigError as error:
+        print(f"newsqa: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as error:
         print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -615,6 +608,40 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+SECRET_ENV = ("NEWSQA_AUTH",)
+
+
+def _masked(value: str) -> str:
+    """A secret as people may see it: whether it is set, never its text."""
+    return f"set ({len(value)} characters, hidden)" if value else "not set"
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """newsqa config: every setting, its value and where it came from; secrets masked"""
+    from qa.config import config_file_path
+
+    settings, origins = _resolved(args)
+    values = settings.to_dict()
+    secrets = {name: _masked(os.environ.get(name, "")) for name in (settings.llm_api_key_env, *SECRET_ENV)}
+    if args.json:
+        document = {
+            "settings": {name: {"value": value, "from": origins[name]} for name, value in values.items()},
+            "settings_file": str(config_file_path()),
+            "index": args.index,
+            "secrets": secrets,
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    width = max(map(len, values))
+    for name, value in values.items():
+        print(f"{name:{width}}  {value!s:40}  {origins[name]}")
+    path = config_file_path()
+    print(f"\nindex: {args.index}; settings file: {path}{'' if path.is_file() else ' (none)'}")
+    for name, state in secrets.items():
+        print(f"${name}: {state}")
+    return EXIT_OK
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "feeds": cmd_feeds,
@@ -629,12 +656,13 @@ COMMANDS = {
     "models": cmd_models,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "config": cmd_config,
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "newsqa") -> int:
     """Run the `newsqa` command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except NewsqaError as error:

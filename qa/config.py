@@ -1,17 +1,30 @@
-"""All of newsqa's settings in one typed place."""
+"""All of newsqa's settings in one typed place, and where they come from: defaults, `newsqa.toml`, `NEWSQA_<NAME>`."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from qa.errors import ConfigError
 
 DEFAULT_EMBEDDING_MODEL = "embeddinggemma-300m"
 DEFAULT_LLM_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+DEFAULT_INDEX = "index/news"
+INDEX_ENV = "NEWSQA_INDEX"  # the index folder is chosen per command, not a setting
+
+
+def default_index() -> str:
+    """The index folder commands use without --index: $NEWSQA_INDEX, else index/news."""
+    return os.environ.get(INDEX_ENV) or DEFAULT_INDEX
+
+
 EXTRACT_TIMEOUT_S = 10.0  # HTML extraction time per document; a page that takes longer is skipped
 
 
@@ -139,31 +152,102 @@ class Settings:
             values["models_dir"] = Path(values["models_dir"])
         return cls(**values)
 
-    def with_assignments(self, assignments: list[str]) -> Settings:
+    def with_assignments(self, assignments: Sequence[str]) -> Settings:
         """A copy with `name=value` assignments applied (values typed like the defaults: 0.4, 8, true, text)."""
-        types = {f.name: type(getattr(self, f.name)) for f in fields(self)}
-        changes: dict[str, Any] = {}
+        raw: dict[str, str] = {}
         for assignment in assignments:
-            name, sep, raw = assignment.partition("=")
+            name, sep, value = assignment.partition("=")
             name = name.strip().replace("-", "_")
-            if not sep or name not in types:
-                known = ", ".join(sorted(types))
+            if not sep or name not in _NAMES:
+                known = ", ".join(_NAMES)
                 raise ConfigError(f"expected a setting as name=value with a name among {known}; got {assignment!r}")
-            changes[name] = _typed(name, raw.strip(), types[name])
-        return replace(self, **changes)
+            raw[name] = value.strip()
+        return replace(self, **_typed(raw, dict.fromkeys(raw, "--set")))
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        assignments: Sequence[str] = (),
+        config_file: Path | None = None,
+    ) -> Settings:
+        """The effective settings: defaults, then `newsqa.toml`, then `NEWSQA_<NAME>` variables, then `overrides`
+        (None values ignored), then `name=value` assignments. What the CLI, the web app and the eval all use."""
+        return resolve_settings(overrides, assignments, config_file)[0]
 
 
-def _typed(name: str, raw: str, kind: type) -> Any:
+# -- where settings come from -------------------------------------------------------------------
+
+ENV_PREFIX = "NEWSQA_"
+CONFIG_FILE = "newsqa.toml"
+CONFIG_FILE_ENV = "NEWSQA_CONFIG"  # another path for the settings file
+_NAMES = tuple(f.name for f in fields(Settings))
+_OPTIONAL = frozenset(name for name, hint in get_type_hints(Settings).items() if type(None) in get_args(hint))
+_EXPECTED = {"int_parsing": "a whole number", "float_parsing": "a number", "bool_parsing": "true or false"}
+
+
+def _source_models() -> tuple[type[BaseSettings], type[BaseModel]]:
+    """Pydantic models with Settings' fields: one reads the sources, the other types what they hold."""
+    hints = get_type_hints(Settings)
+    specs: dict[str, Any] = {name: (hints[name], None) for name in _NAMES}
+    reader = create_model("NewsqaSources", __base__=BaseSettings, **specs)
+    reader.model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_parse_none_str="none", extra="ignore")
+    typed = create_model("NewsqaValues", __config__=ConfigDict(extra="forbid"), **specs)
+    return reader, typed
+
+
+_READER, _TYPED = _source_models()
+
+
+def config_file_path(config_file: Path | None = None) -> Path:
+    """The settings file: `config_file`, else $NEWSQA_CONFIG, else `newsqa.toml` in the working folder."""
+    return Path(config_file or os.environ.get(CONFIG_FILE_ENV) or CONFIG_FILE).expanduser()
+
+
+def _typed(raw: Mapping[str, Any], origins: Mapping[str, str]) -> dict[str, Any]:
+    """Values from the sources typed like Settings' fields; ConfigError naming the setting and where it came from."""
+    # "none" or nothing clears a setting that may be unset (`--set today=none`, NEWSQA_TODAY=).
+    raw = {k: None if k in _OPTIONAL and str(v).lower() in ("", "none") else v for k, v in raw.items()}
     try:
-        if kind is bool:
-            if raw.lower() not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
-                raise ValueError(raw)
-            return raw.lower() in {"true", "1", "yes", "on"}
-        if kind in (int, float):
-            return kind(raw)
-        if issubclass(kind, Path):
-            return Path(raw).expanduser()
-    except ValueError:
-        expected = {bool: "true or false", int: "a whole number", float: "a number"}.get(kind, kind.__name__)
-        raise ConfigError(f"setting {name} takes {expected}, got {raw!r}") from None
-    return None if raw.lower() in {"", "none"} else raw
+        values = _TYPED.model_validate(raw).model_dump(include=set(raw))
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = str(problem["loc"][0])
+        expected = _EXPECTED.get(problem["type"], problem["msg"].lower())
+        raise ConfigError(
+            f"setting {name} takes {expected}, got {raw.get(name)!r} (from {origins.get(name, 'the call')})"
+        ) from None
+    return {name: Path(value).expanduser() if isinstance(value, Path) else value for name, value in values.items()}
+
+
+def resolve_settings(
+    overrides: Mapping[str, Any] | None = None, assignments: Sequence[str] = (), config_file: Path | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """The effective settings and, for each one, where its value came from."""
+    path = config_file_path(config_file)
+    from_file: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            from_file = TomlConfigSettingsSource(_READER, toml_file=path)()
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"cannot read the settings file {path}: {error}") from None
+        unknown = sorted(set(from_file) - set(_NAMES))
+        if unknown:
+            raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(_NAMES)}")
+    elif config_file is not None or os.environ.get(CONFIG_FILE_ENV):
+        raise ConfigError(f"the settings file {path} does not exist; create it or unset ${CONFIG_FILE_ENV}")
+    from_env = {name: value for name, value in EnvSettingsSource(_READER)().items() if name in _NAMES}
+    origins = {name: "default" for name in _NAMES}
+    origins.update(dict.fromkeys(from_file, str(path)))
+    origins.update({name: f"${ENV_PREFIX}{name.upper()}" for name in from_env})
+    values = _typed({**from_file, **from_env}, origins)
+    explicit = {name: value for name, value in (overrides or {}).items() if value is not None}
+    unknown = sorted(set(explicit) - set(_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}; known: {', '.join(_NAMES)}")
+    values.update(explicit)
+    origins.update(dict.fromkeys(explicit, "command-line option"))
+    settings = Settings(**values).with_assignments(assignments)
+    for assignment in assignments:
+        origins[assignment.partition("=")[0].strip().replace("-", "_")] = "--set"
+    return settings, origins

@@ -39,7 +39,7 @@ _UNITS = {
 }
 _UNIT_OF = {word: unit for unit, words in _UNITS.items() for word in words.split()}
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
-_CITATION_MARK = re.compile(r"\[(\d+)\]")
+CITATION_MARKER = re.compile(r"\[(\d+)\]")  # the one pattern of an answer's `[n]` markers
 
 STOPWORDS = frozenset(
     (
@@ -146,22 +146,22 @@ def is_year(number: str) -> bool:
 
 def key_terms(text: str) -> set[str]:
     """Words that carry meaning across languages: numbers, and folded non-stopwords of 3+ letters."""
-    words = {fold(w) for w in _WORD.findall(_CITATION_MARK.sub(" ", text))}
-    return {w for w in words if len(w) >= 3 and w not in STOPWORDS} | numbers(_CITATION_MARK.sub(" ", text))
+    words = {fold(w) for w in _WORD.findall(CITATION_MARKER.sub(" ", text))}
+    return {w for w in words if len(w) >= 3 and w not in STOPWORDS} | numbers(CITATION_MARKER.sub(" ", text))
 
 
 def names(text: str) -> set[str]:
     """Capitalised words and numbers: the names, places and figures a sentence asserts."""
-    stripped = _CITATION_MARK.sub(" ", text)
+    stripped = CITATION_MARKER.sub(" ", text)
     capitalised = {fold(w) for w in _WORD.findall(stripped) if w[0].isupper() and fold(w) not in STOPWORDS}
     return {w for w in capitalised if len(w) >= 2} | numbers(stripped)
 
 
 def citation_numbers(text: str) -> list[int]:
     """The n of every [n] marker in `text`, in order."""
-    return [int(n) for n in _CITATION_MARK.findall(text)]
+    return [int(n) for n in CITATION_MARKER.findall(text)]
 
 
 def strip_citations(text: str) -> str:
     """`text` without [n] markers."""
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
+    return re.sub(r"\s*" + CITATION_MARKER.pattern, "", text).strip()

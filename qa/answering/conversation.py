@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from qa.llm.protocol import LLM
+from qa.text import strip_citations
 
 MAX_TURNS = 3
 MAX_ANSWER_CHARS = 300
@@ -14,7 +15,7 @@ def format_history(history: list[tuple[str, str]]) -> str:
     """The last few turns as plain text (answers without citation markers, shortened)."""
     lines = []
     for question, answer in history[-MAX_TURNS:]:
-        clean = re.sub(r"\s*\[\d+\]", "", answer).strip()
+        clean = strip_citations(answer)
         lines.append(f"Question: {question.strip()}\nAnswer: {clean[:MAX_ANSWER_CHARS]}")
     return "\n".join(lines)
 

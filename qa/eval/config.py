@@ -37,7 +37,7 @@ class EvalConfig:
     retrieval_only: bool = False
     limit: int | None = None
     k: int = 10
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = field(default_factory=Settings.load)
     progress: bool = True
 
     def __post_init__(self) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from qa.eval.errors import EvalError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ACCURACY_PLOT = "accuracy_by_type.png"
 LATENCY_PLOT = "latency.png"
@@ -18,8 +20,20 @@ def _systems(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {main: results, **(results.get("baselines") or {})}
 
 
+def _matplotlib() -> tuple[Any, Any]:
+    """matplotlib's Figure and Agg canvas, imported on first use: only the eval's plots need it."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise EvalError(
+            "the eval's plots need matplotlib, which comes with the eval extra: pip install 'newsqa[eval]'"
+        ) from None
+    return Figure, FigureCanvasAgg
+
+
 def _save(figure: Figure, path: Path) -> Path:
-    FigureCanvasAgg(figure)
+    _matplotlib()[1](figure)
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=110)
     return path
@@ -31,7 +45,7 @@ def accuracy_by_type(results: Mapping[str, Any], path: Path) -> Path:
     key, label = ("overall_accuracy", "overall accuracy") if answers else ("hit@5", "hit@5")
     systems = _systems(results)
     types = sorted({t for doc in systems.values() for t in doc.get("by_type") or {}})
-    figure = Figure(figsize=(max(6.0, 1.2 * len(types) * max(1, len(systems)) / 2 + 3), 4.2))
+    figure = _matplotlib()[0](figsize=(max(6.0, 1.2 * len(types) * max(1, len(systems)) / 2 + 3), 4.2))
     axes = figure.add_subplot()
     width = 0.8 / max(1, len(systems))
     for i, (name, doc) in enumerate(systems.items()):
@@ -70,7 +84,7 @@ def latency(results: Mapping[str, Any], path: Path) -> Path:
             ]
             if values:
                 series.append((f"{name} · {timing}", values))
-    figure = Figure(figsize=(7.5, 1.0 + 0.45 * max(3, len(series))))
+    figure = _matplotlib()[0](figsize=(7.5, 1.0 + 0.45 * max(3, len(series))))
     axes = figure.add_subplot()
     if series:
         axes.boxplot([values for _, values in series], vert=False, showfliers=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import re
 import time
@@ -14,21 +13,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from qa import __version__
 from qa.errors import ConfigError, IngestError
 from qa.ingest.addresses import AddressPolicy, AddressRefused, allow_hosts_from_env, pinned_transport
 from qa.ingest.deadline import deadline
 
 log = logging.getLogger("newsqa.fetch")
 
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("newsqa")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"newsqa/{_version()} (+https://github.com/newsqa)"
+USER_AGENT = f"newsqa/{__version__} (+https://github.com/newsqa)"
 ROBOTS_AGENT = "newsqa"
 ALLOWED_TYPES = (
     "text/html",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -210,7 +212,13 @@ class OpenAICompatibleLLM:
             timeout = openai.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s))
             # Every request sets its own Authorization header (see _auth_header): the key is read when it is
             # sent, and neither $OPENAI_API_KEY nor $OPENAI_ADMIN_KEY can reach this endpoint.
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=self._key, max_retries=0, timeout=timeout)
+            self._client = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self._key,
+                max_retries=0,
+                timeout=timeout,
+                http_client=openai.DefaultHttpxClient(verify=_tls_context()),
+            )
         return self._client
 
     def _key(self) -> str:
@@ -276,6 +284,12 @@ class OpenAICompatibleLLM:
                 f"in /v1) and the model name {self.model!r}; {detail}"
             )
         return f"the LLM endpoint {self.base_url} returned {status}: {detail}"
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: loading the CA certificates takes a second on a busy machine."""
+    return httpx2.create_ssl_context()
 
 
 def _openai_message(message: Any) -> dict[str, str]:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from qa.assistant import IngestReport
+from qa.text import CITATION_MARKER
 from qa.types import Answer
 
 EMPTY_INDEX_MESSAGE = "The index is empty: add articles in the **Corpus** tab, then ask again."
 SOURCES_PLACEHOLDER = '<p class="sources-empty">The passages that answers cite appear here.</p>'
-CITATION_MARKER = re.compile(r"\[(\d+)\]")
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_~\[\]#|$])")
 
 

@@ -1,36 +1,30 @@
 """Serving newsqa: the web UI, the OpenAI-compatible API and the MCP tools on one server; bind, password and key
-checks; the command line of `python app.py`."""
+checks (the options of `newsqa serve` and `python app.py` are in `qa.web.options`)."""
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import logging
-import os
 import socket
-import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 from qa.assistant import Assistant
-from qa.config import Settings
-from qa.errors import ConfigError, NewsqaError
+from qa.config import DEFAULT_INDEX, Settings
+from qa.errors import ConfigError
 from qa.web.access import LoginThrottle
 from qa.web.model_queue import ModelQueue
-from qa.web.openai_api import ChatApi, api_key_from_env
+from qa.web.openai_api import ChatApi
+from qa.web.options import DEFAULT_HOST, DEFAULT_PORT
 from qa.web.ui import CSS, HEAD, build_app, theme
 
 log = logging.getLogger("newsqa.web")
 
-DEFAULT_INDEX = "index/news"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -98,6 +92,7 @@ def build_server(
 
     # No docs routes of its own: / belongs to the web UI.
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(LoginThrottle)  # wraps every route, the web UI's /login included
     api.install(app)
     if mcp_server:
         mount_mcp(app, mcp_server, api_key, host)
@@ -112,7 +107,6 @@ def build_server(
         ssr_mode=False,
         mcp_server=False,
         max_file_size="50mb",
-        app_kwargs={"middleware": [Middleware(LoginThrottle)]},  # wraps every route, /login included
         theme=theme(),
         css=CSS,
         head=HEAD,
@@ -152,72 +146,8 @@ def serve(
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
 
 
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --host, --port, --auth and --no-warm-up (shared by `python app.py` and `newsqa serve`)."""
-    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
-    parser.add_argument(
-        "--auth",
-        default=os.environ.get("NEWSQA_AUTH"),
-        help="user:password asked for by the app (default: $NEWSQA_AUTH); required off 127.0.0.1/localhost",
-    )
-    parser.add_argument("--no-warm-up", action="store_true", help="load the models on first use, not at start")
-    parser.add_argument(
-        "--mcp",
-        action="store_true",
-        help="also serve the MCP tools `ask` and `search` at /mcp (streamable HTTP; needs the `mcp` extra)",
-    )
-
-
-def parser() -> argparse.ArgumentParser:
-    """The command-line options of `python app.py`."""
-    parser = argparse.ArgumentParser(prog="app.py", description="Serve the newsqa web UI.")
-    parser.add_argument(
-        "--index",
-        default=os.environ.get("NEWSQA_INDEX", DEFAULT_INDEX),
-        help=f"index folder (default: $NEWSQA_INDEX or {DEFAULT_INDEX})",
-    )
-    parser.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
-    parser.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
-    parser.add_argument("--llm-model", help="LLM: a known name or a .gguf path")
-    add_serve_arguments(parser)
-    return parser
-
-
 def configure_logging() -> None:
     """newsqa's INFO lines on stderr, set before a library (the MCP SDK) installs a handler of its own."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `python app.py`; returns the process exit code."""
-    args = parser().parse_args(argv)
-    configure_logging()
-    try:
-        settings = Settings().with_overrides(
-            models_dir=args.models_dir, embedding_model=args.embedding_model, llm_model=args.llm_model
-        )
-        serve(
-            args.index,
-            args.host,
-            args.port,
-            parse_auth(args.auth),
-            settings,
-            warm_up=not args.no_warm_up,
-            api_key=api_key_from_env(),
-            mcp=args.mcp,
-        )
-    except ConfigError as error:
-        print(f"newsqa: error: {error}", file=sys.stderr)
-        return 2
-    except NewsqaError as error:
-        print(f"newsqa: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"newsqa: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0

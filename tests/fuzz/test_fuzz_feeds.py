@@ -64,7 +64,7 @@ def site() -> Iterator[_Site]:
 
 @pytest.fixture(scope="module")
 def fetcher() -> Iterator[Fetcher]:
-    config = FetchConfig(allow_hosts=("127.0.0.1",), min_interval_s=0.0, timeout_s=5.0, backoff_s=0.01, retries=0)
+    config = FetchConfig(allow_hosts=("127.0.0.1",), min_interval_s=0.0, timeout_s=30.0, backoff_s=0.01, retries=0)
     with Fetcher(config) as client:
         yield client
 

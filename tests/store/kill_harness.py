@@ -40,7 +40,16 @@ SUBJECTS = [
 MODES = ("mid-save", "after-commit", "any-time")
 # Where a kill can land. "saving" is before the commit (writing the new snapshot); "between batches" is
 # the rest of the ingestion loop: after a commit (removing the replaced snapshot), chunking, storing.
-LANDINGS = ("starting", "loading the model", "reading", "embedding", "saving", "between batches")
+LANDINGS = (
+    "starting",
+    "loading the model",
+    "reading",
+    "embedding",
+    "saving",
+    "between batches",
+    "finishing",
+    "unknown",
+)
 NAMED_LANDINGS = ("embedding", "saving", "between batches")  # where a kill test must have killed
 ANY_TIME_S = 15.0  # any-time kills land within this many seconds of the start
 # Run `newsqa` with its Python stack dumped to stderr on SIGUSR1, so the harness sees where a kill lands.
@@ -249,7 +258,9 @@ def landing(stack: list[str]) -> str:
         return "between batches"
     if {"read_paths", "read_urls"} & functions:
         return "reading"
-    return "starting"
+    if stack[:1] == ["cli.cmd_ingest"]:
+        return "finishing"  # every batch committed; the report is being printed
+    return "starting" if stack else "unknown"
 
 
 def finish(corpus: Path, index: Path, batch: int) -> tuple[int, dict]:

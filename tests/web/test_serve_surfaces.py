@@ -51,7 +51,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, fast_settings: Settings) ->
     queue = ModelQueue()
     app = build_server(assistant, api_key=KEY, mcp=True, queue=queue)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Open keep-alive and queue streams would hold a graceful shutdown for its default 30 s.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     _wait_for(lambda: server.started or not thread.is_alive())
@@ -201,7 +203,7 @@ def test_serving_off_loopback_needs_the_api_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("NEWSQA_API_KEY", raising=False)
-    assert cli_main(["serve", "--index", str(tmp_path), "--host", "0.0.0.0", "--auth", "alice:pw"]) == 1
+    assert cli_main(["serve", "--index", str(tmp_path), "--host", "0.0.0.0", "--auth", "alice:pw"]) == 2
     assert "without an API key" in capsys.readouterr().err
     monkeypatch.setenv("NEWSQA_API_KEY", KEY)
     port = free_port()
