@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.store.check import check
-from qa.store.layout import CURRENT
+from tests.store.folders import rows
 from tests.store.kill_harness import NAMED_LANDINGS, finish, run_round, stored, write_corpus
 
 
@@ -70,8 +70,7 @@ def main() -> int:
                 texts.update(write_corpus(corpus, args.articles, seed=args.seed, first=len(texts)))
         code, report = finish(corpus, index, args.batch)
         final = stored(index)
-        saved = index / (index / CURRENT).read_text().strip() / "articles.jsonl"
-        lines = len(saved.read_text().splitlines())
+        lines = len(rows(index, "articles"))
         final_check = check(index)
         complete = code == 0 and final == texts and lines == len(texts) and final_check.ok
         failures += not complete
@@ -92,7 +91,7 @@ def main() -> int:
         print(
             f"final run: exit {code}, {len(report.get('added', []))} added, "
             f"{len(report.get('unchanged', []))} unchanged; {len(final)} of {len(texts)} articles stored, "
-            f"{lines} lines in articles.jsonl; check {'ok' if final_check.ok else 'FAILED'}"
+            f"{lines} article rows; check {'ok' if final_check.ok else 'FAILED'}"
         )
         print(f"wall time: {(time.monotonic() - started) / 60:.1f} min")
         if len(kills) < args.kills:

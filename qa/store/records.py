@@ -41,8 +41,9 @@ MAX_DIMENSION = 1 << 16
 
 
 def digest(text: str | bytes, chars: int = FILE_DIGEST) -> str:
-    """The first `chars` hex characters of the sha256 of `text` (UTF-8 when a str)."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    """The first `chars` hex characters of the sha256 of `text` (UTF-8 when a str; bytes that were not
+    UTF-8 when read, kept as surrogates, count as themselves)."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()[:chars]
 
 
