@@ -31,7 +31,8 @@ ANN_SUFFIX = ".faiss"
 SAVING = ".saving"  # `.saving.tmp-PID` holds the version a save in progress will commit
 LOCK = ".lock"
 TMP_MARK = ".tmp-"
-FEEDS = "feeds.json"
+FEEDS = "feeds.json"  # the feeds the index follows (qa.ingest.feeds)
+EMBEDDING_CACHE = "embcache"  # passage vectors by content (qa.embedding.cache)
 # Formats 1 and 2: numbered snapshot folders, the one `CURRENT` names is live.
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.store.layout import RECORDS, VECTORS
+from qa.store.layout import EMBEDDING_CACHE, RECORDS, VECTORS
 from qa.store.records import SEAL, seal, seal_state, vector_crc
 from qa.store.store import Store
 
@@ -120,7 +120,7 @@ class FolderBackend:
 
     def forget_cache(self) -> None:
         """Remove the embedding cache."""
-        shutil.rmtree(self.index / "embcache", ignore_errors=True)
+        shutil.rmtree(self.index / EMBEDDING_CACHE, ignore_errors=True)
 
     def delete_chunk(self, article_id: str, position: int) -> None:
         """Remove the row of one passage."""

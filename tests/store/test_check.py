@@ -14,7 +14,7 @@ from qa.cli import main
 from qa.config import Settings
 from qa.errors import StoreError
 from qa.store.check import check
-from qa.store.layout import CURRENT, FAISS_FILE, RECORDS, SAVING, TMP_MARK, VECTORS, manifest_of
+from qa.store.layout import CURRENT, FAISS_FILE, FEEDS, RECORDS, SAVING, TMP_MARK, VECTORS, manifest_of
 from qa.store.records import seal
 from qa.store.store import Store
 from tests.conftest import write_article
@@ -175,10 +175,10 @@ def test_a_database_sqlite_cannot_read_is_rebuilt_from_its_bytes(index: Path) ->
 
 
 def test_a_broken_feeds_file_is_reported_not_deleted(index: Path) -> None:
-    (index / "feeds.json").write_text('{"feeds": [')
+    (index / FEEDS).write_text('{"feeds": [')
     report = check(index, repair=True)
     assert [p.kind for p in report.remaining] == ["feeds"]
-    assert (index / "feeds.json").exists()
+    assert (index / FEEDS).exists()
     assert main(["check", "--index", str(index)]) == 1
 
 
