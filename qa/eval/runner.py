@@ -30,6 +30,7 @@ from qa.eval.resume import (
     file_sha256,
     pending_questions,
 )
+from qa.store.protocol import redact
 from qa.types import Answer, Article, Hit
 
 GOLD_ARTICLES_FILE = "gold-articles.jsonl"
@@ -262,14 +263,14 @@ def run_eval(config: EvalConfig, *, assistant: AssistantLike | None = None) -> E
     )
     resumed = len(main.records)
 
-    index_dir = Path(config.index_dir) if config.index_dir is not None else out_dir / "index"
+    index_dir = config.index_dir if config.index_dir is not None else out_dir / "index"  # a folder or a database URL
     sources = _sources(config, gold, out_dir)
     if assistant is None:
         assistant = open_assistant(index_dir, config.settings)
     ingest_summary, warnings = ingest_sources(assistant, sources, progress=config.progress)
     articles = assistant.articles()
     if not articles:
-        raise EvalError(f"the index {index_dir} holds no articles: pass --articles (a folder or a .jsonl file)")
+        raise EvalError(f"the index {redact(index_dir)} holds no articles: pass --articles (a folder or a .jsonl file)")
     missing = missing_gold_articles(questions, articles)
     if missing:
         warnings.append(
@@ -286,7 +287,7 @@ def run_eval(config: EvalConfig, *, assistant: AssistantLike | None = None) -> E
         "retrieval_only": retrieval_only,
         "k": config.k,
         "articles": [str(p) for p in sources],
-        "index_dir": str(index_dir),
+        "index_dir": redact(index_dir),
         "n_articles": len(articles),
         "settings": settings.to_dict() if hasattr(settings, "to_dict") else None,
         "started": ((previous or {}).get("meta") or {}).get("started") or _now(),

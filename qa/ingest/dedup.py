@@ -85,15 +85,18 @@ def _bands(sig: np.ndarray) -> list[tuple[int, bytes]]:
     return [(band, sig[band * rows : (band + 1) * rows].tobytes()) for band in range(BANDS)]
 
 
-def group_near_duplicates(stored: Iterable[Article], new: list[Article], threshold: float = 0.6) -> list[Article]:
+def group_near_duplicates(
+    stored: Iterable[tuple[str, str | None, str | None]], new: list[Article], threshold: float = 0.6
+) -> list[Article]:
     """`new` articles with `minhash` and, for near-copies of a stored or earlier new article,
-    `duplicate_group` metadata (the group's first member's id). Stored articles are not changed."""
+    `duplicate_group` metadata (the group's first member's id). `stored` gives each stored article's
+    (id, minhash, duplicate_group), as `ArticleStore.signatures` does; stored articles are not changed."""
     finder = DuplicateFinder(threshold)
     groups: dict[str, str] = {}
-    for article in stored:
-        if article.metadata.get("minhash"):
-            finder.add(article.id, decode(article.metadata["minhash"]))
-            groups[article.id] = article.metadata.get("duplicate_group") or article.id
+    for article_id, minhash, group in stored:
+        if minhash:
+            finder.add(article_id, decode(minhash))
+            groups[article_id] = group or article_id
     grouped: list[Article] = []
     for article in new:
         sig = signature(f"{article.title}\n{article.text}")

@@ -1,4 +1,4 @@
-"""RSS/Atom feeds followed by an index: the registry kept in `<index>/feeds.json`, and refreshing it."""
+"""RSS/Atom feeds followed by an index: the registry kept with the index, and refreshing it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import feedparser
 import lxml.html
@@ -24,6 +24,9 @@ from qa.ingest.records import IngestIssue, ReadOptions, build_article, unexpecte
 from qa.ingest.web_pages import article_from_page
 from qa.store.layout import write_lock
 from qa.types import Article
+
+if TYPE_CHECKING:
+    from qa.store.protocol import FeedStorage
 
 FEEDS_FILE = "feeds.json"
 FORMAT_VERSION = 1
@@ -229,20 +232,49 @@ def _entry_link(entry: Any) -> str | None:
 # -- the registry --------------------------------------------------------------------------------
 
 
-class FeedRegistry:
-    """The feeds an index follows, persisted atomically next to it in `feeds.json`."""
+class FeedFile:
+    """The feeds of an index folder, in `<index>/feeds.json`, rewritten atomically under the index's writer lock."""
 
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
         self.path = self.index_dir / FEEDS_FILE
 
+    def read(self) -> dict[str, FeedState]:
+        """The followed feeds by URL, in the order they were added."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, json.JSONDecodeError) as error:
+            raise StoreError(f"{self.path} is damaged ({error}); fix or delete it and add the feeds again") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise StoreError(f"{self.path} has an unknown format; this newsqa reads format {FORMAT_VERSION}")
+        states = [state for state in (_state_or_none(item) for item in _entries(data)) if state is not None]
+        return {state.url: state for state in states}
+
+    def update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
+        """Apply `change` to the feeds as on disk now, and save them, all under the index's writer lock."""
+        with write_lock(self.index_dir):
+            feeds = self.read()
+            change(feeds)
+            payload = {"format": FORMAT_VERSION, "feeds": [state.to_dict() for state in feeds.values()]}
+            _atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
+        return feeds
+
+
+class FeedRegistry:
+    """The feeds an index follows, kept by its backend (`feeds.json` in an index folder, a table in a database)."""
+
+    def __init__(self, storage: FeedStorage | str | Path) -> None:
+        self.storage: FeedStorage = FeedFile(storage) if isinstance(storage, str | Path) else storage
+
     def list(self) -> list[FeedState]:
         """The followed feeds, in the order they were added."""
-        return list(self._read().values())
+        return list(self.storage.read().values())
 
     def get(self, url: str) -> FeedState | None:
         """The feed registered under `url`, if any."""
-        return self._read().get(url.strip())
+        return self.storage.read().get(url.strip())
 
     def add(self, url: str, fetcher: Fetcher) -> tuple[FeedState, bool]:
         """Follow a feed after checking it is a fetchable RSS/Atom feed; (state, False) if already followed."""
@@ -260,7 +292,7 @@ class FeedRegistry:
         def insert(feeds: dict[str, FeedState]) -> None:
             feeds.setdefault(url, state)
 
-        return self._update(insert)[url], True
+        return self.storage.update(insert)[url], True
 
     def remove(self, url: str) -> FeedState:
         """Stop following a feed (its articles stay in the index); InputError when it is not followed."""
@@ -271,10 +303,10 @@ class FeedRegistry:
             if url in feeds:
                 removed.append(feeds.pop(url))
 
-        self._update(drop)
+        self.storage.update(drop)
         if not removed:
-            known = ", ".join(self._read()) or "none"
-            raise InputError(f"no feed {url!r} is followed by {self.index_dir} (followed: {known})")
+            known = ", ".join(self.storage.read()) or "none"
+            raise InputError(f"no feed {url!r} is followed by this index (followed: {known})")
         return removed[0]
 
     def refresh(
@@ -313,7 +345,7 @@ class FeedRegistry:
                 current.seen_hashes = _remember(current.seen_hashes, poll.hashes)
 
         if polls:
-            self._update(remember)
+            self.storage.update(remember)
         return report
 
     # -- one feed --------------------------------------------------------------------------------
@@ -455,29 +487,6 @@ class FeedRegistry:
         poll.issues.extend(warnings)
         poll.outcome.fallbacks += 1
         return article
-
-    # -- persistence -----------------------------------------------------------------------------
-
-    def _read(self) -> dict[str, FeedState]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, json.JSONDecodeError) as error:
-            raise StoreError(f"{self.path} is damaged ({error}); fix or delete it and add the feeds again") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-            raise StoreError(f"{self.path} has an unknown format; this newsqa reads format {FORMAT_VERSION}")
-        states = [state for state in (_state_or_none(item) for item in _entries(data)) if state is not None]
-        return {state.url: state for state in states}
-
-    def _update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
-        """Apply `change` to the feeds as on disk now, and save them, all under the index's writer lock."""
-        with write_lock(self.index_dir):
-            feeds = self._read()
-            change(feeds)
-            payload = {"format": FORMAT_VERSION, "feeds": [state.to_dict() for state in feeds.values()]}
-            _atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
-        return feeds
 
 
 def _entries(data: dict[str, Any]) -> list[Any]:

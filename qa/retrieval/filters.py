@@ -71,11 +71,16 @@ class Filters:
         if self.since or self.until:
             if article.published is None:
                 return self.keep_undated
-            if self.since and article.published < _start_of(self.since):
+            start, end = self.bounds()
+            if start and article.published < start:
                 return False
-            if self.until and article.published > _end_of(self.until):
+            if end and article.published > end:
                 return False
         return True
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The date conditions as timezone-aware instants, both inclusive (dates cover their whole day)."""
+        return (_start_of(self.since) if self.since else None, _end_of(self.until) if self.until else None)
 
 
 def _as_date(value: str | date | None, name: str) -> date | None:

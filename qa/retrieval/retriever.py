@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import numpy as np
 from qa.embedding.embedder import Embedder
 from qa.retrieval.filters import Filters
 from qa.retrieval.lexical import LexicalIndex
-from qa.store.store import Store
+from qa.store.protocol import ArticleStore
 from qa.text import names
 from qa.types import Article, Hit
 
@@ -35,7 +35,7 @@ class RetrievalOptions:
 class Retriever:
     """Dense top-k retrieval (query prompt, FAISS), fused with BM25 when `hybrid`, over one store."""
 
-    def __init__(self, store: Store, embedder: Embedder, options: RetrievalOptions | None = None) -> None:
+    def __init__(self, store: ArticleStore, embedder: Embedder, options: RetrievalOptions | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.options = options or RetrievalOptions()
@@ -46,11 +46,7 @@ class Retriever:
     def lexical(self) -> LexicalIndex:
         """The BM25 index over the store's chunks (title included), built on first use."""
         if self._lexical is None:
-            documents = []
-            for vector_id, chunk in self.store.chunk_items():
-                article = self.store.article(chunk.article_id)
-                title = article.title if article else ""
-                documents.append((vector_id, f"{title}\n{chunk.text}", article.language if article else None))
+            documents = [(v, f"{title}\n{chunk.text}", language) for v, chunk, title, language in self.store.passages()]
             self._lexical = LexicalIndex(documents)
         return self._lexical
 
@@ -66,20 +62,25 @@ class Retriever:
         and the time each step took, in seconds.
 
         Among the articles on the leading story, those published within `period` come first, else the
-        newest first when `prefer_recent`."""
+        newest first when `prefer_recent`. Every read sees one state of the store, even while others write."""
+        with self.store.reading():
+            return self._run(question, k, filters, prefer_recent, period)
+
+    def _run(
+        self, question: str, k: int, filters: Filters | None, prefer_recent: bool, period: tuple[date, date] | None
+    ) -> tuple[list[Hit], dict[str, float]]:
         started = time.perf_counter()
         vector = self.embedder.encode_query([question])[0]
         embedded = time.perf_counter()
-        allowed = None
-        if filters is not None and filters.active:
-            allowed = self.store.vector_ids(a.id for a in self.store.articles() if filters.accepts(a))
         depth = max(k, self.options.candidates)
-        dense = dict(self.store.search_ids(vector, depth, allowed))
+        dense = dict(self.store.nearest(vector, depth, filters))
         fused: dict[int, float] = {}
         for rank, vector_id in enumerate(dense, start=1):
             fused[vector_id] = 1.0 / (self.options.rrf_k + rank)
         if self.options.hybrid:
-            lexical = self.lexical.search(question, depth, allowed)
+            allowed = self.store.allowed_ids(filters) if filters is not None and filters.active else None
+            # The BM25 index may be a save behind a shared store: passages deleted since then are skipped.
+            lexical = [(v, s) for v, s in self.lexical.search(question, depth, allowed) if self._stored(v)]
             for rank, (vector_id, _) in enumerate(lexical, start=1):
                 fused[vector_id] = fused.get(vector_id, 0.0) + self.options.lexical_weight / (self.options.rrf_k + rank)
         searched = time.perf_counter()
@@ -141,17 +142,25 @@ class Retriever:
             members = self._groups().get(group, [article])
             score = similarity[vector_id]
             if group not in chosen and len(members) > 1 and members[0].id != article.id:
-                article = members[0]
-                chunks = self.store.chunks_of(article.id)
-                scores = self.store.vectors_of(article.id) @ vector
-                best = int(np.argmax(scores))
-                chunk, score = chunks[best], float(scores[best])
+                chunks = self.store.chunks_of(members[0].id)
+                if chunks:  # else the earliest copy was deleted since the groups were read
+                    article = members[0]
+                    scores = self.store.vectors_of(article.id) @ vector
+                    best = int(np.argmax(scores))
+                    chunk, score = chunks[best], float(scores[best])
             if chosen.setdefault(group, article.id) != article.id or chunk.id in used:
                 continue
             used.add(chunk.id)
             others = tuple(m.source or m.id for m in members if m.id != article.id)
             hits.append(Hit(chunk=chunk, article=article, score=score, rank=len(hits) + 1, also_carried_by=others))
         return hits
+
+    def _stored(self, vector_id: int) -> bool:
+        try:
+            self.store.chunk(vector_id)
+        except KeyError:
+            return False
+        return True
 
     def _with_following(self, hits: list[Hit], vector: np.ndarray, k: int) -> list[Hit]:
         """`hits` with the passage that follows the best one in its article second (when not already there),
@@ -171,15 +180,7 @@ class Retriever:
     def _groups(self) -> dict[str, list[Article]]:
         """Near-duplicate groups with two or more members, earliest publication first."""
         if self._duplicate_groups is None:
-            groups: dict[str, list[Article]] = {}
-            for article in self.store.articles():
-                groups.setdefault(article.metadata.get("duplicate_group") or article.id, []).append(article)
-            latest = datetime.max.replace(tzinfo=UTC)
-            self._duplicate_groups = {
-                group: sorted(members, key=lambda a: (a.published or latest, a.id))
-                for group, members in groups.items()
-                if len(members) > 1
-            }
+            self._duplicate_groups = self.store.duplicate_groups()
         return self._duplicate_groups
 
 

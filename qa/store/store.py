@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import faiss
 import numpy as np
 
 from qa.errors import StoreError
+from qa.retrieval.filters import Filters
 from qa.store.ann import (
     DEFAULT_ANN_THRESHOLD,
     FLAT,
@@ -54,6 +56,7 @@ from qa.store.layout import (
     snapshot_names,
     snapshot_version,
 )
+from qa.store.protocol import check_upsert, count_languages
 from qa.store.records import (
     FILE_DIGEST,
     article_line,
@@ -250,21 +253,54 @@ class Store:
             scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of consistent reads: a loaded store is already one state of the index."""
+        return nullcontext()
+
+    def bulk_loading(self) -> AbstractContextManager[None]:
+        """Nothing to prepare: each save writes a whole snapshot anyway."""
+        return nullcontext()
+
+    def nearest(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """`search_ids` among the articles `filters` accepts."""
+        allowed = self.allowed_ids(filters) if filters is not None and filters.active else None
+        return self.search_ids(vector, k, allowed)
+
+    def allowed_ids(self, filters: Filters) -> list[int]:
+        """The vector ids of the chunks of every article `filters` accepts."""
+        return self.vector_ids(a.id for a in self._articles.values() if filters.accepts(a))
+
+    def passages(self) -> Iterator[tuple[int, Chunk, str, str | None]]:
+        """(vector id, chunk, article title, article language) of every chunk, by vector id."""
+        for vector_id, chunk in self.chunk_items():
+            article = self._articles[chunk.article_id]
+            yield vector_id, chunk, article.title, article.language
+
+    def duplicate_groups(self) -> dict[str, list[Article]]:
+        """Near-duplicate groups with two or more members, earliest publication first."""
+        groups: dict[str, list[Article]] = {}
+        for article in self._articles.values():
+            groups.setdefault(article.metadata.get("duplicate_group") or article.id, []).append(article)
+        latest = datetime.max.replace(tzinfo=UTC)
+        return {
+            group: sorted(members, key=lambda a: (a.published or latest, a.id))
+            for group, members in groups.items()
+            if len(members) > 1
+        }
+
+    def signatures(self) -> list[tuple[str, str | None, str | None]]:
+        """(id, MinHash signature, near-duplicate group) of every article."""
+        return [(a.id, a.metadata.get("minhash"), a.metadata.get("duplicate_group")) for a in self._articles.values()]
+
+    def language_counts(self) -> dict[str, int]:
+        """How many articles per language code ("?" for unknown)."""
+        return count_languages(self._articles.values())
+
     # -- writing -----------------------------------------------------------------------------
 
     def upsert(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Add an article with its chunks and their vectors, replacing any stored version of it."""
-        if len(chunks) != len(vectors):
-            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for article {article.id}")
-        if vectors.size and vectors.shape[1] != self.dimension:
-            raise StoreError(f"vectors have {vectors.shape[1]} dimensions, the index has {self.dimension}")
-        if not np.isfinite(vectors).all():
-            # A NaN passage could never be found and NaN scores poison a ranking: refuse before touching anything.
-            bad = int((~np.isfinite(vectors).all(axis=1)).sum())
-            raise StoreError(
-                f"article {article.id}: {bad} of {len(vectors)} passage vectors are not finite (NaN or infinity); "
-                "nothing was stored for it — re-embed it, or use --set embedding_backend=torch"
-            )
+        check_upsert(article, chunks, vectors, self.dimension)
         self.delete(article.id)
         ids = np.arange(self.next_vector_id, self.next_vector_id + len(chunks), dtype=np.int64)
         self.next_vector_id += len(chunks)

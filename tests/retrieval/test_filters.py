@@ -1,4 +1,4 @@
-"""Filters restrict retrieval to matching articles, through the real FAISS id selector."""
+"""Filters restrict retrieval to matching articles: FAISS id selectors on a folder, bound SQL on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from qa.retrieval.filters import Filters
 from tests.conftest import write_article
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+@pytest.fixture(scope="module", params=["local", "postgres"])
+def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     folder = tmp_path_factory.mktemp("filtered")
     stories = [
         (
@@ -53,7 +53,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
             source=source,
             language=language,
         )
-    index = folder / "index"
+    index = (
+        folder / "index" if request.param == "local" else request.getfixturevalue("postgres_server").create_database()
+    )
     assistant = Assistant.open(index, Settings(embedding_model="all-minilm-l6-v2"))
     assistant.ingest([folder])
     return assistant

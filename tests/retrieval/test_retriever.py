@@ -1,4 +1,5 @@
-"""Hybrid retrieval, time-aware ordering and near-duplicate grouping, on the real embedding model and FAISS."""
+"""Hybrid retrieval, time-aware ordering and near-duplicate grouping, on the real embedding model, with the
+index in a local folder (FAISS) and in PostgreSQL (pgvector)."""
 
 from __future__ import annotations
 
@@ -60,12 +61,15 @@ STORIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+@pytest.fixture(scope="module", params=["local", "postgres"])
+def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     folder = tmp_path_factory.mktemp("stories")
     for article_id, title, text, published, source in STORIES:
         write_article(folder, f"{article_id}.md", title, text, id=article_id, published=published, source=source)
-    assistant = Assistant.open(folder / "index", Settings(embedding_model=FAST_EMBEDDING, today="2024-03-20"))
+    index = (
+        folder / "index" if request.param == "local" else request.getfixturevalue("postgres_server").create_database()
+    )
+    assistant = Assistant.open(index, Settings(embedding_model=FAST_EMBEDDING, today="2024-03-20"))
     assistant.ingest([folder])
     return assistant
 
@@ -132,10 +136,10 @@ def test_retrieval_returns_one_passage_per_story_citing_the_earliest(assistant: 
     assert sorted(wire[0].also_carried_by) == ["Coastal Herald", "Harbour Times"]
 
 
-def test_a_group_survives_deleting_its_first_member(tmp_path) -> None:
+def test_a_group_survives_deleting_its_first_member(tmp_path, index_location) -> None:
     for article_id, title, text, published, source in STORIES[4:]:
         write_article(tmp_path, f"{article_id}.md", title, text, id=article_id, published=published, source=source)
-    assistant = Assistant.open(tmp_path / "index", Settings(embedding_model=FAST_EMBEDDING))
+    assistant = Assistant.open(index_location, Settings(embedding_model=FAST_EMBEDDING))
     assistant.ingest([tmp_path])
     assert assistant.delete("wire-a")
     hits = assistant.retrieve("When will the Porto Selvo terminal open?", k=5)
