@@ -57,6 +57,7 @@ def main() -> int:
             result = run_round(len(rounds), corpus, index, texts, args.batch, rng)
             rounds.append(result)
             broken = not (result.opens and result.check_ok and result.whole_batches) or result.lost or result.altered
+            broken = broken or bool(result.failed)
             failures += bool(broken)
             verdict = "ok" if result.check_ok else "FAIL"
             print(
@@ -65,7 +66,7 @@ def main() -> int:
                 flush=True,
             )
             if broken:
-                print(f"       {result.check_summary}", flush=True)
+                print(f"       {result.failed or result.check_summary}", flush=True)
             if result.after == len(texts):  # all ingested: the next rounds need new articles to be killed in
                 texts.update(write_corpus(corpus, args.articles, seed=args.seed, first=len(texts)))
         code, report = finish(corpus, index, args.batch)

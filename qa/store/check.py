@@ -26,7 +26,9 @@ from qa.store import database
 from qa.store.ann import flat_index, index_kind, index_vectors
 from qa.store.layout import (
     ARTICLES_FILE,
+    CHUNKS_FILE,
     CURRENT,
+    FAISS_FILE,
     FEEDS,
     FORMAT_VERSION,
     MANIFEST,
@@ -223,7 +225,7 @@ class _Snapshot:
     stray_ann: list[str] = field(default_factory=list)  # an IVF file that differs from its checksum
     errors: list[str] = field(default_factory=list)  # files that could not be read at all
     changed: list[str] = field(default_factory=list)  # files that differ from their recorded checksum
-    corrected: dict[str, list[int]] = field(default_factory=lambda: {"articles.jsonl": [], "chunks.jsonl": []})
+    corrected: dict[str, list[int]] = field(default_factory=lambda: {ARTICLES_FILE: [], CHUNKS_FILE: []})
     _by_article: dict[str, list[tuple[int, ChunkRecord]]] | None = None
 
     @property
@@ -265,7 +267,7 @@ def _read_snapshot(folder: Path) -> _Snapshot:
     except StoreError as error:
         snapshot.manifest_error = str(error)
     recorded = (snapshot.manifest or {}).get("files") or {}
-    for name, read in (("articles.jsonl", _read_articles), ("chunks.jsonl", _read_chunks)):
+    for name, read in ((ARTICLES_FILE, _read_articles), (CHUNKS_FILE, _read_chunks)):
         try:
             data = (folder / name).read_bytes()
         except OSError as error:
@@ -275,7 +277,7 @@ def _read_snapshot(folder: Path) -> _Snapshot:
         if expected and (len(data) != expected.get("bytes") or digest(data) != expected.get("sha256")):
             snapshot.changed.append(name)
         read(data, snapshot)
-    vectors = folder / "vectors.faiss"
+    vectors = folder / FAISS_FILE
     try:
         size = vectors.stat().st_size
         expected = recorded.get(vectors.name)
@@ -298,14 +300,14 @@ def _read_vectors(file: Path, snapshot: _Snapshot) -> None:
         snapshot.index.add_with_ids(vectors, ids)
         return
     if not trusted and snapshot.sealed:
-        snapshot.errors.append("vectors.faiss: damaged beyond reading (no vector could be salvaged)")
+        snapshot.errors.append(f"{FAISS_FILE}: damaged beyond reading (no vector could be salvaged)")
         return
     try:
         snapshot.index = faiss.read_index(str(file))
         index_kind(snapshot.index)
     except (RuntimeError, StoreError, MemoryError, ValueError) as error:
         snapshot.index = None
-        snapshot.errors.append(f"vectors.faiss: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
+        snapshot.errors.append(f"{FAISS_FILE}: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
 
 
 def _text_lines(data: bytes, corrected: list[int]) -> Iterator[tuple[int, str]]:
@@ -332,9 +334,7 @@ def _text_lines(data: bytes, corrected: list[int]) -> Iterator[tuple[int, str]]:
 
 def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
     snapshot.articles = {}
-    records = [
-        read_article_line(number, line) for number, line in _text_lines(data, snapshot.corrected["articles.jsonl"])
-    ]
+    records = [read_article_line(number, line) for number, line in _text_lines(data, snapshot.corrected[ARTICLES_FILE])]
     sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
     for record in records:
         if (
@@ -353,7 +353,7 @@ def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
 
 def _read_chunks(data: bytes, snapshot: _Snapshot) -> None:
     counts: Counter[int] = Counter()
-    records = [read_chunk_line(number, line) for number, line in _text_lines(data, snapshot.corrected["chunks.jsonl"])]
+    records = [read_chunk_line(number, line) for number, line in _text_lines(data, snapshot.corrected[CHUNKS_FILE])]
     sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
     for record in records:
         if record.vector_id is not None and record.chunk is not None:
@@ -685,7 +685,7 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
         else:
             damaged[article_id] = record
     # Passages of an article with no line are orphans, unless the articles file itself was damaged.
-    suspect = chosen.articles is None or "articles.jsonl" in chosen.changed or bool(chosen.damaged_articles)
+    suspect = chosen.articles is None or ARTICLES_FILE in chosen.changed or bool(chosen.damaged_articles)
     referenced = {r.chunk.article_id for r in chosen.chunk_records.values() if r.chunk} - set(articles)
     referenced = referenced - set(damaged) if suspect else set()
     for record in list(nameless):
@@ -718,13 +718,13 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             message = (
                 f"{_line(chosen, record.line, ARTICLES_FILE)} is damaged; article {guess} is stored intact elsewhere"
             )
-            report.problems.append(Problem("damaged-line", f"articles.jsonl:{record.line}", message))
+            report.problems.append(Problem("damaged-line", f"{ARTICLES_FILE}:{record.line}", message))
         else:
             message = (
                 f"{_line(chosen, record.line, ARTICLES_FILE)} is damaged{named}, and no snapshot or passage tells "
                 "which article it held"
             )
-            report.problems.append(Problem("damaged-line", f"articles.jsonl:{record.line}", message))
+            report.problems.append(Problem("damaged-line", f"{ARTICLES_FILE}:{record.line}", message))
             report.lost.append(f"the article on {_line(chosen, record.line, ARTICLES_FILE)}{named}; {REINGEST}")
         plan.rewrite = True
     plan.articles = articles
@@ -821,8 +821,8 @@ def _check_chunks(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
         report.problems.append(
             Problem(
                 "damaged-chunk",
-                f"chunks.jsonl:{record.line}",
-                f"{_line(chosen, record.line, 'chunks.jsonl')} is damaged{what}",
+                f"{CHUNKS_FILE}:{record.line}",
+                f"{_line(chosen, record.line, CHUNKS_FILE)} is damaged{what}",
             )
         )
         plan.rewrite = True
@@ -1044,7 +1044,7 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport, model_h
             report.problems.append(
                 Problem(
                     "dimension",
-                    "vectors.faiss",
+                    FAISS_FILE,
                     f"the vectors have {index_dimension} dimensions, the manifest says {dimension}; "
                     f"the vectors' own {index_dimension} is kept",
                 )
@@ -1055,7 +1055,7 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport, model_h
         report.problems.append(
             Problem(
                 "dimension",
-                "vectors.faiss",
+                FAISS_FILE,
                 "neither the vectors nor any manifest tells their dimension; rebuild the index with `newsqa ingest`",
             )
         )

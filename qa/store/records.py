@@ -26,7 +26,6 @@ SEAL = "sha256"
 LINE_DIGEST = 16  # hex characters of a line's digest: 64 bits, plenty against accidental change
 FILE_DIGEST = 64
 ARTICLE_FIELDS = ("id", "title", "text", "url", "source", "published", "language", "author", "metadata")
-DATA_FILES = ("articles.jsonl", "chunks.jsonl", "vectors.faiss")
 _SEALED = re.compile(r',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
 _SEALED_BYTES = re.compile(rb',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
 MAX_CORRECTED_LINE = 16_384  # bytes; trying every bit of a line costs time quadratic in its length

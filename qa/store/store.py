@@ -291,7 +291,7 @@ class Store:
         return nullcontext()
 
     def bulk_loading(self) -> AbstractContextManager[None]:
-        """Nothing to prepare: each save writes a whole snapshot anyway."""
+        """Nothing to prepare: a save into a folder costs its batch whatever the size of the index."""
         return nullcontext()
 
     def nearest(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:

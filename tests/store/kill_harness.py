@@ -135,6 +135,7 @@ class Round:
     check_ok: bool = True
     check_summary: str = ""
     seconds: float = 0.0
+    failed: str = ""  # the end of stderr of a run that exited with an error without being killed
 
 
 def stored(index: Path) -> dict[str, str]:
@@ -198,6 +199,9 @@ def run_round(
                 break
             time.sleep(0.001)
         process.wait()
+        if not result.killed and process.returncode != 0:
+            stderr.seek(0)
+            result.failed = stderr.read().decode("utf-8", errors="replace")[-2000:] or f"exit {process.returncode}"
     result.seconds = time.monotonic() - started
     if result.killed:
         # A save's marker left behind proves the kill landed inside a save, whatever the stack said.

@@ -35,6 +35,7 @@ def test_killed_ingestion_keeps_every_saved_article_and_resumes(tmp_path: Path) 
         assert result.lost == [], context
         assert result.altered == [], context
         assert result.whole_batches, f"{context}: a kill lost more than the batch in progress"
+        assert not result.failed, f"{context}: a run that was not killed failed: {result.failed}"
     assert sum(r.killed for r in rounds) >= ROUNDS // 2, "most rounds were killed before finishing"
     assert any(r.mid_save for r in rounds), "at least one kill landed in the middle of a save"
     killed = [r for r in rounds if r.killed]
