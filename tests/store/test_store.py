@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -153,3 +154,29 @@ def test_a_non_finite_vector_is_refused_and_nothing_else_is_touched(tmp_path: Pa
         store.upsert(article, chunks, vectors)
     assert [c.id for c in store.chunks_of("broken")] == ["broken#0"]
     assert store.search(kept[2][0], k=1)[0][0].id == "kept#0"
+
+
+def test_a_save_writes_only_what_changed(tmp_path: Path) -> None:
+    """A save appends the batch's vectors and replaces only the rows of the articles it touched."""
+    store = Store(tmp_path, "test-model", DIM)
+    for number in range(5):
+        store.upsert(*_article(f"a{number}", 3, number))
+    store.save()
+    vectors = (tmp_path / VECTORS).read_bytes()
+
+    def rowids() -> dict[str, int]:
+        with sqlite3.connect(tmp_path / RECORDS) as connection:
+            return dict(connection.execute("SELECT id, rowid FROM articles"))
+
+    before = rowids()
+    loaded = Store.load(tmp_path)
+    loaded.upsert(*_article("new", 2, 9))
+    loaded.upsert(*_article("a3", 1, 10))  # replaced
+    loaded.delete("a1")
+    loaded.save()
+    after = rowids()
+    assert {k: after[k] for k in ("a0", "a2", "a4")} == {k: before[k] for k in ("a0", "a2", "a4")}, "rewritten"
+    assert "a1" not in after and after["a3"] != before["a3"] and "new" in after
+    grown = (tmp_path / VECTORS).read_bytes()
+    assert grown[: len(vectors)] == vectors and len(grown) == len(vectors) + 3 * 4 * DIM
+    np.testing.assert_allclose(Store.load(tmp_path).vectors_of("new"), _article("new", 2, 9)[2], atol=1e-6)
