@@ -70,7 +70,7 @@ class RunState:
         return build_results(self.meta, self.main, self.baselines, self.question_ids, answers=self.answers)
 
     def save(self) -> dict[str, Any]:
-        """Write results.json (temp file + os.replace) and return the document written."""
+        """Write results.json atomically and return the document written."""
         self.meta["updated"] = _now()
         document = self.document()
         write_json_atomic(self.path, document)
