@@ -180,8 +180,12 @@ def export(st_model: Any, location: str, folder: Path, weights: str = "fp16") ->
                     input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
                 )
             if weights == "int8":
-                import nncf
-
+                try:
+                    import nncf
+                except ImportError:
+                    raise ModelError(
+                        "int8 weights are made by nncf, which comes with the int8 extra: pip install 'newsqa[int8]'"
+                    ) from None
                 converted = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
             elif weights != "fp16":
                 raise ModelError(f"OpenVINO weights are stored as fp16 or int8, not {weights!r}")

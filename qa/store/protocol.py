@@ -173,8 +173,13 @@ def redact(location: str | Path) -> str:
 def open_backend(location: str | Path) -> StoreBackend:
     """The backend for `--index`: a PostgreSQL URL, else a local folder."""
     if is_database_url(location):
-        from qa.store.postgres import PostgresBackend
-
+        try:
+            from qa.store.postgres import PostgresBackend
+        except ImportError as error:  # psycopg and pgvector come with the postgres extra
+            raise StoreError(
+                f"a PostgreSQL index needs {error.name or 'psycopg'}, which comes with the postgres extra: "
+                "pip install 'newsqa[postgres]'"
+            ) from None
         return PostgresBackend(str(location))
     from qa.store.local import LocalBackend
 
