@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -389,8 +389,8 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
         history: list[tuple[str, str]] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the final checked `Answer`.
+    ) -> Generator[str | Answer, None, None]:
+        """Answer text as it is generated, then the final checked `Answer` (close it to stop early).
 
         `history` holds earlier (question, answer) turns of the conversation; a follow-up question
         is first rewritten into a standalone one.
@@ -490,6 +490,8 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
         return None
     for name in dict.fromkeys([settings.embedding_model, *(spec.name for spec in known_models("embedding"))]):
         embedder = Embedder(name, settings.models_dir, cache_dir=cache_dir)
+        cache = embedder.cache
+        assert cache is not None  # a cache folder was given
         for titled in (True, False):
             embedder.titles = titled
             try:
@@ -498,9 +500,10 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
                 break
             for backend in BACKENDS:
                 embedder.backend = backend
-                found = embedder.cache.get([cache_key(embedder.cache_space, d) for d in documents])  # type: ignore[union-attr]
+                found = cache.get([cache_key(embedder.cache_space, d) for d in documents])
                 if found:
                     return name, len(next(iter(found.values())))
+    return None
 
 
 def _origin_file(origin: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ class AssistantLike(Protocol):
     llm: Any
     settings: Any
 
-    def ingest(self, paths: list[Path]) -> Any: ...
+    def ingest(self, paths: list[Path], *, progress: bool = False) -> Any: ...
     def retrieve(self, question: str, k: int = 10) -> list[Hit]: ...
     def ask(self, question: str) -> Answer: ...
     def articles(self) -> list[Article]: ...
@@ -77,7 +78,7 @@ class RunState:
         return document
 
 
-def open_assistant(index_dir: Path, settings: Settings) -> AssistantLike:
+def open_assistant(index_dir: Path | str, settings: Settings) -> AssistantLike:
     """newsqa's assistant on `index_dir` (created when missing)."""
     from qa.assistant import Assistant
 
@@ -361,7 +362,7 @@ def _run_baselines(
         ran += run_system(
             run,
             questions,
-            lambda q, b=baseline: run_baseline_question(b, q, retrieval_only=retrieval_only),
+            functools.partial(run_baseline_question, baseline, retrieval_only=retrieval_only),
             state,
             progress=config.progress,
         )

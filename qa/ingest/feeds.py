@@ -113,6 +113,10 @@ class StoredReport(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+# Stores a batch of articles and reports what it did (the façade's `ingest_articles`).
+StoreArticles = Callable[[list[Article]], StoredReport]
+
+
 @dataclass
 class RefreshReport:
     """A refresh of every feed: per-feed outcomes and what storing the new articles did."""
@@ -312,7 +316,7 @@ class FeedRegistry:
     def refresh(
         self,
         fetcher: Fetcher,
-        store: Callable[[list[Article]], StoredReport],
+        store: StoreArticles,
         max_new_entries: int = MAX_NEW_ENTRIES,
         progress: bool = False,
         options: ReadOptions | None = None,
