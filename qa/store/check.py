@@ -417,6 +417,7 @@ def _inspect(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Pl
         return snapshots[name]
 
     current = _check_current(path, names, snapshot, plan, report)
+    chosen: _Snapshot | None
     if current is not None:
         chosen = snapshot(current)
     else:
@@ -509,6 +510,7 @@ def _read_records(folder: Path) -> _Snapshot:
             snapshot.manifest.pop("sha256", None)
         except StoreError as error:
             snapshot.manifest_error = str(error)
+    assert lines is not None  # read by SQLite, else salvaged
     _read_articles(database.line_bytes(lines[0]), snapshot)
     _read_chunks(database.line_bytes(lines[1]), snapshot)
     _read_record_vectors(folder, snapshot)
@@ -518,7 +520,8 @@ def _read_records(folder: Path) -> _Snapshot:
 def _read_record_vectors(folder: Path, snapshot: _Snapshot) -> None:
     """The vectors of the chunk rows (whole or damaged) from the vectors file, as an exact index."""
     dimension = (snapshot.manifest or {}).get("dimension")
-    wanted = sorted({v for v in snapshot.chunk_records} | {r.vector_id for r in snapshot.damaged_chunks} - {None})
+    damaged = {r.vector_id for r in snapshot.damaged_chunks if r.vector_id is not None}
+    wanted = sorted(set(snapshot.chunk_records) | damaged)
     file = folder / VECTORS
     if not isinstance(dimension, int) or dimension < 1:
         dimension = _guess_dimension(file, snapshot)
@@ -678,6 +681,7 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             articles = {k: v for k, v in donor.articles.items()}  # type: ignore[union-attr]
     damaged: dict[str, ArticleRecord] = {}
     nameless: list[ArticleRecord] = []
+    record: ArticleRecord | None
     for record in chosen.damaged_articles:
         article_id = record.article_id
         if article_id is None or article_id in articles or article_id in damaged:

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import StoreError
+from qa.files import TMP_MARK
 from qa.store.records import SEAL, seal_state
 
 # 3: records in SQLite, vectors appended to one file (saves cost the batch, not the corpus);
 # 2: whole snapshots with sealed lines and manifest, file checksums, vector CRCs (see qa.store.records).
 FORMAT_VERSION = 3
 READABLE_FORMATS = (1, 2, 3)
-SNAPSHOT_FORMATS = (1, 2)  # read only to upgrade them to format 3
 
 # Every file of an index folder is named here, and only here.
 RECORDS = "records.sqlite"  # articles, chunks and the manifest (SQLite, write-ahead log)
@@ -30,7 +30,6 @@ ANN_PREFIX = "ann-"  # `ann-v000012.faiss`: the IVF index trained at save 12 (de
 ANN_SUFFIX = ".faiss"
 SAVING = ".saving"  # `.saving.tmp-PID` holds the version a save in progress will commit
 LOCK = ".lock"
-TMP_MARK = ".tmp-"
 FEEDS = "feeds.json"  # the feeds the index follows (qa.ingest.feeds)
 EMBEDDING_CACHE = "embcache"  # passage vectors by content (qa.embedding.cache)
 # Formats 1 and 2: numbered snapshot folders, the one `CURRENT` names is live.

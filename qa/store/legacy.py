@@ -54,7 +54,7 @@ def read_snapshot(path: Path) -> Snapshot:
         raise StoreError(
             f"index {path} is inconsistent: {len(ids)} vectors for {len(chunks)} chunks; run `newsqa check --repair`"
         )
-    return manifest, articles, chunks, ids, vectors, crcs  # type: ignore[return-value]
+    return manifest, articles, chunks, ids, vectors, crcs
 
 
 def upgrade(path: Path) -> None:

@@ -149,7 +149,8 @@ class Store:
             for line in chunk_lines:
                 vector_id, chunk, crc = load_chunk(line)
                 chunks.append((vector_id, chunk))
-                crcs[vector_id] = crc
+                if crc is not None:
+                    crcs[vector_id] = crc
         except (ValueError, TypeError, KeyError) as error:
             raise StoreError(f"index {path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`") from error
         rows = int(manifest.get("vector_rows", 0))
@@ -212,7 +213,7 @@ class Store:
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
-        if kind == IVF:
+        if isinstance(index, faiss.IndexIVFFlat):  # kind == IVF
             store._ann.setdefault("nlist", int(index.nlist))
             store._ann.setdefault("nprobe", int(index.nprobe))
             store._ann.setdefault("trained_at", int(index.ntotal))
@@ -273,15 +274,17 @@ class Store:
             raise StoreError(f"query vector has {query.shape[1]} dimensions, the index has {self.dimension}")
         selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
         if self._ann["kind"] == IVF:
+            assert isinstance(self._index, faiss.IndexIVFFlat)
             nprobe = int(self._ann["nprobe"])
             if allowed is not None:
                 # Scan as many allowed vectors as an unfiltered search scans vectors; a small
                 # allowed set ends up scanning every list, which is an exact search over it.
                 share = len(allowed) / self._index.ntotal
                 nprobe = min(self._index.nlist, math.ceil(nprobe / max(share, 1e-9)))
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
+            params: faiss.SearchParameters | None = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
         else:
-            params = None if selector is None else faiss.SearchParameters(sel=selector)
+            params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         with one_thread():
             scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
@@ -355,7 +358,8 @@ class Store:
         vector_ids = self._article_vectors.pop(article_id)
         if vector_ids:
             with one_thread():
-                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))
+                # The Python wrapper takes an id array; faiss's stubs only know the IDSelector form.
+                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))  # type: ignore[arg-type]
         for vector_id in vector_ids:
             del self._chunks[vector_id]
             self._vector_crc.pop(vector_id, None)
@@ -371,7 +375,7 @@ class Store:
             return pending
         if self._file is not None and vector_id < self._rows and vector_id in self._chunks:
             return np.array(self._file[vector_id])
-        return self._index.reconstruct(vector_id)
+        return self._index.reconstruct(vector_id)  # type: ignore[return-value]  # faiss's stubs pick the torch overload
 
     def vectors_of(self, article_id: str) -> np.ndarray:
         """The stored vectors of an article's chunks, in chunk order."""
@@ -593,11 +597,13 @@ def _open_index(
             gone = np.setdiff1d(old, live)
             with one_thread():
                 if len(gone):
-                    index.remove_ids(gone)
+                    index.remove_ids(gone)  # type: ignore[arg-type]
                 later = live[live >= covered]
                 if len(later):
                     index.add_with_ids(np.ascontiguousarray(matrix[later], dtype=np.float32), later)
-            index.nprobe = int(ann.get("nprobe", index.nprobe))
+            nprobe = ann.get("nprobe")
+            if isinstance(nprobe, int):
+                index.nprobe = nprobe  # type: ignore[attr-defined]
             return index, ann
     index = flat_index(matrix.shape[1])
     if len(live):
