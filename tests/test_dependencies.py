@@ -11,8 +11,6 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "qa"
 
@@ -132,9 +130,6 @@ def test_package_imports_without_the_extras_and_names_the_missing_one() -> None:
         assert f"newsqa[{extra}]" in message
 
 
-@pytest.mark.xfail(
-    strict=True, reason="qa.store.layout's index lock still uses fcntl; it moves to qa.files.file_lock with the layout"
-)
 def test_package_imports_without_fcntl() -> None:
     code = "import sys; sys.modules['fcntl'] = None; import qa, qa.cli; print('ok')"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -3,18 +3,16 @@ with their `CURRENT` pointer that formats 1 and 2 kept (read to upgrade them).""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from qa.errors import StoreError
-from qa.files import TMP_MARK
+from qa.files import TMP_MARK, file_lock
 from qa.store.records import SEAL, seal_state
 
 # 3: records in SQLite, vectors appended to one file (saves cost the batch, not the corpus);
@@ -69,15 +67,6 @@ def fsync_write(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a folder's entries (new and renamed files) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def snapshot_version(name: str) -> int | None:
@@ -162,22 +151,12 @@ def write_lock(path: Path, timeout_s: float = 600.0) -> Iterator[None]:
     """Hold the index's exclusive writer lock; StoreError if another writer keeps it past `timeout_s`."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    with open(path / LOCK, "a+") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"index {path} is being written by another process; try again when it finishes"
-                    ) from None
-                time.sleep(0.1)
+    with ExitStack() as held:
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            held.enter_context(file_lock(path / LOCK, timeout_s))
+        except TimeoutError:
+            raise StoreError(f"index {path} is being written by another process; try again when it finishes") from None
+        yield
 
 
 def manifest_of(path: Path) -> dict[str, Any]:

@@ -10,15 +10,14 @@ import faiss
 import numpy as np
 
 from qa.errors import StoreError
+from qa.files import TMP_MARK, fsync_dir
 from qa.store.ann import index_vectors
 from qa.store.layout import (
     ARTICLES_FILE,
     CHUNKS_FILE,
     CURRENT,
     FAISS_FILE,
-    TMP_MARK,
     current_name,
-    fsync_dir,
     has_records,
     has_snapshots,
     read_manifest,

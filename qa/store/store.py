@@ -33,6 +33,7 @@ import faiss
 import numpy as np
 
 from qa.errors import StoreError
+from qa.files import TMP_MARK, fsync_dir
 from qa.retrieval.filters import Filters
 from qa.store import database
 from qa.store.ann import (
@@ -52,10 +53,8 @@ from qa.store.layout import (
     FORMAT_VERSION,
     RECORDS,
     SAVING,
-    TMP_MARK,
     VECTORS,
     ann_name,
-    fsync_dir,
     fsync_write,
     has_records,
     has_snapshots,
