@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -140,7 +140,7 @@ def _moment(value: Any, end_of_day: bool) -> datetime:
             moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise InputError(f"published filter value {value!r} is not an ISO date (YYYY-MM-DD) or date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class NewsqaRetriever(BaseRetriever):
