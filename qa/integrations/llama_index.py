@@ -174,9 +174,13 @@ class NewsqaQueryEngine(CustomQueryEngine):
     k: int | None = Field(default=None, description="passages to retrieve (None: the assistant's top_k)")
     filters: Any = Field(default=None, description="newsqa Filters or llama-index MetadataFilters")
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Turn llama-index `MetadataFilters` into newsqa's once, so that a filter newsqa cannot apply fails here."""
+        self.filters = to_filters(self.filters)
+
     def custom_query(self, query_str: str) -> Response:
         """newsqa's checked answer to `query_str` as a llama-index `Response`."""
-        return answer_response(self.assistant.ask(query_str, self.k, to_filters(self.filters)))
+        return answer_response(self.assistant.ask(query_str, self.k, self.filters))
 
 
 def answer_response(answer: Answer) -> Response:

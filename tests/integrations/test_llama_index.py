@@ -83,8 +83,11 @@ def test_retriever_filters_from_newsqa_or_llama_index(assistant: Assistant) -> N
     assert {n.node.metadata["article_id"] for n in NewsqaRetriever(assistant, filters=up_to).retrieve(question)} == {
         "tram"
     }
+    by_title = MetadataFilters(filters=[MetadataFilter(key="title", value="x")])
     with pytest.raises(InputError, match="cannot filter on 'title'"):
-        NewsqaRetriever(assistant, filters=MetadataFilters(filters=[MetadataFilter(key="title", value="x")]))
+        NewsqaRetriever(assistant, filters=by_title)
+    with pytest.raises(InputError, match="cannot filter on 'title'"):
+        NewsqaQueryEngine(assistant=assistant, filters=by_title)
 
 
 def test_retriever_reads_time_from_the_question(assistant: Assistant) -> None:
