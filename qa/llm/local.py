@@ -152,8 +152,9 @@ class LocalLLM:
         bos = self.template.bos
         return self.model.tokenize(prompt.encode("utf-8"), add_bos=not (bos and prompt.startswith(bos)), special=True)
 
-    def stream(self, prompt: str) -> Iterator[str]:
+    def stream(self, prompt: str, logit_bias: dict[int, float] | None = None) -> Iterator[str]:
         """Text deltas for a fully rendered prompt (see `render`); holds the model for the whole generation.
+        `logit_bias` adds to the logits of the given token ids (to favour or forbid tokens).
 
         llama-cpp-python reuses the longest prefix of the previous prompt already in the context, so a
         fixed system prompt is evaluated once across questions."""
@@ -166,6 +167,7 @@ class LocalLLM:
                     temperature=self.temperature,
                     top_k=1 if self.temperature == 0 else 40,
                     stop=list(self.template.stop_tokens),
+                    logit_bias=logit_bias,
                     stream=True,
                 ):
                     delta = chunk["choices"][0]["text"]

@@ -89,14 +89,22 @@ def gemma(tmp_path_factory: pytest.TempPathFactory) -> LocalLLM:
 
 @pytest.mark.slow
 def test_gemma_generation_stops_at_its_end_of_turn_token(gemma: LocalLLM) -> None:
-    # Earlier turns end with <end_of_turn>; the base model continues the pattern and ends its turn the same
-    # way. Without that stop it would run on into a next "user" turn until the token limit.
-    turns = [("user", "Say: red"), ("assistant", "red"), ("user", "Say: blue"), ("assistant", "blue")]
-    prompt = gemma.render([*turns, ("user", "Say: green")])
-    assert prompt.count("<start_of_turn>") == 5 and "<|im_start|>" not in prompt
-    reply = "".join(gemma.stream(prompt))
-    assert reply.strip() == "green"
-    assert gemma.template.stop_tokens["<end_of_turn>"] == gemma.model._model.token_eot()
+    prompt = gemma.render([("user", "Say: red"), ("assistant", "red"), ("user", "Say: green")])
+    assert prompt.count("<start_of_turn>") == 3 and "<|im_start|>" not in prompt
+    end_of_turn = gemma.template.stop_tokens["<end_of_turn>"]
+    assert end_of_turn == gemma.model._model.token_eot()
+    # This base model never chose <end_of_turn> on its own (its chat tokens are untrained: it writes a stray
+    # word instead, then runs on into a next turn), so the token is made the likeliest: the reply ends there,
+    # before a single token is added to the context.
+    prompt_tokens = len(gemma._tokens(prompt))
+    assert "".join(gemma.stream(prompt, logit_bias={end_of_turn: 100.0})) == ""
+    assert gemma.model.n_tokens == prompt_tokens
+    # The same push on <start_of_turn>, which ends nothing, runs on to the token limit.
+    start_of_turn = gemma.model.tokenize(b"<start_of_turn>", add_bos=False, special=True)[0]
+    assert "".join(gemma.stream(prompt, logit_bias={start_of_turn: 100.0})) == ""  # control tokens show no text
+    assert gemma.model.n_tokens >= prompt_tokens + gemma.max_new_tokens - 1
+    unbiased = "".join(gemma.stream(prompt))
+    assert unbiased.strip() and "<end_of_turn>" not in unbiased and "<|im_end|>" not in unbiased
 
 
 @pytest.mark.slow
