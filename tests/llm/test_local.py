@@ -90,7 +90,7 @@ def gemma(tmp_path_factory: pytest.TempPathFactory) -> LocalLLM:
 @pytest.mark.slow
 def test_gemma_generation_stops_at_its_end_of_turn_token(gemma: LocalLLM) -> None:
     prompt = gemma.render([("user", "Say: red"), ("assistant", "red"), ("user", "Say: green")])
-    assert prompt.count("<start_of_turn>") == 3 and "<|im_start|>" not in prompt
+    assert prompt.count("<start_of_turn>") == 4 and "<|im_start|>" not in prompt  # 3 turns, then the reply
     end_of_turn = gemma.template.stop_tokens["<end_of_turn>"]
     assert end_of_turn == gemma.model._model.token_eot()
     # This base model never chose <end_of_turn> on its own (its chat tokens are untrained: it writes a stray
