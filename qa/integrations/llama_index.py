@@ -210,7 +210,7 @@ class NewsqaLLM(CustomLLM):
     _llm: Any = PrivateAttr()
 
     def __init__(self, llm: Any, **kwargs: Any) -> None:
-        config = getattr(llm, "to_dict", dict)()
+        config: dict[str, Any] = llm.to_dict() if hasattr(llm, "to_dict") else {}
         super().__init__(
             context_window=config.get("context_window", 2048),
             num_output=config.get("max_new_tokens", 160),
