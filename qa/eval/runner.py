@@ -337,6 +337,7 @@ def _run_baselines(
     config: EvalConfig,
 ) -> int:
     from qa.eval.baselines import BM25, DESCRIPTIONS, VANILLA, build_baselines, run_baseline_question
+    from qa.integrations.llama_index import NewsqaLLM
 
     retrieval_only = config.retrieval_only
     runs = [
@@ -352,7 +353,7 @@ def _run_baselines(
     if all(not pending_questions(questions, run.records) for run in runs):
         return 0
     warm_up(assistant, llm=not retrieval_only)
-    llm = None if retrieval_only else assistant.llm.llama_index
+    llm = None if retrieval_only else NewsqaLLM(assistant.llm)
     baselines = {
         b.name: b for b in build_baselines(articles, assistant.embedder, llm, k=config.k, progress=config.progress)
     }

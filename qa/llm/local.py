@@ -1,29 +1,72 @@
-"""The local llama.cpp language model, driven through llama-index's `LlamaCPP`."""
+"""The local llama.cpp language model, prompted in the chat template its GGUF carries."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from qa.errors import LLMError, ModelError
+from qa.llm.protocol import role_and_content
 
-CHATML_STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
-
-
-def chatml(messages: Sequence[Any]) -> str:
-    """Messages (llama-index `ChatMessage`s or (role, content) pairs) in ChatML, ready for the assistant's turn."""
-    parts = []
-    for message in messages:
-        role, content = (message.role.value, message.content) if hasattr(message, "role") else message
-        parts.append(f"<|im_start|>{role}\n{content}<|im_end|>\n")
-    return "".join(parts) + "<|im_start|>assistant\n"
+TEMPLATE_KEY = "tokenizer.chat_template"
 
 
-def chatml_completion(prompt: str) -> str:
-    """A bare completion prompt as one ChatML user turn."""
-    return chatml([("user", prompt)])
+class ChatTemplate:
+    """How one GGUF model wants a conversation written, and the tokens that end its turn.
+
+    The template is the GGUF's own `tokenizer.chat_template` (Jinja, rendered by llama-cpp-python's
+    `Jinja2ChatFormatter`, as llama.cpp's chat handling does), else a llama.cpp built-in format named by
+    `fallback` (for a GGUF that ships none, such as a base model). `stop_tokens` are the model's end-of-turn
+    and end-of-text tokens; llama.cpp ends a generation on them.
+    """
+
+    def __init__(self, model: Any, fallback: str = "") -> None:
+        vocab = model._model
+        self.bos = vocab.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
+        self.eos = vocab.token_get_text(model.token_eos()) if model.token_eos() >= 0 else ""
+        ends = [model.token_eos(), vocab.token_eot()]
+        self.stop_tokens = {vocab.token_get_text(token): token for token in ends if token >= 0}
+        self.source: str = model.metadata.get(TEMPLATE_KEY, "")
+        self.builtin = "" if self.source else fallback
+        self._formatter: Any = None
+        if self.source:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            self._formatter = Jinja2ChatFormatter(self.source, eos_token=self.eos, bos_token=self.bos)
+        elif not self.builtin:
+            raise ModelError(
+                f"the GGUF {model.model_path} carries no chat template ({TEMPLATE_KEY}), so newsqa cannot tell how "
+                "to prompt it; use an instruct (chat) GGUF, or a known model name (`newsqa models list`)"
+            )
+
+    def render(self, messages: Sequence[Any]) -> str:
+        """The prompt for chat `messages`, ending where the assistant's reply begins."""
+        pairs = [role_and_content(message) for message in messages]
+        if self._formatter is not None:
+            try:
+                return self._formatter(messages=[{"role": r, "content": c} for r, c in pairs]).prompt
+            except Exception as error:  # a template may raise anything (raise_exception, undefined names)
+                raise LLMError(f"the model's chat template could not render the conversation: {error}") from error
+        return _apply_builtin(self.builtin, pairs)
+
+
+def _apply_builtin(name: str, pairs: list[tuple[str, str]]) -> str:
+    """`pairs` written in llama.cpp's built-in chat format `name` (e.g. "gemma"), with the assistant's turn open."""
+    import llama_cpp
+
+    encoded = [(role.encode("utf-8"), content.encode("utf-8")) for role, content in pairs]
+    chat = (llama_cpp.llama_chat_message * len(encoded))(
+        *[llama_cpp.llama_chat_message(role=role, content=content) for role, content in encoded]
+    )
+    size = llama_cpp.llama_chat_apply_template(name.encode(), chat, len(encoded), True, None, 0)
+    if size < 0:
+        raise ModelError(f"llama.cpp has no built-in chat template named {name!r}")
+    buffer = ctypes.create_string_buffer(size + 1)
+    llama_cpp.llama_chat_apply_template(name.encode(), chat, len(encoded), True, buffer, size + 1)
+    return buffer.raw[:size].decode("utf-8")
 
 
 class LocalLLM:
@@ -48,65 +91,95 @@ class LocalLLM:
         self.threads = threads
         self.temperature = temperature
         self.judge = judge
-        self._llm: Any = None
+        self._model: Any = None
+        self._template: ChatTemplate | None = None
         self._yes_no_ids: tuple[list[int], list[int]] | None = None
         self._judge_model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the model (once), and the context for yes/no checks when `judge` is set."""
-        if self._llm is None:
+        if self._model is None:
             self._load()
         if self.judge:
             self._judge()
 
     def _load(self) -> None:
-        from qa.models import resolve
+        from qa.models import MODELS, resolve
 
         path = resolve(self.model_name, "llm", self.models_dir)
-        from llama_index.llms.llama_cpp import LlamaCPP
+        spec = MODELS.get(self.model_name)
+        self._model = self._open(path)
+        self._template = ChatTemplate(self._model, spec.chat_format if spec else "")
+
+    def _open(self, path: str) -> Any:
+        from llama_cpp import Llama
 
         try:
-            self._llm = LlamaCPP(
-                model_path=str(path),
-                temperature=self.temperature,
-                max_new_tokens=self.max_new_tokens,
-                context_window=self.context_window,
-                generate_kwargs={"stop": CHATML_STOP, "top_k": 1 if self.temperature == 0 else 40},
-                model_kwargs={"n_threads": self.threads, "n_batch": 512, "verbose": False},
-                messages_to_prompt=chatml,
-                completion_to_prompt=chatml_completion,
-                verbose=False,
-            )
+            return Llama(model_path=path, n_ctx=self.context_window, n_threads=self.threads, n_batch=512, verbose=False)
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
 
     @property
-    def llama_index(self) -> Any:
-        """The loaded llama-index `LlamaCPP` (for llama-index query engines)."""
-        if self._llm is None:
+    def model(self) -> Any:
+        """The loaded llama-cpp-python `Llama` (the answering context)."""
+        if self._model is None:
             self._load()
-        return self._llm
+        return self._model
+
+    @property
+    def template(self) -> ChatTemplate:
+        """The loaded model's chat template and stop tokens."""
+        if self._template is None:
+            self._load()
+        assert self._template is not None
+        return self._template
+
+    def render(self, messages: Sequence[Any]) -> str:
+        """The prompt the model sees for chat `messages`, in its own chat template."""
+        return self.template.render(messages)
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model sees for `text`."""
-        return len(self.llama_index._model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, prompt: str) -> Iterator[str]:
-        """Text deltas for a fully formatted (ChatML) prompt; holds the model for the whole generation."""
-        llm = self.llama_index
+    def prompt_tokens(self, messages: Sequence[Any]) -> int:
+        """How many tokens the prompt for chat `messages` takes."""
+        return len(self._tokens(self.render(messages)))
+
+    def _tokens(self, prompt: str) -> list[int]:
+        # A template that writes the BOS token itself must not get a second one from the tokenizer.
+        bos = self.template.bos
+        return self.model.tokenize(prompt.encode("utf-8"), add_bos=not (bos and prompt.startswith(bos)), special=True)
+
+    def stream(self, prompt: str, logit_bias: dict[int, float] | None = None) -> Iterator[str]:
+        """Text deltas for a fully rendered prompt (see `render`); holds the model for the whole generation.
+        `logit_bias` adds to the logits of the given token ids (to favour or forbid tokens).
+
+        llama-cpp-python reuses the longest prefix of the previous prompt already in the context, so a
+        fixed system prompt is evaluated once across questions."""
+        model = self.model
         with self._lock:
             try:
-                for response in llm.stream_complete(prompt, formatted=True):
-                    if response.delta:
-                        yield response.delta
+                for chunk in model.create_completion(
+                    self._tokens(prompt),
+                    max_tokens=self.max_new_tokens,
+                    temperature=self.temperature,
+                    top_k=1 if self.temperature == 0 else 40,
+                    stop=list(self.template.stop_tokens),
+                    logit_bias=logit_bias,
+                    stream=True,
+                ):
+                    delta = chunk["choices"][0]["text"]
+                    if delta:
+                        yield delta
             except (RuntimeError, ValueError) as error:
                 raise LLMError(f"the local model failed while answering: {error}") from error
 
     def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
-        """Text deltas of the reply to chat `messages`, formatted as ChatML (see `chatml`). `usage` stays
+        """Text deltas of the reply to chat `messages`, rendered in the model's chat template. `usage` stays
         empty: `count_tokens` is exact for the local model."""
-        return self.stream(chatml(messages))
+        return self.stream(self.render(messages))
 
     def yes_probability(self, messages: Sequence[Any]) -> float:
         """The model's probability that its reply to chat `messages` starts with "yes" rather than "no"."""
@@ -130,7 +203,10 @@ class LocalLLM:
         with self._lock:
             try:
                 model.create_completion(
-                    chatml(messages), max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([capture])
+                    self._tokens(self.render(messages)),
+                    max_tokens=1,
+                    temperature=0.0,
+                    logits_processor=LogitsProcessorList([capture]),
                 )
             except (RuntimeError, ValueError) as error:
                 raise LLMError(f"the local model failed while checking an answer: {error}") from error
@@ -144,15 +220,7 @@ class LocalLLM:
         keeps its cached system-prompt prefix between questions; it costs one more copy of the weights in
         memory (llama.cpp repacks them per instance on AVX-512 CPUs)."""
         if self._judge_model is None:
-            from llama_cpp import Llama
-
-            path = self.llama_index._model.model_path
-            try:
-                self._judge_model = Llama(
-                    model_path=path, n_ctx=self.context_window, n_threads=self.threads, n_batch=512, verbose=False
-                )
-            except (ValueError, RuntimeError) as error:
-                raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
+            self._judge_model = self._open(self.model.model_path)
         return self._judge_model
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,6 +19,9 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` (exact or a conservative estimate), for budgeting the prompt."""
 
+    def prompt_tokens(self, messages: Sequence[Any]) -> int:
+        """Tokens of the whole prompt for chat `messages`, turn markers included (exact or an estimate)."""
+
     def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
         """Text deltas of the reply to chat messages ((role, content) pairs or llama-index `ChatMessage`s);
         `usage` receives the token counts the model reports (`prompt_tokens`, `completion_tokens`), if any."""
@@ -28,3 +31,11 @@ class LLM(Protocol):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain config, without secrets."""
+
+
+def role_and_content(message: Any) -> tuple[str, str]:
+    """A chat message ((role, content) pair or llama-index `ChatMessage`) as plain (role, content) strings."""
+    if hasattr(message, "role"):
+        return str(getattr(message.role, "value", message.role)), str(message.content or "")
+    role, content = message
+    return str(role), str(content)

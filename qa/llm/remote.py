@@ -16,6 +16,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from qa.errors import ConfigError, LLMError
+from qa.llm.protocol import role_and_content
 
 DEFAULT_API_KEY_ENV = "NEWSQA_LLM_API_KEY"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -24,6 +25,7 @@ MAX_RETRY_WAIT_S = 10.0
 # averages 3.5 characters per token on the multilingual sample corpus (2.7 at worst), so one token
 # per 3 characters overestimates: the context budget errs toward fewer passages, never an overflow.
 CHARS_PER_TOKEN = 3.0
+TURN_TOKENS = 5  # a chat template's markers around one message (ChatML: "<|im_start|>user\n…<|im_end|>\n")
 
 T = TypeVar("T")
 
@@ -76,14 +78,13 @@ class OpenAICompatibleLLM:
         """Check that the endpoint answers, and pick its first model when none was set."""
         self._model_id()
 
-    @property
-    def llama_index(self) -> Any:
-        """Only the local backend offers a llama-index LLM (the evaluation baselines use it)."""
-        raise ConfigError("the llama-index baselines run on the local LLM only; evaluate them with --llm-backend local")
-
     def count_tokens(self, text: str) -> int:
         """An overestimate of the tokens in `text` (see CHARS_PER_TOKEN)."""
         return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    def prompt_tokens(self, messages: Sequence[Any]) -> int:
+        """An overestimate of the prompt's tokens: its messages' text and a few tokens of turn markers each."""
+        return sum(self.count_tokens(role_and_content(message)[1]) + TURN_TOKENS for message in messages)
 
     def stream_messages(self, messages: Sequence[Any], usage: dict[str, int] | None = None) -> Iterator[str]:
         """Text deltas of the reply to chat `messages` (llama-index `ChatMessage`s or (role, content) pairs).
@@ -294,9 +295,9 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def _openai_message(message: Any) -> ChatCompletionMessageParam:
-    role, content = (message.role.value, message.content) if hasattr(message, "role") else message
+    role, content = role_and_content(message)
     # The SDK types each role's message apart; the role here is known only when the message is built.
-    return cast("ChatCompletionMessageParam", {"role": str(role), "content": str(content)})
+    return cast("ChatCompletionMessageParam", {"role": role, "content": content})
 
 
 def _record_usage(reported: Any, usage: dict[str, int] | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -86,16 +87,24 @@ def test_baselines_retrieve_and_answer(fake_assistant: Any) -> None:
 
 
 def test_run_eval_with_baselines(gold_file: Path, articles_file: Path, tmp_path: Path, fake_assistant: Any) -> None:
-    from llama_index.core.llms import MockLLM
-
     warmed: list[str] = []
-    fake_assistant.llm = SimpleNamespace(llama_index=MockLLM(max_tokens=4), warm_up=lambda: warmed.append("llm"))
+    prompts: list[list[tuple[str, str]]] = []
+
+    def reply(messages: list[tuple[str, str]], usage: dict[str, int] | None = None) -> Iterator[str]:
+        prompts.append(list(messages))
+        return iter(["text ", "text"])
+
+    fake_assistant.llm = SimpleNamespace(
+        model_name="fake", stream_messages=reply, warm_up=lambda: warmed.append("llm"), to_dict=dict
+    )
     config = EvalConfig(
         questions=gold_file, articles=articles_file, out_dir=tmp_path / "out", baselines=True, progress=False
     )
     report = run_eval(config, assistant=fake_assistant)
     assert warmed == ["llm", "llm"]  # before newsqa and before the baselines (a no-op once loaded)
     assert set(report.baseline_summaries) == {VANILLA, BM25}
+    # Both baselines answered through newsqa's LLM, each question as one user turn holding the question.
+    assert len(prompts) >= 4 and all(len(p) == 1 and p[0][0] == "user" and "Query:" in p[0][1] for p in prompts)
     results = json.loads(report.results_path.read_text(encoding="utf-8"))
     for name in (VANILLA, BM25):
         doc = results["baselines"][name]

@@ -1,0 +1,1 @@
+"""newsqa inside other frameworks: llama-index (`qa.integrations.llama_index`)."""
