@@ -18,6 +18,7 @@ from qa.text import printable
 from qa.web.options import add_serve_arguments
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+RAY_HERE = "local"  # `--ray` without an address: start a Ray on this machine
 log = logging.getLogger("newsqa.cli")
 
 
@@ -76,6 +77,20 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
     )
     ingest.add_argument("--urls", type=Path, metavar="FILE", help="a file of web page URLs, one per line (# comments)")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_HERE,
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster, writing into a postgresql:// --index: alone, a Ray started "
+        "on this machine; `auto` or HOST:PORT joins a running cluster (needs the `ray` extra)",
+    )
+    ingest.add_argument(
+        "--ray-actors",
+        type=int,
+        metavar="N",
+        help="embedding actors with --ray, each with the model loaded once (default: one per node)",
+    )
 
     feeds = commands.add_parser("feeds", help="follow RSS/Atom feeds: add, list or remove them")
     feeds_commands = feeds.add_subparsers(
@@ -245,13 +260,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"newsqa: error: {args.urls} lists no URLs", file=sys.stderr)
             return EXIT_ERROR
         urls += listed
+    if args.ray is not None and args.ray != "auto" and ":" not in args.ray and args.ray != RAY_HERE:
+        paths.insert(0, args.ray)  # `--ray FOLDER`: an input, not a cluster address
+        args.ray = RAY_HERE
     if not urls and not paths:
         print("newsqa ingest: error: give article files, folders or URLs (or --urls FILE)", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray is not None and urls:
+        print("newsqa ingest: error: --ray ingests files and folders; fetch URLs without --ray", file=sys.stderr)
+        return EXIT_USAGE
     assistant = _assistant(args)
     progress = sys.stderr.isatty()
-    report = assistant.ingest_urls(urls, _fetcher(args), progress=progress) if urls else None
-    if paths:
+    if args.ray is not None:
+        from qa.ingest.distributed import RayIngestOptions, ingest_on_ray
+
+        options = RayIngestOptions(None if args.ray == RAY_HERE else args.ray, args.ray_actors)
+        report = ingest_on_ray(assistant, paths, options, progress=progress)
+    else:
+        report = assistant.ingest_urls(urls, _fetcher(args), progress=progress) if urls else None
+    if paths and args.ray is None:
         files = assistant.ingest(paths, progress=progress)
         report = _merge(report, files) if report else files
     if args.json:
