@@ -85,6 +85,8 @@ def ingest_on_ray(
         _connect(ray, options)
     try:
         ray.data.DataContext.get_current().enable_progress_bars = progress
+        if not progress:
+            logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-stage lines are progress too
         files, issues = list_inputs(paths)
         articles, signatures, read_issues = _read(ray, files, assistant)
         store = assistant.backend.fresh(None)

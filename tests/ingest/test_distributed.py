@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+import ray
 
 from qa.assistant import Assistant
 from qa.cli import main
@@ -20,8 +21,6 @@ from qa.config import Settings
 from qa.ingest.distributed import EMBEDDER_NAME, RayIngestOptions, ingest_on_ray
 from qa.ingest.readers import read_paths
 from tests.conftest import FAST_EMBEDDING, SAMPLES
-
-ray = pytest.importorskip("ray")
 
 NODE = {"num_cpus": 2, "object_store_memory": 96 * 2**20}  # Ray's smallest object store is 75 MiB
 
@@ -108,19 +107,17 @@ def _corpus(folder: Path, count: int) -> Path:
     return folder
 
 
-def _embedding_actors() -> list[dict]:
-    from ray.util.state import list_actors
+def _embedding_actors() -> dict[str, dict]:
+    """The embedding actors by id, from the cluster's actor table (the GCS's; `ray.util.state` needs the dashboard,
+    which `ray[data]` does not install)."""
+    from ray._private.state import actors
 
-    return [
-        actor
-        for actor in list_actors(filters=[("state", "=", "ALIVE")], detail=True, raise_on_missing_output=False)
-        if EMBEDDER_NAME in (actor.get("class_name") or "") and actor.get("pid")
-    ]
+    return {key: actor for key, actor in actors().items() if EMBEDDER_NAME in actor["ActorClassName"]}
 
 
 def test_a_killed_embedding_actor_loses_and_doubles_nothing(cluster, postgres_url: str, tmp_path: Path) -> None:
     settings = _settings()
-    folder = _corpus(tmp_path / "corpus", 120)
+    folder = _corpus(tmp_path / "corpus", 40)
     chunker = Assistant(tmp_path / "unused", settings)
     expected = {a.id: len(chunks) for a, chunks in chunker.chunk_articles(read_paths([folder]).articles)}
     outcome: dict = {}
@@ -138,9 +135,9 @@ def test_a_killed_embedding_actor_loses_and_doubles_nothing(cluster, postgres_ur
     deadline = time.monotonic() + 300
     while worker.is_alive() and time.monotonic() < deadline and killed is None:
         written = _passages(postgres_url)
-        actors = _embedding_actors() if written else []
-        if actors:
-            killed = {"pid": actors[0]["pid"], "passages": written, "actor": actors[0]["actor_id"]}
+        alive = [a for a in _embedding_actors().values() if a["State"] == "ALIVE" and a["Pid"]] if written else []
+        if alive:
+            killed = {"pid": alive[0]["Pid"], "passages": written, "actor": alive[0]["ActorID"]}
             os.kill(killed["pid"], signal.SIGKILL)
         time.sleep(0.2)
     worker.join(timeout=300)
@@ -149,6 +146,7 @@ def test_a_killed_embedding_actor_loses_and_doubles_nothing(cluster, postgres_ur
     assert 0 < killed["passages"] < sum(expected.values()), "the kill came while passages were being written"
     with pytest.raises(ProcessLookupError):
         os.kill(killed["pid"], 0)
+    assert _embedding_actors()[killed["actor"]]["NumRestarts"] >= 1, "Ray restarted the killed actor"
     assert "error" not in outcome, outcome.get("error")
     report = outcome["report"]
     assert sorted(report.added) == sorted(expected) and report.errors == []
