@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from qa.types import Article, Chunk
 
 OBJECT_STORE_MB = 512  # Ray takes 30% of the memory for its object store unless told; articles and vectors need little
-FILES_PER_READ_TASK = 8
+FILES_PER_READ_TASK = 16
 EMBED_BATCH_ARTICLES = 8  # articles per call of an embedding actor
 EMBEDDER_NAME = "PassageEmbedder"  # the embedding actors' class, as Ray's state API names them
 log = logging.getLogger("newsqa.ingest")
