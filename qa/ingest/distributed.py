@@ -20,6 +20,7 @@ reach the same store.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -168,7 +169,8 @@ def _read_one(item: dict[str, Any], options: ReadOptions, cwd: str) -> list[dict
     path = Path(item["path"])
     # Relative paths name files from the directory `newsqa ingest` ran in, so origins read as in a local ingest.
     if not path.is_absolute() and Path.cwd() != Path(cwd):
-        os.chdir(cwd)
+        with contextlib.suppress(OSError):  # a node without that directory reports the file as missing
+            os.chdir(cwd)
     result = read_file(path, options)
     rows = [
         {"position": item["position"], "record": n, "payload": pickle.dumps(a), "signature": article_signature(a)}
