@@ -86,8 +86,9 @@ def ingest_on_ray(
         _connect(ray, options)
     try:
         ray.data.DataContext.get_current().enable_progress_bars = progress
-        if not progress:
-            logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-stage lines are progress too
+        if not progress:  # Ray Data's per-stage lines are progress too, and it warns that its bars are off
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
+            logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         files, issues = list_inputs(paths)
         articles, signatures, read_issues = _read(ray, files, assistant)
         store = assistant.backend.fresh(None)
