@@ -4,7 +4,7 @@ The pipeline runs newsqa's own steps, spread over the cluster:
 
 1. read: one Ray task per block of files runs `read_file` and makes each article's MinHash signature;
 2. plan (on the driver): which articles are new, changed or unchanged, and their near-duplicate groups,
-   exactly as `Assistant.plan_ingest` decides for a local ingest;
+   exactly as `Indexer.plan` decides for a local ingest;
 3. chunk: Ray tasks run the chunker;
 4. embed: `map_batches` with `PassageEmbedder` on an actor pool, so each actor loads the model once;
 5. write: Ray tasks upsert their block's articles into the PostgreSQL store and save them in one
@@ -33,11 +33,12 @@ import numpy as np
 
 from qa.errors import InputError, NewsqaError
 from qa.ingest.dedup import article_signature
+from qa.ingest.indexing import Indexer, IngestReport
 from qa.ingest.readers import IngestIssue, ReadOptions, list_inputs, read_file
 from qa.store.protocol import is_database_url
 
 if TYPE_CHECKING:
-    from qa.assistant import Assistant, IngestReport
+    from qa.assistant import Assistant
     from qa.config import Settings
     from qa.types import Article, Chunk
 
@@ -92,7 +93,7 @@ def ingest_on_ray(
         files, issues = list_inputs(paths)
         articles, signatures, read_issues = _read(ray, files, assistant)
         store = assistant.backend.fresh(None)
-        plan = assistant.plan_ingest(articles, store, signatures)
+        plan = _indexer(assistant).plan(articles, store, signatures)
         report = plan.report
         report.errors[:0] = [*issues, *read_issues]
         if plan.changed:
@@ -228,7 +229,7 @@ def _chunked(batch: dict[str, np.ndarray]) -> list[tuple[Article, list[Chunk]]]:
 
 def _chunk_batch(batch: dict[str, np.ndarray], location: str, settings: Settings) -> dict[str, np.ndarray]:
     """Chunk a block's articles (a Ray task)."""
-    chunked = _assistant(location, settings).chunk_articles([pickle.loads(a) for a in batch["article"]])
+    chunked = _indexer(_assistant(location, settings)).chunk([pickle.loads(a) for a in batch["article"]])
     return {**batch, "chunks": np.array([pickle.dumps(chunks) for _, chunks in chunked], dtype=object)}
 
 
@@ -236,13 +237,13 @@ class PassageEmbedder:
     """An embedding actor: loads the index's embedding model once, then embeds batch after batch of articles."""
 
     def __init__(self, location: str, settings: Settings) -> None:
-        self.assistant = _assistant(location, settings)
-        self.assistant.embedder.warm_up()
+        self.indexer = _indexer(_assistant(location, settings))
+        self.indexer.embedder.warm_up()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each article's passage vectors, as float32 bytes in chunk order."""
         chunked = _chunked(batch)
-        vectors = self.assistant.embed_passages(chunked)
+        vectors = self.indexer.embed(chunked)
         counts = np.cumsum([0, *(len(chunks) for _, chunks in chunked)])
         rows = [vectors[counts[i] : counts[i + 1]].astype(np.float32).tobytes() for i in range(len(chunked))]
         return {**batch, "vectors": np.array(rows, dtype=object), "dimension": np.full(len(rows), vectors.shape[1])}
@@ -251,8 +252,6 @@ class PassageEmbedder:
 def _write_batch(batch: dict[str, np.ndarray], location: str, settings: Settings) -> dict[str, np.ndarray]:
     """Upsert a block's articles (each replacing its older version, and any it was renamed from) and save them
     in one transaction (a Ray task); one row per article: its id, origin, chunks and why it was refused."""
-    from qa.assistant import IngestReport
-
     assistant = _assistant(location, settings)
     chunked = _chunked(batch)
     dimension = int(batch["dimension"][0])
@@ -265,7 +264,7 @@ def _write_batch(batch: dict[str, np.ndarray], location: str, settings: Settings
             store.delete(str(replaces))  # in the same save as its replacement
     ids = [article.id for article, _ in chunked]
     report = IngestReport(added=list(ids))
-    store = assistant.write_passages(store, chunked, vectors, report)
+    store = _indexer(assistant).write(store, chunked, vectors, report)
     store.save()
     refused = dict(zip([i for i in ids if i not in report.added], report.errors))  # in the order refused
     return {
@@ -274,6 +273,11 @@ def _write_batch(batch: dict[str, np.ndarray], location: str, settings: Settings
         "chunks": np.array([len(chunks) for _, chunks in chunked]),
         "reason": np.array([refused[i].reason if i in refused else "" for i in ids], dtype=object),
     }
+
+
+def _indexer(assistant: Assistant) -> Indexer:
+    """The indexing steps of `assistant`'s index, as its own ingestion runs them."""
+    return Indexer(assistant.backend, assistant.chunker, assistant.embedder, assistant.settings)
 
 
 _assistants: dict[tuple[str, bytes], Assistant] = {}

@@ -118,8 +118,8 @@ def _embedding_actors() -> dict[str, dict]:
 def test_a_killed_embedding_actor_loses_and_doubles_nothing(cluster, postgres_url: str, tmp_path: Path) -> None:
     settings = _settings()
     folder = _corpus(tmp_path / "corpus", 40)
-    chunker = Assistant(tmp_path / "unused", settings)
-    expected = {a.id: len(chunks) for a, chunks in chunker.chunk_articles(read_paths([folder]).articles)}
+    chunker = Assistant(tmp_path / "unused", settings).chunker
+    expected = {a.id: len(chunker.run(a)) for a in read_paths([folder]).articles}
     outcome: dict = {}
 
     def run() -> None:
