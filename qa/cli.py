@@ -10,12 +10,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa import __version__
 from qa.config import DEFAULT_INDEX, INDEX_ENV, default_index
 from qa.errors import ConfigError, NewsqaError
 from qa.text import printable
 from qa.web.options import add_serve_arguments
+
+if TYPE_CHECKING:
+    from qa.ingest.indexing import IngestReport
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 RAY_HERE = "local"  # `--ray` without an address: start a Ray on this machine
@@ -271,13 +275,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     assistant = _assistant(args)
     progress = sys.stderr.isatty()
+    report: IngestReport | None = None
     if args.ray is not None:
         from qa.ingest.distributed import RayIngestOptions, ingest_on_ray
 
         options = RayIngestOptions(None if args.ray == RAY_HERE else args.ray, args.ray_actors)
         report = ingest_on_ray(assistant, paths, options, progress=progress)
-    else:
-        report = assistant.ingest_urls(urls, _fetcher(args), progress=progress) if urls else None
+    elif urls:
+        report = assistant.ingest_urls(urls, _fetcher(args), progress=progress)
     if paths and args.ray is None:
         files = assistant.ingest(paths, progress=progress)
         report = _merge(report, files) if report else files
