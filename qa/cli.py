@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa import __version__
 from qa.config import DEFAULT_INDEX, INDEX_ENV, default_index
@@ -17,7 +18,11 @@ from qa.errors import ConfigError, NewsqaError
 from qa.text import printable
 from qa.web.options import add_serve_arguments
 
+if TYPE_CHECKING:
+    from qa.ingest.indexing import IngestReport
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+RAY_HERE = "local"  # `--ray` without an address: start a Ray on this machine
 log = logging.getLogger("newsqa.cli")
 
 
@@ -76,6 +81,20 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
     )
     ingest.add_argument("--urls", type=Path, metavar="FILE", help="a file of web page URLs, one per line (# comments)")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_HERE,
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster, writing into a postgresql:// --index: alone, a Ray started "
+        "on this machine; `auto` or HOST:PORT joins a running cluster (needs the `ray` extra)",
+    )
+    ingest.add_argument(
+        "--ray-actors",
+        type=int,
+        metavar="N",
+        help="embedding actors with --ray, each with the model loaded once (default: one per node)",
+    )
 
     feeds = commands.add_parser("feeds", help="follow RSS/Atom feeds: add, list or remove them")
     feeds_commands = feeds.add_subparsers(
@@ -243,13 +262,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"newsqa: error: {args.urls} lists no URLs", file=sys.stderr)
             return EXIT_ERROR
         urls += listed
+    if args.ray is not None and args.ray != "auto" and ":" not in args.ray and args.ray != RAY_HERE:
+        paths.insert(0, args.ray)  # `--ray FOLDER`: an input, not a cluster address
+        args.ray = RAY_HERE
     if not urls and not paths:
         print("newsqa ingest: error: give article files, folders or URLs (or --urls FILE)", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray is not None and urls:
+        print("newsqa ingest: error: --ray ingests files and folders; fetch URLs without --ray", file=sys.stderr)
+        return EXIT_USAGE
     assistant = _assistant(args)
     progress = sys.stderr.isatty()
-    report = assistant.ingest_urls(urls, _fetcher(args), progress=progress) if urls else None
-    if paths:
+    report: IngestReport | None = None
+    if args.ray is not None:
+        from qa.ingest.distributed import RayIngestOptions, ingest_on_ray
+
+        options = RayIngestOptions(None if args.ray == RAY_HERE else args.ray, args.ray_actors)
+        report = ingest_on_ray(assistant, paths, options, progress=progress)
+    elif urls:
+        report = assistant.ingest_urls(urls, _fetcher(args), progress=progress)
+    if paths and args.ray is None:
         files = assistant.ingest(paths, progress=progress)
         report = _merge(report, files) if report else files
     assert report is not None  # there were URLs or paths (checked above)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -85,12 +85,25 @@ def _bands(sig: np.ndarray) -> list[tuple[int, bytes]]:
     return [(band, sig[band * rows : (band + 1) * rows].tobytes()) for band in range(BANDS)]
 
 
+def article_signature(article: Article) -> str:
+    """The MinHash signature of an article's title and text, as `encode`d hex."""
+    return encode(_article_minhash(article))
+
+
+def _article_minhash(article: Article) -> np.ndarray:
+    return signature(f"{article.title}\n{article.text}")
+
+
 def group_near_duplicates(
-    stored: Iterable[tuple[str, str | None, str | None]], new: list[Article], threshold: float = 0.6
+    stored: Iterable[tuple[str, str | None, str | None]],
+    new: list[Article],
+    threshold: float = 0.6,
+    computed: Mapping[str, str] | None = None,
 ) -> list[Article]:
     """`new` articles with `minhash` and, for near-copies of a stored or earlier new article,
     `duplicate_group` metadata (the group's first member's id). `stored` gives each stored article's
-    (id, minhash, duplicate_group), as `ArticleStore.signatures` does; stored articles are not changed."""
+    (id, minhash, duplicate_group), as `ArticleStore.signatures` does; stored articles are not changed.
+    `computed` holds `article_signature`s already made elsewhere (by article id), which are not made again."""
     finder = DuplicateFinder(threshold)
     groups: dict[str, str] = {}
     for article_id, minhash, group in stored:
@@ -99,7 +112,8 @@ def group_near_duplicates(
             groups[article_id] = group or article_id
     grouped: list[Article] = []
     for article in new:
-        sig = signature(f"{article.title}\n{article.text}")
+        known = (computed or {}).get(article.id)
+        sig = decode(known) if known else _article_minhash(article)
         metadata = {k: v for k, v in article.metadata.items() if k != "duplicate_group"}
         metadata["minhash"] = encode(sig)
         match = next((key for key, _ in finder.matches(sig) if key != article.id), None)

@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from qa.config import Settings
 from qa.errors import StoreError
 from qa.ingest.chunking import Chunker
 from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.records import IngestIssue
-from qa.types import Article
+from qa.types import Article, Chunk
 
 if TYPE_CHECKING:  # used through the instances passed in: the stages below ingestion are not imported
     from qa.embedding.embedder import Embedder
@@ -46,6 +48,13 @@ class IngestReport:
             f"{len(self.skipped)} skipped ({self.chunks} chunks embedded in {self.seconds:.1f} s)"
         )
 
+    def refuse(self, article_id: str, issue: IngestIssue) -> None:
+        """Take an article that could not be stored out of the added/replaced lists, and say why."""
+        for kept in (self.added, self.replaced):
+            if article_id in kept:
+                kept.remove(article_id)
+        self.errors.append(issue)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
@@ -75,6 +84,32 @@ class Indexer:
         and running it again resumes where it stopped. `store` is the index as last read; returns the
         report and the index as saved."""
         started = time.perf_counter()
+        with self.backend.writing():
+            store = self.backend.fresh(store)
+            plan = self.plan(articles, store)
+            report = plan.report
+            chunks = 0
+            size = self.settings.ingest_batch_articles
+            for start in range(0, len(plan.changed), size):
+                part = plan.changed[start : start + size]
+                for article in part:
+                    if article.id in plan.stale and store:
+                        store.delete(plan.stale[article.id])  # in the same save as its replacement
+                report.chunks = 0
+                store = self.embed_into(store, part, report, progress)
+                chunks += report.chunks
+                store.ann_threshold = self.settings.ann_threshold
+                store.save()
+            report.chunks = chunks
+        report.seconds = time.perf_counter() - started
+        return report, store
+
+    def plan(
+        self, articles: Iterable[Article], store: ArticleStore | None, signatures: dict[str, str] | None = None
+    ) -> IngestPlan:
+        """Which of `articles` are new, changed or unchanged against `store` (the last of several with one id
+        wins), the changed ones with their near-duplicate groups, and the older versions they replace.
+        `signatures` are MinHash signatures made beforehand (see `group_near_duplicates`)."""
         report = IngestReport()
         batch: dict[str, Article] = {}
         for article in articles:
@@ -91,54 +126,56 @@ class Indexer:
                     )
                 )
             batch[article.id] = article
-        with self.backend.writing():
-            store = self.backend.fresh(store)
-            changed: list[Article] = []
-            stale: dict[str, str] = {}  # new article id → id of the older version it replaces
-            for article in batch.values():
-                previous = previous_version(store, article, batch, set(stale.values())) if store else None
-                if previous is None:
-                    report.added.append(article.id)
-                    changed.append(article)
-                elif (
-                    previous.metadata.get("content_hash") == article.metadata.get("content_hash")
-                    and previous.id == article.id
-                ):
-                    report.unchanged.append(article.id)
-                else:
-                    if previous.id != article.id and store:
-                        stale[article.id] = previous.id
-                    report.replaced.append(article.id)
-                    changed.append(article)
-            if changed:
-                replaced = set(stale.values())
-                kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
-                changed = group_near_duplicates(kept, changed)
-            chunks = 0
-            size = self.settings.ingest_batch_articles
-            for start in range(0, len(changed), size):
-                part = changed[start : start + size]
-                for article in part:
-                    if article.id in stale and store:
-                        store.delete(stale[article.id])  # in the same save as its replacement
-                report.chunks = 0
-                store = self.embed_into(store, part, report, progress)
-                chunks += report.chunks
-                store.ann_threshold = self.settings.ann_threshold
-                store.save()
-            report.chunks = chunks
-        report.seconds = time.perf_counter() - started
-        return report, store
+        changed: list[Article] = []
+        stale: dict[str, str] = {}  # new article id → id of the older version it replaces
+        for article in batch.values():
+            previous = previous_version(store, article, batch, set(stale.values())) if store else None
+            if previous is None:
+                report.added.append(article.id)
+                changed.append(article)
+            elif (
+                previous.metadata.get("content_hash") == article.metadata.get("content_hash")
+                and previous.id == article.id
+            ):
+                report.unchanged.append(article.id)
+            else:
+                if previous.id != article.id and store:
+                    stale[article.id] = previous.id
+                report.replaced.append(article.id)
+                changed.append(article)
+        if changed:
+            replaced = set(stale.values())
+            kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
+            changed = group_near_duplicates(kept, changed, computed=signatures)
+        return IngestPlan(report, changed, stale)
 
     def embed_into(
         self, store: ArticleStore | None, articles: list[Article], report: IngestReport, progress: bool
     ) -> ArticleStore:
         """Chunk and embed `articles` into `store` (created when None), unsaved; an article the store
         refuses is reported and taken out of the report's added and replaced lists."""
-        chunked = [(article, self.chunker.run(article)) for article in articles]
+        chunked = self.chunk(articles)
+        return self.write(store, chunked, self.embed(chunked, progress), report)
+
+    def chunk(self, articles: list[Article]) -> list[tuple[Article, list[Chunk]]]:
+        """Each article with its chunks."""
+        return [(article, self.chunker.run(article)) for article in articles]
+
+    def embed(self, chunked: list[tuple[Article, list[Chunk]]], progress: bool = False) -> np.ndarray:
+        """One vector per chunk, in order, each embedded with its article's title and date."""
         texts = [chunk.text for _, chunks in chunked for chunk in chunks]
         titles = [context_title(article) for article, chunks in chunked for _ in chunks]
-        vectors = self.embedder.encode_documents(texts, titles, progress=progress)
+        return self.embedder.encode_documents(texts, titles, progress=progress)
+
+    def write(
+        self,
+        store: ArticleStore | None,
+        chunked: list[tuple[Article, list[Chunk]]],
+        vectors: np.ndarray,
+        report: IngestReport,
+    ) -> ArticleStore:
+        """Upsert each article with its chunks and their `vectors` (unsaved), creating the index if `store` is None;
+        an article the store refuses goes from the report's added/replaced lists to its errors."""
         if store is None:
             # Vectors taken whole from the cache give the dimension without loading the model.
             dimension = vectors.shape[1] if len(vectors) else self.embedder.dimension
@@ -148,11 +185,20 @@ class Indexer:
             try:
                 store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
             except StoreError as error:  # one article's bad vectors must not cost the batch its good articles
-                _withdraw(report, article.id)
-                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), str(error)))
+                report.refuse(article.id, IngestIssue(article.metadata.get("origin", article.id), str(error)))
             offset += len(chunks)
-        report.chunks = len(texts)
+        report.chunks = offset
         return store
+
+
+@dataclass
+class IngestPlan:
+    """What an ingestion will write: the changed articles in order (near-duplicate groups set) and, for an
+    article replacing an older version under another id, that id (deleted in the same save)."""
+
+    report: IngestReport
+    changed: list[Article]
+    stale: dict[str, str]
 
 
 def previous_version(
@@ -186,13 +232,6 @@ def context_title(article: Article) -> str:
     if article.published is None:
         return article.title
     return f"{article.title} ({article.published.date().isoformat()})"
-
-
-def _withdraw(report: IngestReport, article_id: str) -> None:
-    """Take an article that could not be stored out of the report's added/replaced lists."""
-    for kept in (report.added, report.replaced):
-        if article_id in kept:
-            kept.remove(article_id)
 
 
 def _origin_file(origin: str) -> str:

@@ -34,28 +34,47 @@ def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
         return ReadResult(issues=[unexpected_issue(str(path), error)])
 
 
-def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
-    """Articles from files and folders (searched recursively; hidden files skipped)."""
-    result = ReadResult()
+def list_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestIssue]]:
+    """The article files that `paths` name (folders searched recursively; hidden files skipped), in reading
+    order, and an issue for each path that names none."""
+    files: list[Path] = []
+    issues: list[IngestIssue] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(
+            found = sorted(
                 p
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in READERS
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-            if not files:
-                result.issues.append(IngestIssue(str(path), "folder holds no supported article files"))
-            for file in files:
-                result.extend(read_file(file, options))
+            if not found:
+                issues.append(IngestIssue(str(path), "folder holds no supported article files"))
+            files.extend(found)
         elif path.is_file():
-            result.extend(read_file(path, options))
+            files.append(path)
         else:
-            result.issues.append(IngestIssue(str(path), "no such file or folder"))
+            issues.append(IngestIssue(str(path), "no such file or folder"))
+    return files, issues
+
+
+def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
+    """Articles from files and folders (searched recursively; hidden files skipped)."""
+    files, issues = list_inputs(paths)
+    result = ReadResult(issues=issues)
+    for file in files:
+        result.extend(read_file(file, options))
     return result
 
 
-__all__ = ["READERS", "IngestIssue", "ReadOptions", "ReadResult", "build_article", "read_file", "read_paths"]
+__all__ = [
+    "READERS",
+    "IngestIssue",
+    "ReadOptions",
+    "ReadResult",
+    "build_article",
+    "list_inputs",
+    "read_file",
+    "read_paths",
+]
