@@ -61,15 +61,11 @@ def aggregation_operation(question: str) -> str | None:
     return None
 
 
-def parse_bridge(reply: str) -> tuple[str, str] | None:
-    """(name, question with the name) from the model's 'Name: …' / 'Question: …' reply, or None."""
-    name = re.search(r"^\W*(?:name|nom|nome|nombre)\s*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)
-    question = re.search(r"^\W*(?:question|frage|pregunta|domanda)\s*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)
-    if not name or not question:
-        return None
-    cleaned = name.group(1).strip().strip("\"'“”«»*.").strip()
-    rewritten = question.group(1).strip().strip("\"'“”«»*").strip()
-    return (cleaned, rewritten) if cleaned and rewritten else None
+def parse_bridge(reply: str) -> str | None:
+    """The name in the model's 'Name: …' reply, or None."""
+    found = re.search(r"^\W*(?:name|nom|nome|nombre)\W*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)
+    name = found.group(1).strip().strip("\"'“”«»*.").strip() if found else ""
+    return name or None
 
 
 def parse_split(reply: str) -> tuple[str, str] | None:

@@ -3,6 +3,7 @@ difference computed in code from two separately answered and checked figures."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_cita
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str], list[Hit]]
+log = logging.getLogger(__name__)
 
 
 class MultiHop:
@@ -40,33 +42,34 @@ class MultiHop:
         return None
 
     def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
-        """Name the described entity from the first passages, retrieve again with the question about that
-        name, answer it (checked and self-checked as usual), and cite the passage that names the entity."""
+        """Name the described entity from the first passages, retrieve again with that name and what the
+        first passage does not say, answer over those other articles (checked and self-checked as usual),
+        and cite the first-hop sentence that names the entity."""
         passages = self.answerer.select(hits)
         if not passages:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
-        parsed = parse_bridge(self._complete(self.prompts.bridge.format(passages=listing, question=question)))
-        if parsed is None:
+        reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
+        name = parse_bridge(reply)
+        if name is None or fold(name) in fold(question):
+            log.info("bridge: no new name in the reply %r", reply)
             return None
-        name, rewritten = parsed
-        folded = fold(name)
-        if folded in fold(question) or folded not in fold(rewritten):
-            return None
-        # The link must be stated: a first-hop sentence that names the entity and shares what describes it.
-        description = key_terms(question) - key_terms(rewritten)
-        link = _naming_sentence(passages, folded, description)
+        link = _naming_sentence(passages, fold(name), key_terms(question))
         if link is None:
+            log.info("bridge: no passage names %r with the question's description", name)
             return None
-        second = [hit for hit in self.retrieve(rewritten) if hit.chunk.id != link[0].chunk.id]
-        answer = _final(self.answerer.stream(rewritten, [link[0], *second], started=started, language=language))
+        hit = link[0]
+        # What the question asks that the linking passage does not hold ("headquartered") leads the second hop.
+        asked = sorted(key_terms(question) - key_terms(f"{hit.article.title} {hit.chunk.text}"))
+        second = [h for h in self.retrieve(" ".join([name, *asked])) if h.article.id != hit.article.id]
+        about = f"{question} ({name})"
+        answer = _final(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:
+            log.info("bridge: %r abstained (%s)", about, answer.abstention_reason)
             return None
-        answer.standalone_question = rewritten
-        if any(citation.chunk_id == link[0].chunk.id for citation in answer.citations):
-            return answer
+        answer.standalone_question = " ".join([name, *asked])
         number = len(answer.citations) + 1
-        citation = cite_sentence(number, link[0], link[1], link[2])
+        citation = cite_sentence(number, hit, link[1], link[2])
         mention = re.search(re.escape(name), answer.text, re.IGNORECASE)
         if mention:
             text = f"{answer.text[: mention.end()]} [{number}]{answer.text[mention.end() :]}"
@@ -78,8 +81,10 @@ class MultiHop:
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        parts = parse_split(self._complete(self.prompts.split.format(question=question)))
+        reply = self._complete(self.prompts.split.format(question=question))
+        parts = parse_split(reply)
         if parts is None:
+            log.info("aggregation: no two questions in the reply %r", reply)
             return None
         answers: list[Answer] = []
         found: list[Figure] = []
@@ -87,6 +92,7 @@ class MultiHop:
             answer = _final(self.answerer.stream(part, self.retrieve(part), started=started, language=language))
             figure = None if answer.abstained else _answered_figure(answer.text, part)
             if figure is None:
+                log.info("aggregation: no figure answers %r (%s)", part, answer.abstention_reason or answer.text)
                 return None
             answers.append(answer)
             found.append(figure)

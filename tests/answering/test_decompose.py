@@ -54,10 +54,10 @@ def test_a_total_of_two_figures_or_a_difference_is_recognised(question: str, ope
     assert aggregation_operation(question) == operation
 
 
-def test_the_bridge_reply_gives_the_name_and_the_rewritten_question() -> None:
-    reply = "Name: **Brevant**\nQuestion: Where is Brevant headquartered?\n"
-    assert parse_bridge(reply) == ("Brevant", "Where is Brevant headquartered?")
+def test_the_bridge_reply_gives_the_name() -> None:
+    assert parse_bridge("Name: **Brevant Marine Works**\n") == "Brevant Marine Works"
     assert parse_bridge("The passages do not say.") is None
+    assert parse_bridge("Name: ") is None
 
 
 def test_the_split_reply_gives_two_different_questions() -> None:
