@@ -405,7 +405,9 @@ class Assistant:
         language = detect_language(question)
         decomposed = None
         if self.settings.decompose:
-            multihop = MultiHop(self.llm, self.prompts, answerer, lambda text: self._retrieve(text, k, filters)[0])
+            multihop = MultiHop(
+                self.llm, self.prompts, answerer, lambda text, n: self._retrieve(text, n or k, filters)[0]
+            )
             decomposed = multihop.answer(standalone, hits, language, started)
         stream = [decomposed] if decomposed else answerer.stream(standalone, hits, started=started, language=language)
         for item in stream:

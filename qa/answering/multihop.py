@@ -18,7 +18,8 @@ from qa.llm.protocol import LLM
 from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_citations
 from qa.types import Answer, Hit
 
-Retrieve = Callable[[str], list[Hit]]
+Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
+SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
 log = logging.getLogger(__name__)
 
 
@@ -42,9 +43,9 @@ class MultiHop:
         return None
 
     def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
-        """Name the described entity from the first passages, retrieve again with that name and what the
-        first passage does not say, answer over those other articles (checked and self-checked as usual),
-        and cite the first-hop sentence that names the entity."""
+        """Name the described entity from the first passages, retrieve again with the question and that name
+        among the other articles, answer over them (checked and self-checked as usual), and cite the
+        first-hop sentence that names the entity."""
         passages = self.answerer.select(hits)
         if not passages:
             return None
@@ -59,15 +60,14 @@ class MultiHop:
             log.info("bridge: no passage names %r with the question's description", name)
             return None
         hit = link[0]
-        # What the question asks that the linking passage does not hold ("headquartered") leads the second hop.
-        asked = sorted(key_terms(question) - key_terms(f"{hit.article.title} {hit.chunk.text}"))
-        second = [h for h in self.retrieve(" ".join([name, *asked])) if h.article.id != hit.article.id]
+        # The second hop searches with the name beside the question, among the other articles.
         about = f"{question} ({name})"
+        second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
         answer = _final(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:
             log.info("bridge: %r abstained (%s)", about, answer.abstention_reason)
             return None
-        answer.standalone_question = " ".join([name, *asked])
+        answer.standalone_question = about
         number = len(answer.citations) + 1
         citation = cite_sentence(number, hit, link[1], link[2])
         mention = re.search(re.escape(name), answer.text, re.IGNORECASE)
@@ -89,7 +89,7 @@ class MultiHop:
         answers: list[Answer] = []
         found: list[Figure] = []
         for part in parts:
-            answer = _final(self.answerer.stream(part, self.retrieve(part), started=started, language=language))
+            answer = _final(self.answerer.stream(part, self.retrieve(part, None), started=started, language=language))
             figure = None if answer.abstained else _answered_figure(answer.text, part)
             if figure is None:
                 log.info("aggregation: no figure answers %r (%s)", part, answer.abstention_reason or answer.text)
