@@ -50,6 +50,31 @@ _DIFFERENCE = re.compile(
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
 
 
+# In "Where is the company that … headquartered?" the description ends before the question's last word.
+_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|does|do|did)\s+$")
+
+
+def bridge_question(question: str, name: str) -> str:
+    """`question` with its description of an entity replaced by `name` ("Where is Brevant headquartered?"):
+    from the description's first word to the end, keeping the last word after an English auxiliary; the
+    question with the name in brackets when no description is found."""
+    folded = fold(question)
+    match = _BRIDGE.search(folded)
+    if match is None or len(folded) != len(question):
+        return f"{question} ({name})"
+    head = question[: match.start()]
+    tail = question[match.start() :].rstrip(" ?？")
+    last = ""
+    auxiliary = _AUXILIARY_BEFORE.search(head)
+    words = tail.split()
+    # The verb that ends the question: bare after do/does/did ("weigh"), else a participle ("based"), and
+    # not one of the description's own ("where the comet was discovered").
+    if auxiliary and len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}:
+        if auxiliary.group(1).startswith("d") or words[-1].endswith("ed"):
+            last = " " + words[-1]
+    return f"{head}{name}{last}?"
+
+
 def aggregation_operation(question: str) -> str | None:
     """'difference' for a question asking how much more/by how much, 'sum' for a total, else None."""
     folded = fold(question)

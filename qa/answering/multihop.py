@@ -11,7 +11,13 @@ from dataclasses import replace
 
 from qa.answering.answerer import Answerer
 from qa.answering.citations import cite_sentence
-from qa.answering.decompose import aggregation_operation, is_bridge_question, parse_bridge, parse_split
+from qa.answering.decompose import (
+    aggregation_operation,
+    bridge_question,
+    is_bridge_question,
+    parse_bridge,
+    parse_split,
+)
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
 from qa.llm.protocol import LLM
@@ -43,9 +49,9 @@ class MultiHop:
         return None
 
     def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
-        """Name the described entity from the first passages, retrieve again with the question and that name
-        among the other articles, answer over them (checked and self-checked as usual), and cite the
-        first-hop sentence that names the entity."""
+        """Name the described entity from the first passages, ask the question about that name among the
+        other articles (retrieved, checked and self-checked as usual), and cite the first-hop sentence that
+        names the entity."""
         passages = self.answerer.select(hits)
         if not passages:
             return None
@@ -60,8 +66,8 @@ class MultiHop:
             log.info("bridge: no passage names %r with the question's description", name)
             return None
         hit = link[0]
-        # The second hop searches with the name beside the question, among the other articles.
-        about = f"{question} ({name})"
+        # The second hop asks about the name instead of the description, among the other articles.
+        about = bridge_question(question, name)
         second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
         answer = _final(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.decompose import aggregation_operation, is_bridge_question, parse_bridge, parse_split
+from qa.answering.decompose import (
+    aggregation_operation,
+    bridge_question,
+    is_bridge_question,
+    parse_bridge,
+    parse_split,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +64,24 @@ def test_the_bridge_reply_gives_the_name() -> None:
     assert parse_bridge("Name: **Brevant Marine Works**\n") == "Brevant Marine Works"
     assert parse_bridge("The passages do not say.") is None
     assert parse_bridge("Name: ") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Where is the company that won the Livorno contract headquartered?", "Where is Brevant headquartered?"),
+        ("How much does the satellite that reached orbit from Kourou weigh?", "How much does Brevant weigh?"),
+        ("At what altitude is the observatory where the comet was discovered?", "At what altitude is Brevant?"),
+        (
+            "How many dredgers are in the fleet of the company deepening the channel?",
+            "How many dredgers are in the fleet of Brevant?",
+        ),
+        ("Wer führt die Verlagsgruppe, die 2024 das Tageblatt übernimmt?", "Wer führt Brevant?"),
+        ("Who did Zuckerberg meet in Korea?", "Who did Zuckerberg meet in Korea? (Brevant)"),
+    ],
+)
+def test_the_second_hop_asks_about_the_name_instead_of_the_description(question: str, asked: str) -> None:
+    assert bridge_question(question, "Brevant") == asked
 
 
 def test_the_split_reply_gives_two_different_questions() -> None:
