@@ -69,9 +69,9 @@ def bridge_question(question: str, name: str) -> str:
     words = tail.split()
     # The verb that ends the question: bare after do/does/did ("weigh"), else a participle ("based"), and
     # not one of the description's own ("where the comet was discovered").
-    if auxiliary and len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}:
-        if auxiliary.group(1).startswith("d") or words[-1].endswith("ed"):
-            last = " " + words[-1]
+    ends_with_verb = len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}
+    if auxiliary and ends_with_verb and (auxiliary.group(1).startswith("d") or words[-1].endswith("ed")):
+        last = " " + words[-1]
     return f"{head}{name}{last}?"
 
 
