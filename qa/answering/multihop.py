@@ -116,7 +116,7 @@ class MultiHop:
             hits,
             abstained=False,
             language=language,
-            timings={"ttft": time.perf_counter() - started},
+            timings={"ttft": time.perf_counter() - started, "total": time.perf_counter() - started},
             standalone_question=" / ".join(parts),
         )
         supports = [a.support for a in answers if a.support is not None]
