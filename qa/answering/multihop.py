@@ -89,7 +89,7 @@ class MultiHop:
         from each answer and give their sum or difference, computed here rather than by the model."""
         reply = self._complete(self.prompts.split.format(question=question))
         parts = parse_split(reply)
-        if parts is None:
+        if parts is None or any(aggregation_operation(part) for part in parts):
             log.info("aggregation: no two questions in the reply %r", reply)
             return None
         answers: list[Answer] = []
