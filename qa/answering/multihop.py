@@ -26,7 +26,7 @@ from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
 SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
-log = logging.getLogger(__name__)
+log = logging.getLogger("newsqa.multihop")
 
 
 class MultiHop:
