@@ -13,6 +13,7 @@ import numpy as np
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker
 from qa.answering.conversation import QuestionRewriter
+from qa.answering.multihop import MultiHop
 from qa.answering.prompts import Prompts
 from qa.config import Settings
 from qa.embedding.cache import cache_key
@@ -250,10 +251,17 @@ class Assistant:
         hits, retrieval_timings = self._retrieve(standalone, k, filters)
         answerer = self._answerer()
         language = detect_language(question)
-        for item in answerer.stream(standalone, hits, started=started, language=language):
+        decomposed = None
+        if self.settings.decompose:
+            multihop = MultiHop(
+                self.llm, self.prompts, answerer, lambda text, n: self._retrieve(text, n or k, filters)[0]
+            )
+            decomposed = multihop.answer(standalone, hits, language, started)
+        stream = [decomposed] if decomposed else answerer.stream(standalone, hits, started=started, language=language)
+        for item in stream:
             if isinstance(item, Answer):
                 item.question = question
-                item.standalone_question = standalone
+                item.standalone_question = item.standalone_question or standalone
                 item.timings = {**retrieval_timings, **item.timings}
                 if history:
                     item.timings["rewrite"] = rewritten_at - started

@@ -61,6 +61,7 @@ class Settings:
     context_tokens: int = 420
     min_score: float = 0.30
     min_support: float = 0.30  # the LLM self-check's P(yes) below which an answer becomes an abstention; 0: off
+    decompose: bool = True  # bridge questions get a second retrieval; totals/differences are computed in code
     translate_quotes: bool = False  # one more LLM call per cited passage in another language (~3–5 s each)
     hybrid: bool = False  # BM25 fused with dense ranks; measured no better than dense alone on the gold set
     today: str | None = None  # YYYY-MM-DD that "latest", "last week"… are relative to; None: the real date

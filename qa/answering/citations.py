@@ -231,6 +231,11 @@ def _answer_sentences(answer: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text) if re.search(r"\w", text[s:e])]
 
 
+def cite_sentence(number: int, hit: Hit, start: int, end: int) -> Citation:
+    """Citation `number` of `hit` quoting its text[start:end]."""
+    return _citation(number, hit, Support(1.0, start, end))
+
+
 def _citation(number: int, hit: Hit, support: Support) -> Citation:
     chunk, article = hit.chunk, hit.article
     return Citation(

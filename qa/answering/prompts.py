@@ -34,9 +34,13 @@ class Prompts:
     rewrite: str
     translate: str
     verify: str
+    bridge: str
+    split: str
     no_answer: dict[str, str]
     closest: dict[str, str]
     abstain_markers: tuple[str, ...]
+    total: dict[str, str]
+    difference: dict[str, str]
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Prompts:
@@ -53,6 +57,8 @@ class Prompts:
             rewrite=_read(folder, "rewrite.txt").strip(),
             translate=_read(folder, "translate.txt").strip(),
             verify=_read(folder, "verify.txt").strip(),
+            bridge=_read(folder, "bridge.txt").strip(),
+            split=_read(folder, "split.txt").strip(),
             no_answer=no_answer,
             closest=closest,
             abstain_markers=tuple(
@@ -60,6 +66,8 @@ class Prompts:
                 for line in _read(folder, "abstain_markers.txt").splitlines()
                 if line.strip() and not line.lstrip().startswith("#")
             ),
+            total=_by_language(folder, "total.txt"),
+            difference=_by_language(folder, "difference.txt"),
         )
 
     def is_abstention(self, reply: str) -> bool:
@@ -74,6 +82,11 @@ class Prompts:
     def closest_message(self, language: str, quote: str) -> str:
         """'The closest they come: “…” [1]' in `language` (English when not translated)."""
         return self.closest.get(language, self.closest["en"]).replace("{quote}", quote)
+
+    def result_line(self, operation: str, language: str, value: str) -> str:
+        """'Total: 480.' or 'Difference: 270.' in `language` (English when not translated)."""
+        lines = self.total if operation == "sum" else self.difference
+        return lines.get(language, lines["en"]).replace("{value}", value)
 
 
 def _by_language(folder: Path, name: str) -> dict[str, str]:

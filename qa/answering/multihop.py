@@ -1,0 +1,155 @@
+"""Answers that need two retrievals: a bridge question answered about the entity it describes, and a total or
+difference computed in code from two separately answered and checked figures."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from qa.answering.answerer import Answerer
+from qa.answering.citations import cite_sentence
+from qa.answering.decompose import (
+    aggregation_operation,
+    bridge_question,
+    is_bridge_question,
+    parse_bridge,
+    parse_split,
+)
+from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
+from qa.answering.prompts import Prompts
+from qa.llm.protocol import LLM
+from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_citations
+from qa.types import Answer, Hit
+
+Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
+SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
+log = logging.getLogger("newsqa.multihop")
+
+
+class MultiHop:
+    """Decomposes bridge and aggregation questions; `answer` returns None for every other question, and
+    whenever a step fails, so that the one-retrieval answer is given instead."""
+
+    def __init__(self, llm: LLM, prompts: Prompts, answerer: Answerer, retrieve: Retrieve) -> None:
+        self.llm = llm
+        self.prompts = prompts
+        self.answerer = answerer
+        self.retrieve = retrieve
+
+    def answer(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
+        """The decomposed answer to `question` (whose first retrieval gave `hits`), or None."""
+        if is_bridge_question(question):
+            return self.bridge(question, hits, language, started)
+        operation = aggregation_operation(question)
+        if operation is not None:
+            return self.aggregate(question, operation, hits, language, started)
+        return None
+
+    def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
+        """Name the described entity from the first passages, ask the question about that name among the
+        other articles (retrieved, checked and self-checked as usual), and cite the first-hop sentence that
+        names the entity."""
+        passages = self.answerer.select(hits)
+        if not passages:
+            return None
+        listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
+        reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
+        name = parse_bridge(reply)
+        if name is None or fold(name) in fold(question):
+            log.info("bridge: no new name in the reply %r", reply)
+            return None
+        link = _naming_sentence(passages, fold(name), key_terms(question))
+        if link is None:
+            log.info("bridge: no passage names %r with the question's description", name)
+            return None
+        hit = link[0]
+        # The second hop asks about the name instead of the description, among the other articles.
+        about = bridge_question(question, name)
+        second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
+        answer = _final(self.answerer.stream(about, second, started=started, language=language))
+        if answer.abstained:
+            log.info("bridge: %r abstained (%s)", about, answer.abstention_reason)
+            return None
+        answer.standalone_question = about
+        number = len(answer.citations) + 1
+        citation = cite_sentence(number, hit, link[1], link[2])
+        mention = re.search(re.escape(name), answer.text, re.IGNORECASE)
+        if mention:
+            text = f"{answer.text[: mention.end()]} [{number}]{answer.text[mention.end() :]}"
+        else:
+            text = f"{name} [{number}]: {answer.text}"
+        answer.text, answer.citations = text, [*answer.citations, citation]
+        return answer
+
+    def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
+        """Split the question into one question per figure, answer each (checked as usual), read one figure
+        from each answer and give their sum or difference, computed here rather than by the model."""
+        reply = self._complete(self.prompts.split.format(question=question))
+        parts = parse_split(reply)
+        if parts is None or any(aggregation_operation(part) for part in parts):
+            log.info("aggregation: no two questions in the reply %r", reply)
+            return None
+        answers: list[Answer] = []
+        found: list[Figure] = []
+        for part in parts:
+            answer = _final(self.answerer.stream(part, self.retrieve(part, None), started=started, language=language))
+            figure = None if answer.abstained else _answered_figure(answer.text, part)
+            if figure is None:
+                log.info("aggregation: no figure answers %r (%s)", part, answer.abstention_reason or answer.text)
+                return None
+            answers.append(answer)
+            found.append(figure)
+        first, second = answers
+        shift = len(first.citations)
+        moved = CITATION_MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", second.text)
+        citations = [*first.citations, *(replace(c, number=c.number + shift) for c in second.citations)]
+        value = combine(operation, found[0].value, found[1].value)
+        like = next((figure for figure in found if figure.scale), None)
+        result = self.prompts.result_line(operation, language, format_figure(value, language, like))
+        answer = Answer(
+            question,
+            f"{first.text} {moved} {result}",
+            citations,
+            hits,
+            abstained=False,
+            language=language,
+            timings={"ttft": time.perf_counter() - started, "total": time.perf_counter() - started},
+            standalone_question=" / ".join(parts),
+        )
+        supports = [a.support for a in answers if a.support is not None]
+        answer.support = min(supports) if supports else None
+        answer.prompt_tokens = sum(a.prompt_tokens for a in answers)
+        answer.output_tokens = sum(a.output_tokens for a in answers)
+        return answer
+
+    def _complete(self, prompt: str) -> str:
+        return "".join(self.llm.stream_messages([("user", prompt)]))
+
+
+def _final(items: Iterator[str | Answer]) -> Answer:
+    """The `Answer` that ends an answer stream."""
+    *_, last = items
+    assert isinstance(last, Answer)
+    return last
+
+
+def _naming_sentence(passages: list[Hit], name: str, description: set[str]) -> tuple[Hit, int, int] | None:
+    """The first sentence naming `name` in a passage that holds a term of the question's description
+    (any passage naming it when the description adds no term), as (hit, start, end)."""
+    for hit in passages:
+        if description and not description & key_terms(f"{hit.article.title} {hit.chunk.text}"):
+            continue
+        for start, end in sentence_spans(hit.chunk.text):
+            if name in fold(hit.chunk.text[start:end]):
+                return hit, start, end
+    return None
+
+
+def _answered_figure(text: str, question: str) -> Figure | None:
+    """The first figure of an answer that is neither a year nor a figure the question itself states."""
+    asked = {figure.value for figure in figures(question)}
+    stated = figures(strip_citations(text))
+    return next((f for f in stated if not is_year_figure(f) and f.value not in asked), None)

@@ -1,0 +1,94 @@
+"""Spotting bridge and total/difference questions, and reading the model's decomposition replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.decompose import (
+    aggregation_operation,
+    bridge_question,
+    is_bridge_question,
+    parse_bridge,
+    parse_split,
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Where is the company that won the contract to deepen the channel headquartered?",
+        "How many people does the maker of Portugal's Tessera armoured vehicles employ?",
+        "How many dredgers are in the fleet of the company deepening the access channel?",
+        "Which company did the incoming chief executive of Stadtwerke Elbtal previously run?",
+        "Qui dirige le constructeur des blindés 8x8 que le Portugal a choisis en 2022 ?",
+        "Wer führt die Verlagsgruppe, die 2024 das Oldenbrücker Tageblatt übernimmt?",
+        "¿En qué ciudad tiene su sede la empresa que compró el diario?",
+        "Chi guida la società che si è aggiudicata l'appalto?",
+    ],
+)
+def test_a_question_about_a_described_entity_is_a_bridge_question(question: str) -> None:
+    assert is_bridge_question(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who did Zuckerberg meet in Korea?",
+        "What was the name of the underwater vehicle that surveyed the Norwegian coral reef?",
+        "How long is the cold-water coral reef mapped off northern Norway?",
+        "Wie hoch ist das Budget des Leipziger Programms?",
+    ],
+)
+def test_a_question_naming_what_it_asks_about_is_not_a_bridge_question(question: str) -> None:
+    assert not is_bridge_question(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "operation"),
+    [
+        ("How many entries were submitted in total to the 14th and 15th editions?", "sum"),
+        ("How many people died in Storm Aurèle and Storm Bérénice combined?", "sum"),
+        ("How many more stores does Mercaleste operate than FrescoVía?", "difference"),
+        ("By how much did the budget increase between 2023 and 2024?", "difference"),
+        ("Um wie viele ist die Zahl der Nächtigungen gestiegen?", "difference"),
+        ("What is the latest reported total cost of the programme?", None),
+        ("¿Cuántas personas murieron en total por las inundaciones, según el último balance?", None),
+        ("Who won the 15th Lanterna prize?", None),
+    ],
+)
+def test_a_total_of_two_figures_or_a_difference_is_recognised(question: str, operation: str | None) -> None:
+    assert aggregation_operation(question) == operation
+
+
+def test_the_bridge_reply_gives_the_name() -> None:
+    assert parse_bridge("Name: **Brevant Marine Works**\n") == "Brevant Marine Works"
+    assert parse_bridge("The passages do not say.") is None
+    assert parse_bridge("Name: ") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Where is the company that won the Livorno contract headquartered?", "Where is Brevant headquartered?"),
+        ("How much does the satellite that reached orbit from Kourou weigh?", "How much does Brevant weigh?"),
+        ("At what altitude is the observatory where the comet was discovered?", "At what altitude is Brevant?"),
+        (
+            "How many dredgers are in the fleet of the company deepening the channel?",
+            "How many dredgers are in the fleet of Brevant?",
+        ),
+        ("Wer führt die Verlagsgruppe, die 2024 das Tageblatt übernimmt?", "Wer führt Brevant?"),
+        ("Who did Zuckerberg meet in Korea?", "Who did Zuckerberg meet in Korea? (Brevant)"),
+    ],
+)
+def test_the_second_hop_asks_about_the_name_instead_of_the_description(question: str, asked: str) -> None:
+    assert bridge_question(question, "Brevant") == asked
+
+
+def test_the_split_reply_gives_two_different_questions() -> None:
+    reply = "1. How many entries did the 14th edition get?\n2) How many entries did the 15th edition get?"
+    assert parse_split(reply) == (
+        "How many entries did the 14th edition get?",
+        "How many entries did the 15th edition get?",
+    )
+    assert parse_split("1. How many?\n2. How many?") is None
+    assert parse_split("How many entries were there?") is None

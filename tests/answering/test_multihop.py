@@ -1,0 +1,82 @@
+"""Bridge and total questions end to end on a small corpus written for the test, with the real models: the
+bridge answer cites both hops, the total is computed from two cited figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.assistant import Assistant
+from qa.config import Settings
+from qa.eval.normalize import normalize
+from tests.conftest import write_article
+
+pytestmark = pytest.mark.slow
+
+ARTICLES = {
+    "velmora-contract": (
+        "Velmora port awards North Basin dredging contract",
+        "2024-03-12",
+        "The port authority of Velmora has awarded the contract to deepen the approach channel of its North "
+        "Basin to the dredging company Tidewell Marine. The work is worth 48 million euros and is due to start "
+        "in the autumn. The deeper channel will let container ships with a draught of up to 16 metres call at "
+        "Velmora.",
+    ),
+    "tidewell-fleet": (
+        "Tidewell Marine orders two electric dredgers",
+        "2024-05-02",
+        "Tidewell Marine, which is headquartered in Zwolle, has ordered two battery-electric trailing suction "
+        "dredgers from a Polish shipyard. The company operates a fleet of 31 dredgers and employs 1,900 people. "
+        "Its chief executive, Anneke Dorsman, said the new ships would be used on harbour projects in Europe.",
+    ),
+    "corran-fair-5": (
+        "Corran Valley book fair closes its fifth edition",
+        "2023-06-19",
+        "The fifth Corran Valley book fair closed on Sunday after four days. The organisers counted 18,400 "
+        "visitors, a record for the fair, and 212 exhibitors from nine countries.",
+    ),
+    "corran-fair-6": (
+        "Sixth Corran Valley book fair draws bigger crowds",
+        "2024-06-17",
+        "The sixth Corran Valley book fair welcomed 21,150 visitors over its four days, the organisers said on "
+        "Monday. Children's publishers had their own hall for the first time.",
+    ),
+    "lakeside-festival": (
+        "Lakeside jazz festival sells out",
+        "2024-07-08",
+        "The Lakeside jazz festival sold all 9,000 tickets for its three evenings, the organisers said. Next "
+        "year's festival will move to a larger site on the northern shore.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    folder = tmp_path_factory.mktemp("multihop")
+    for name, (title, published, text) in ARTICLES.items():
+        write_article(folder, f"{name}.md", title, text, id=name, published=published, language="en")
+    assistant = Assistant.open(folder / "index", Settings())
+    assert sorted(assistant.ingest([folder]).added) == sorted(ARTICLES)
+    return assistant
+
+
+def test_a_bridge_question_is_answered_about_the_entity_and_cites_both_hops(assistant: Assistant) -> None:
+    answer = assistant.ask(
+        "In which city is the company that won the contract to deepen the approach channel of Velmora's "
+        "North Basin headquartered?"
+    )
+    assert not answer.abstained, answer.abstention_reason
+    assert "Zwolle" in answer.text, answer.text
+    assert "Tidewell Marine" in (answer.standalone_question or ""), answer.standalone_question
+    cited = {citation.article_id for citation in answer.citations}
+    assert cited == {"velmora-contract", "tidewell-fleet"}, answer.text
+    link = next(c for c in answer.citations if c.article_id == "velmora-contract")
+    assert "Tidewell Marine" in link.quote
+
+
+def test_a_total_is_computed_from_two_cited_figures(assistant: Assistant) -> None:
+    answer = assistant.ask("How many visitors did the fifth and sixth Corran Valley book fairs draw in total?")
+    assert not answer.abstained, answer.abstention_reason
+    assert "39550" in normalize(answer.text), answer.text
+    quotes = {citation.article_id: citation.quote for citation in answer.citations}
+    assert "18,400" in quotes.get("corran-fair-5", ""), answer.citations
+    assert "21,150" in quotes.get("corran-fair-6", ""), answer.citations
