@@ -18,21 +18,23 @@ class ChatTemplate:
     """How one GGUF model wants a conversation written, and the tokens that end its turn.
 
     The template is the GGUF's own `tokenizer.chat_template` (Jinja, rendered by llama-cpp-python's
-    `Jinja2ChatFormatter`, as llama.cpp's chat handling does), else a llama.cpp built-in format named by
-    `fallback` (for a GGUF that ships none, such as a base model). `stop_tokens` are the model's end-of-turn
-    and end-of-text tokens; llama.cpp ends a generation on them.
+    `Jinja2ChatFormatter`, as llama.cpp's chat handling does), unless the model registry names a llama.cpp
+    built-in format `builtin` for that model (a GGUF that ships no template; or the default Qwen, whose
+    template adds a default system turn to prompts without one, which moved the self-check's calibrated
+    probabilities). `stop_tokens` are the model's end-of-turn and end-of-text tokens; llama.cpp ends a
+    generation on them.
     """
 
-    def __init__(self, model: Any, fallback: str = "") -> None:
+    def __init__(self, model: Any, builtin: str = "") -> None:
         vocab = model._model
         self.bos = vocab.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
         self.eos = vocab.token_get_text(model.token_eos()) if model.token_eos() >= 0 else ""
         ends = [model.token_eos(), vocab.token_eot()]
         self.stop_tokens = {vocab.token_get_text(token): token for token in ends if token >= 0}
         self.source: str = model.metadata.get(TEMPLATE_KEY, "")
-        self.builtin = "" if self.source else fallback
+        self.builtin = builtin
         self._formatter: Any = None
-        if self.source:
+        if self.source and not builtin:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             self._formatter = Jinja2ChatFormatter(self.source, eos_token=self.eos, bos_token=self.bos)

@@ -34,17 +34,27 @@ def vocab(name: str) -> object:
     return Llama(model_path=str(models.model_path(name, root)), vocab_only=True, verbose=False)
 
 
-def test_default_model_prompts_are_the_previous_chatml_from_its_gguf_template() -> None:
-    template = ChatTemplate(vocab(DEFAULT_LLM_MODEL))
-    assert template.source and not template.builtin  # rendered from the GGUF's own Jinja template
+def test_a_gguf_is_prompted_in_its_own_template() -> None:
+    template = ChatTemplate(vocab(DEFAULT_LLM_MODEL))  # no registry format: the GGUF's own Jinja template
+    assert template.source and not template.builtin
     for messages in (ANSWER_TURNS, CONVERSATION):
         assert template.render(messages) == previous_chatml(messages)
     assert template.stop_tokens == {"<|im_end|>": 151645}
 
 
+def test_the_default_model_is_prompted_in_chatml_without_a_default_system_turn() -> None:
+    model = vocab(DEFAULT_LLM_MODEL)
+    template = ChatTemplate(model, models.get_spec(DEFAULT_LLM_MODEL).chat_format)
+    assert template.builtin == "chatml"
+    for messages in (ANSWER_TURNS, CONVERSATION, [("user", "Is it stated? Reply yes or no.")]):
+        assert template.render(messages) == previous_chatml(messages)
+    assert template.stop_tokens == {"<|im_end|>": 151645}
+
+
 def test_a_conversation_without_system_turn_gets_the_templates_default_system_turn() -> None:
-    # Qwen2.5's template adds its own system turn when none is given: proof that the template, not newsqa,
-    # writes the prompt (and what llama.cpp's server sends for the same messages).
+    # Qwen2.5's own template adds a system turn when none is given: proof that the template, not newsqa,
+    # writes the prompt (and what llama.cpp's server sends for the same messages); the registry's ChatML
+    # avoids it for the default model.
     rendered = ChatTemplate(vocab(DEFAULT_LLM_MODEL)).render([("user", "Is it stated? Reply yes or no.")])
     assert rendered == previous_chatml(
         [
