@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -164,8 +163,11 @@ def test_a_killed_writer_leaves_no_half_article(postgres_url: str, tmp_path: Pat
             [sys.executable, "-c", STORE_WRITER, postgres_url, str(first), "4", str(DIM)],
             stderr=subprocess.PIPE, text=True, env=environment,
         )  # fmt: skip
-        assert writer.stderr is not None and writer.stderr.readline().startswith("saved")
-        time.sleep(float(rng.uniform(0, 0.5)))
+        assert writer.stderr is not None
+        # Killed after a random number of its saves (1–10 of 50), not after a delay: a busy machine cannot
+        # let the writer run to the end before the kill.
+        for _ in range(int(rng.integers(1, 11))):
+            assert writer.stderr.readline().startswith("saved")
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         report = PostgresBackend(postgres_url).check()
@@ -176,4 +178,4 @@ def test_a_killed_writer_leaves_no_half_article(postgres_url: str, tmp_path: Pat
         for article in store.articles():
             chunks = store.chunks_of(article.id)
             assert [c.position for c in chunks] == list(range(len(texts[article.id].split("\n\n"))))
-    assert stored_before < 200, "every round was killed before the writer finished"
+    assert stored_before < 200, "a writer finished before it was killed: the kill tested nothing"
