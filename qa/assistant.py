@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -25,7 +26,7 @@ from qa.ingest.chunking import Chunker
 from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.ingest.fetch import FetchConfig, Fetcher, check_url
-from qa.ingest.readers import IngestIssue, ReadOptions, read_paths
+from qa.ingest.readers import IngestIssue, ReadOptions, iter_paths
 from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
 from qa.llm.factory import make_llm
@@ -37,6 +38,7 @@ from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Answer, Article, Chunk, Hit
 
 MAX_QUESTION_CHARS = 2000
+INGEST_WINDOW_BATCHES = 8  # saving batches read ahead from an article stream (its ids are matched together)
 SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
 _RECORD_POSITION = re.compile(r"(?::\d+|\[\d+\])$")
 
@@ -148,10 +150,19 @@ class Assistant:
         }
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
-        """Read articles from files and folders and add them to the index."""
-        result = read_paths(paths, self.read_options)
-        report = self.ingest_articles(result.articles, progress=progress)
-        report.errors[:0] = result.issues
+        """Read articles from files and folders and add them to the index. Line-oriented files (JSON Lines,
+        CSV) stream through, so a file of any size is read, chunked and saved batch by batch."""
+        issues: list[IngestIssue] = []
+
+        def articles() -> Iterator[Article]:
+            for item in iter_paths(paths, self.read_options):
+                if isinstance(item, IngestIssue):
+                    issues.append(item)
+                else:
+                    yield item
+
+        report = self.ingest_articles(articles(), progress=progress)
+        report.errors[:0] = issues
         return report
 
     @property
@@ -162,9 +173,23 @@ class Assistant:
     def ingest_articles(self, articles: Iterable[Article], progress: bool = False) -> IngestReport:
         """Add or replace articles; unchanged ones are skipped. Saved atomically after every
         `ingest_batch_articles` changed articles, so an interrupted run keeps its finished batches
-        and running it again resumes where it stopped."""
+        and running it again resumes where it stopped. `articles` is consumed a window of
+        INGEST_WINDOW_BATCHES batches at a time, so an endless stream needs bounded memory."""
         started = time.perf_counter()
         report = IngestReport()
+        window = self.settings.ingest_batch_articles * INGEST_WINDOW_BATCHES
+        with self.backend.writing():
+            iterator = iter(articles)
+            while True:
+                part = list(itertools.islice(iterator, window))
+                if not part:
+                    break
+                self._ingest_window(part, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_window(self, articles: list[Article], report: IngestReport, progress: bool) -> None:
+        """Add one window of articles (ids and near-duplicates are matched within it and against the index)."""
         batch: dict[str, Article] = {}
         for article in articles:
             problem = _unstorable(article)
@@ -180,45 +205,42 @@ class Assistant:
                     )
                 )
             batch[article.id] = article
-        with self.backend.writing():
-            store = self._fresh_store()
-            changed: list[Article] = []
-            stale: dict[str, str] = {}  # new article id → id of the older version it replaces
-            for article in batch.values():
-                previous = self._previous_version(store, article, batch, set(stale.values())) if store else None
-                if previous is None:
-                    report.added.append(article.id)
-                    changed.append(article)
-                elif (
-                    previous.metadata.get("content_hash") == article.metadata.get("content_hash")
-                    and previous.id == article.id
-                ):
-                    report.unchanged.append(article.id)
-                else:
-                    if previous.id != article.id and store:
-                        stale[article.id] = previous.id
-                    report.replaced.append(article.id)
-                    changed.append(article)
-            if changed:
-                replaced = set(stale.values())
-                kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
-                changed = group_near_duplicates(kept, changed)
-            chunks = 0
-            size = self.settings.ingest_batch_articles
-            for start in range(0, len(changed), size):
-                part = changed[start : start + size]
-                for article in part:
-                    if article.id in stale and store:
-                        store.delete(stale[article.id])  # in the same save as its replacement
-                report.chunks = 0
-                store = self._embed_into(store, part, report, progress)
-                chunks += report.chunks
-                store.ann_threshold = self.settings.ann_threshold
-                store.save()
-            report.chunks = chunks
-            self._store = store
-        report.seconds = time.perf_counter() - started
-        return report
+        store = self._fresh_store()
+        changed: list[Article] = []
+        stale: dict[str, str] = {}  # new article id → id of the older version it replaces
+        for article in batch.values():
+            previous = self._previous_version(store, article, batch, set(stale.values())) if store else None
+            if previous is None:
+                report.added.append(article.id)
+                changed.append(article)
+            elif (
+                previous.metadata.get("content_hash") == article.metadata.get("content_hash")
+                and previous.id == article.id
+            ):
+                report.unchanged.append(article.id)
+            else:
+                if previous.id != article.id and store:
+                    stale[article.id] = previous.id
+                report.replaced.append(article.id)
+                changed.append(article)
+        if changed:
+            replaced = set(stale.values())
+            kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
+            changed = group_near_duplicates(kept, changed)
+        chunks = report.chunks
+        size = self.settings.ingest_batch_articles
+        for start in range(0, len(changed), size):
+            part = changed[start : start + size]
+            for article in part:
+                if article.id in stale and store:
+                    store.delete(stale[article.id])  # in the same save as its replacement
+            report.chunks = 0
+            store = self._embed_into(store, part, report, progress)
+            chunks += report.chunks
+            store.ann_threshold = self.settings.ann_threshold
+            store.save()
+        report.chunks = chunks
+        self._store = store
 
     def delete(self, article_id: str) -> bool:
         """Remove an article from the index; False if it was not there."""

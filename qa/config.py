@@ -48,6 +48,7 @@ class Settings:
     chunk_size: int = 100
     min_chunk_size: int = 25
     embed_batch_size: int = 16
+    embed_batch_tokens: int = 0  # >0: OpenVINO batches hold this many tokens (padding counted) instead of a count
     embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; see qa/embedding.py
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
     embed_titles: bool = True  # embed each passage with its article's title and date
@@ -82,6 +83,8 @@ class Settings:
             raise ConfigError(
                 f"min_chunk_size must be between 0 and chunk_size ({self.chunk_size}), got {self.min_chunk_size}"
             )
+        if self.embed_batch_tokens < 0:
+            raise ConfigError(f"embed_batch_tokens must be 0 (batch by count) or more, got {self.embed_batch_tokens}")
         if self.ingest_batch_articles < 1:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
         if self.extract_timeout_s < 0:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from qa.ingest import csv_files, html_files, json_files, text_files
 from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, build_article, unexpected_issue
+from qa.types import Article
 
 Reader = Callable[[Path, ReadOptions], ReadResult]
+Item = Article | IngestIssue
 
 READERS: dict[str, Reader] = {
     **{suffix: text_files.read_text_file for suffix in text_files.SUFFIXES},
@@ -16,6 +18,26 @@ READERS: dict[str, Reader] = {
     **{suffix: json_files.read_json_file for suffix in json_files.SUFFIXES},
     **{suffix: csv_files.read_csv_file for suffix in csv_files.SUFFIXES},
 }
+
+# Line-oriented formats, read as a stream: any size, bounded memory.
+STREAMING: dict[str, Callable[[Path, ReadOptions], Iterator[Item]]] = {
+    **{suffix: json_files.iter_json_lines for suffix in json_files.LINE_SUFFIXES},
+    **{suffix: csv_files.iter_csv_rows for suffix in csv_files.SUFFIXES},
+}
+
+
+def iter_file(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
+    """Articles and issues of one file; line-oriented files yield them as they are read, others all at once."""
+    streamer = STREAMING.get(path.suffix.lower())
+    if streamer is None:
+        yield from read_file(path, options).items()
+        return
+    try:
+        yield from streamer(path, options or ReadOptions())
+    except (OSError, UnicodeError) as error:
+        yield IngestIssue(str(path), f"cannot be read: {error}")
+    except Exception as error:  # an unforeseen failure on hostile input costs the rest of this file only
+        yield unexpected_issue(str(path), error)
 
 
 def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
@@ -34,9 +56,8 @@ def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
         return ReadResult(issues=[unexpected_issue(str(path), error)])
 
 
-def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
-    """Articles from files and folders (searched recursively; hidden files skipped)."""
-    result = ReadResult()
+def iter_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Item]:
+    """Articles and issues from files and folders (searched recursively; hidden files skipped), as they are read."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -48,14 +69,28 @@ def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) 
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not files:
-                result.issues.append(IngestIssue(str(path), "folder holds no supported article files"))
+                yield IngestIssue(str(path), "folder holds no supported article files")
             for file in files:
-                result.extend(read_file(file, options))
+                yield from iter_file(file, options)
         elif path.is_file():
-            result.extend(read_file(path, options))
+            yield from iter_file(path, options)
         else:
-            result.issues.append(IngestIssue(str(path), "no such file or folder"))
-    return result
+            yield IngestIssue(str(path), "no such file or folder")
 
 
-__all__ = ["READERS", "IngestIssue", "ReadOptions", "ReadResult", "build_article", "read_file", "read_paths"]
+def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
+    """Articles from files and folders (searched recursively; hidden files skipped), all in memory."""
+    return ReadResult.collect(iter_paths(paths, options))
+
+
+__all__ = [
+    "READERS",
+    "IngestIssue",
+    "ReadOptions",
+    "ReadResult",
+    "build_article",
+    "iter_file",
+    "iter_paths",
+    "read_file",
+    "read_paths",
+]
