@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-# The one copy of the version (pyproject.toml reads it from here); set before the imports below, which use it.
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The one copy of the version (pyproject.toml reads it from here).
 __version__ = "0.1.0"
 
-from qa.assistant import Assistant, IngestReport
-from qa.config import Settings
-from qa.errors import NewsqaError
-from qa.types import Answer, Article, Chunk, Citation, Hit
+if TYPE_CHECKING:
+    from qa.assistant import Assistant, IngestReport
+    from qa.config import Settings
+    from qa.errors import NewsqaError
+    from qa.types import Answer, Article, Chunk, Citation, Hit
+
+# Imported on first use, so that `newsqa --version` or an `ask` answered by a running server starts quickly.
+_HOMES = {
+    "Assistant": "qa.assistant",
+    "IngestReport": "qa.assistant",
+    "Settings": "qa.config",
+    "NewsqaError": "qa.errors",
+    **{name: "qa.types" for name in ("Answer", "Article", "Chunk", "Citation", "Hit")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
 
 __all__ = ["Answer", "Article", "Assistant", "Chunk", "Citation", "Hit", "IngestReport", "NewsqaError", "Settings"]

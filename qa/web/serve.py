@@ -18,6 +18,7 @@ from qa.assistant import Assistant
 from qa.config import DEFAULT_INDEX, Settings
 from qa.errors import ConfigError
 from qa.web.access import LoginThrottle
+from qa.web.discovery import announce, withdraw
 from qa.web.model_queue import ModelQueue
 from qa.web.openai_api import ChatApi
 from qa.web.options import DEFAULT_HOST, DEFAULT_PORT
@@ -138,12 +139,18 @@ def serve(
     if warm_up:
         log.info("loading the models…")
         assistant.warm_up()
+    port = listener.getsockname()[1]  # the one the system chose for port 0
     app = build_server(assistant, auth, api_key, mcp, host, port)
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     log.info("serving %s: web UI %s/, OpenAI-compatible API %s/v1", assistant.index_dir, base, base)
     if mcp:
         log.info("MCP tools (streamable HTTP): %s/mcp", base)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    # `newsqa ask` on the same index answers through this server while the marker is there.
+    marker = announce(index_dir, base, api_key is not None)
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    finally:
+        withdraw(marker)
 
 
 def configure_logging() -> None:
