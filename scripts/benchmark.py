@@ -56,7 +56,7 @@ def probe_ingest(index: Path, folder: Path) -> dict[str, Any]:
     """Embed the articles of `folder` into a fresh index, the model loaded first."""
     from qa import Assistant, Settings
 
-    assistant = Assistant.open(index, Settings())
+    assistant = Assistant.open(index, Settings.load())
     started = time.perf_counter()
     assistant.embedder.warm_up()
     load_s = time.perf_counter() - started
@@ -75,7 +75,7 @@ def probe_warm(index: Path, count: int) -> dict[str, Any]:
     from qa import Assistant, Settings
     from qa.types import Answer
 
-    assistant = Assistant.open(index, Settings())
+    assistant = Assistant.open(index, Settings.load())
     assistant.ingest([SAMPLES])
     assistant.warm_up()
     assistant.ask(COLD_QUESTION)
@@ -106,11 +106,22 @@ def probe_warm(index: Path, count: int) -> dict[str, Any]:
 PROBES = {"ingest": probe_ingest, "warm": probe_warm}
 
 
-def run_probe(root: Path, kind: str, *args: str) -> dict[str, Any]:
-    """Run one probe in a child process with `root`'s code; its result is the last line it prints."""
-    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+def child_env(root: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process running `root`'s code offline, plus `extra`."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        **(extra or {}),
+    }
+
+
+def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one probe in a child process with `root`'s code (and `env`'s settings); its result is the last line
+    it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--probe", kind, *args]
-    done = subprocess.run(command, env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=child_env(root, env), cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"probe {kind} failed for {root}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -118,7 +129,7 @@ def run_probe(root: Path, kind: str, *args: str) -> dict[str, Any]:
 
 def cold_ask(root: Path, index: Path, extra: list[str] | None = None) -> dict[str, Any]:
     """`newsqa ask` in a new process under a terminal: seconds to the first output byte and to exit, peak RSS."""
-    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = child_env(root)
     command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), *(extra or []), COLD_QUESTION]
     leader, follower = pty.openpty()
     started = time.perf_counter()
@@ -155,7 +166,7 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
     """Start `newsqa serve` on `index` and wait until `ask` would find it; None when this code has no such path."""
     if not (root / "qa" / "web" / "discovery.py").exists():
         return None
-    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    env = child_env(root)
     command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", "0"]
     server = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL)
     marker = index / ".serve.json"
@@ -172,17 +183,23 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
 # -- the comparison -------------------------------------------------------------------------------
 
 
-def measure(root: Path, work: Path, long_folder: Path, questions: int, colds: int) -> dict[str, Any]:
-    """Every figure for the code at `root`; scratch files under `work`."""
+def measure(
+    root: Path, work: Path, long_folder: Path, questions: int, colds: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Every figure for the code at `root` (a variant's `env` settings: ingestion and warm answers only);
+    scratch files under `work`."""
     figures: dict[str, Any] = {}
     say = lambda what: print(f"  {what}…", file=sys.stderr, flush=True)  # noqa: E731
     say("ingest")
-    ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder))
+    ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
     figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
     index = work / "samples-index"
-    say("warm answers")
-    warm = run_probe(root, "warm", str(index), str(questions))
-    figures.update({f"warm_{k}" if k == "rss_mb" else k: v for k, v in warm.items()})
+    if questions:
+        say("warm answers")
+        warm = run_probe(root, "warm", str(index), str(questions), env=env)
+        figures.update({f"warm_{k}" if k == "rss_mb" else k: v for k, v in warm.items()})
+    if env or not questions:
+        return figures
     say("cold ask")
     runs = [cold_ask(root, index) for _ in range(colds)]
     figures["cold_ttft"] = statistics.median(r["cold_ttft"] for r in runs)
@@ -217,10 +234,11 @@ ROWS = [
 ]
 
 
-def print_table(columns: list[tuple[str, dict[str, Any]]]) -> None:
-    """Figures side by side; with two columns, the first divided by the second."""
+def print_table(columns: list[tuple[str, dict[str, Any]]], compared: bool) -> None:
+    """Figures side by side; when `compared`, the last column is the previous code's and the ratio is the
+    first column's to it."""
     names = [name for name, _ in columns]
-    header = f"| figure | {' | '.join(names)} |" + (" ratio |" if len(columns) == 2 else "")
+    header = f"| figure | {' | '.join(names)} |" + (" ratio |" if compared else "")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for label, key, fmt in ROWS:
@@ -229,8 +247,8 @@ def print_table(columns: list[tuple[str, dict[str, Any]]]) -> None:
             continue
         cells = [fmt.format(v) if v is not None else "–" for v in values]
         line = f"| {label} | {' | '.join(cells)} |"
-        if len(columns) == 2:
-            ratio = f"{values[0] / values[1]:.2f}×" if values[0] is not None and values[1] else "–"
+        if compared:
+            ratio = f"{values[0] / values[-1]:.2f}×" if values[0] is not None and values[-1] else "–"
             line += f" {ratio} |"
         print(line)
 
@@ -242,6 +260,13 @@ def main() -> None:
     parser.add_argument("--long", type=int, default=40, help="synthetic long articles to ingest")
     parser.add_argument("--questions", type=int, default=15, help="warm dev questions to time")
     parser.add_argument("--cold", type=int, default=2, help="cold `ask` runs (median)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
+        help="also measure this code with these settings (ingestion, warm answers), e.g. lookup:llm_prompt_lookup=10",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--probe", choices=sorted(PROBES), help=argparse.SUPPRESS)
     parser.add_argument("probe_args", nargs="*", help=argparse.SUPPRESS)
@@ -260,28 +285,32 @@ def main() -> None:
         long_folder = work / "long"
         longnews.write_markdown(long_folder, args.long)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        versions = [(f"this ({head.stdout.strip()})", ROOT)]
+        versions: list[tuple[str, Path, dict[str, str] | None]] = [(f"this ({head.stdout.strip()})", ROOT, None)]
+        for variant in args.variant:
+            label, _, assignments = variant.partition(":")
+            pairs = (pair.partition("=") for pair in assignments.split(","))
+            versions.append((label, ROOT, {f"NEWSQA_{name.strip().upper()}": value for name, _, value in pairs}))
         if args.compare:
             old = work / "previous"
             subprocess.run(["git", "worktree", "add", "--detach", str(old), args.compare], cwd=ROOT, check=True)
             rev = subprocess.run(
                 ["git", "rev-parse", "--short", args.compare], cwd=ROOT, capture_output=True, text=True
             )
-            versions.append((f"previous ({rev.stdout.strip()})", old))
+            versions.append((f"previous ({rev.stdout.strip()})", old, None))
         columns = []
         try:
-            for name, root in versions:
+            for name, root, env in versions:
                 scratch = work / f"run-{len(columns)}"
                 scratch.mkdir()
                 print(f"measuring {name}…", file=sys.stderr, flush=True)
-                columns.append((name, measure(root, scratch, long_folder, args.questions, args.cold)))
+                columns.append((name, measure(root, scratch, long_folder, args.questions, args.cold, env)))
         finally:
             if args.compare:
                 subprocess.run(["git", "worktree", "remove", "--force", str(work / "previous")], cwd=ROOT, check=False)
         print(
             f"{os.cpu_count()} cores; {args.long} long articles; {args.questions} warm questions; {args.cold} cold runs"
         )
-        print_table(columns)
+        print_table(columns, bool(args.compare))
         if args.json:
             args.json.write_text(json.dumps(dict(columns), indent=2), encoding="utf-8")
     finally:

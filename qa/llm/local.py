@@ -38,6 +38,9 @@ class LocalLLM:
         threads: int = 2,
         temperature: float = 0.0,
         judge: bool = False,
+        prompt_lookup: int = 0,
+        n_batch: int = 512,
+        n_ubatch: int = 512,
     ) -> None:
         if context_window < 256:
             raise ModelError(f"context_window must be at least 256 tokens, got {context_window}")
@@ -48,6 +51,9 @@ class LocalLLM:
         self.threads = threads
         self.temperature = temperature
         self.judge = judge
+        self.prompt_lookup = prompt_lookup
+        self.n_batch = n_batch
+        self.n_ubatch = n_ubatch
         self._llm: Any = None
         self._yes_no_ids: tuple[list[int], list[int]] | None = None
         self._judge_model: Any = None
@@ -73,13 +79,28 @@ class LocalLLM:
                 max_new_tokens=self.max_new_tokens,
                 context_window=self.context_window,
                 generate_kwargs={"stop": CHATML_STOP, "top_k": 1 if self.temperature == 0 else 40},
-                model_kwargs={"n_threads": self.threads, "n_batch": 512, "verbose": False},
+                model_kwargs=self._model_kwargs(),
                 messages_to_prompt=chatml,
                 completion_to_prompt=chatml_completion,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
+
+    def _model_kwargs(self) -> dict[str, Any]:
+        """llama.cpp's settings for the answering context."""
+        kwargs: dict[str, Any] = {
+            "n_threads": self.threads,
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
+            "verbose": False,
+        }
+        if self.prompt_lookup:
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            # Answers copy spans of the passages: tokens guessed from the prompt are checked in one batch.
+            kwargs["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
+        return kwargs
 
     @property
     def llama_index(self) -> Any:
@@ -148,7 +169,12 @@ class LocalLLM:
             path = self.llama_index._model.model_path
             try:
                 self._judge_model = Llama(
-                    model_path=path, n_ctx=self.context_window, n_threads=self.threads, n_batch=512, verbose=False
+                    model_path=path,
+                    n_ctx=self.context_window,
+                    n_threads=self.threads,
+                    n_batch=self.n_batch,
+                    n_ubatch=self.n_ubatch,
+                    verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
                 raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
@@ -164,6 +190,9 @@ class LocalLLM:
             "threads": self.threads,
             "temperature": self.temperature,
             "judge": self.judge,
+            "prompt_lookup": self.prompt_lookup,
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
         }
 
     @classmethod
