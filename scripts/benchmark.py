@@ -121,7 +121,8 @@ def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = No
     """Run one probe in a child process with `root`'s code (and `env`'s settings); its result is the last line
     it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--probe", kind, *args]
-    done = subprocess.run(command, env=child_env(root, env), cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
+    environment = child_env(root, env)
+    done = subprocess.run(command, env=environment, cwd=tempfile.gettempdir(), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"probe {kind} failed for {root}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
