@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -173,9 +174,13 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
     marker = index / ".serve.json"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and server.poll() is None:
-        if marker.exists():
-            time.sleep(1.0)
-            return server
+        try:
+            url = json.loads(marker.read_text(encoding="utf-8"))["url"]
+            with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (OSError, ValueError, KeyError):
+            pass
         time.sleep(0.5)
     server.terminate()
     raise RuntimeError("newsqa serve did not come up within 5 minutes")
