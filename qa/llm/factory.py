@@ -37,4 +37,5 @@ def make_llm(settings: Settings) -> LocalLLM | OpenAICompatibleLLM:
         prompt_lookup=settings.llm_prompt_lookup,
         n_batch=settings.llm_batch,
         n_ubatch=settings.llm_ubatch,
+        mmap=settings.llm_mmap,
     )

@@ -41,6 +41,7 @@ class LocalLLM:
         prompt_lookup: int = 0,
         n_batch: int = 512,
         n_ubatch: int = 512,
+        mmap: bool = False,
     ) -> None:
         if context_window < 256:
             raise ModelError(f"context_window must be at least 256 tokens, got {context_window}")
@@ -54,6 +55,7 @@ class LocalLLM:
         self.prompt_lookup = prompt_lookup
         self.n_batch = n_batch
         self.n_ubatch = n_ubatch
+        self.mmap = mmap
         self._llm: Any = None
         self._yes_no_ids: tuple[list[int], list[int]] | None = None
         self._judge_model: Any = None
@@ -93,6 +95,8 @@ class LocalLLM:
             "n_threads": self.threads,
             "n_batch": self.n_batch,
             "n_ubatch": self.n_ubatch,
+            # Without a mapping of the file, the weights llama.cpp repacks for this CPU are held once, not twice.
+            "use_mmap": self.mmap,
             "verbose": False,
         }
         if self.prompt_lookup:
@@ -174,6 +178,7 @@ class LocalLLM:
                     n_threads=self.threads,
                     n_batch=self.n_batch,
                     n_ubatch=self.n_ubatch,
+                    use_mmap=self.mmap,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
@@ -193,6 +198,7 @@ class LocalLLM:
             "prompt_lookup": self.prompt_lookup,
             "n_batch": self.n_batch,
             "n_ubatch": self.n_ubatch,
+            "mmap": self.mmap,
         }
 
     @classmethod
