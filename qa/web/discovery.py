@@ -74,14 +74,23 @@ def _headers() -> dict[str, str]:
 def ask_server(url: str, question: str, options: dict[str, Any], timeout_s: float = 600.0) -> Iterator[str | dict]:
     """Ask a running server: the draft answer's text as it is generated, then the final chunk (a dict with the
     checked answer's `content`, `citations` and `newsqa` fields). OSError when the server fails."""
-    body = {"messages": [{"role": "user", "content": question}], "stream": True, "newsqa_draft": True, **options}
+    messages = [{"role": "user", "content": question}]
+    body = {"model": "newsqa", "messages": messages, "stream": True, "newsqa_draft": True, **options}
     request = urllib.request.Request(
         f"{url}/v1/chat/completions",
         data=json.dumps(body).encode("utf-8"),
         headers={**_headers(), "Content-Type": "application/json"},
     )
     content: list[str] = []
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout_s)
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.loads(error.read())["error"]["message"]
+        except (OSError, ValueError, KeyError, TypeError):
+            message = str(error)
+        raise OSError(message) from None
+    with response:
         for raw in response:
             line = raw.decode("utf-8").strip()
             if not line.startswith("data: ") or line == "data: [DONE]":

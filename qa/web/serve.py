@@ -145,12 +145,28 @@ def serve(
     log.info("serving %s: web UI %s/, OpenAI-compatible API %s/v1", assistant.index_dir, base, base)
     if mcp:
         log.info("MCP tools (streamable HTTP): %s/mcp", base)
-    # `newsqa ask` on the same index answers through this server while the marker is there.
-    marker = announce(index_dir, base, api_key is not None)
-    try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
-    finally:
-        withdraw(marker)
+    _AnnouncedServer(uvicorn.Config(app, log_level="warning"), index_dir, base, api_key is not None).run(
+        sockets=[listener]
+    )
+
+
+class _AnnouncedServer(uvicorn.Server):
+    """uvicorn's server, leaving a marker beside the index while it listens, so that `newsqa ask` on the same
+    index answers through it (removed at shutdown, which uvicorn runs on SIGINT and SIGTERM)."""
+
+    def __init__(self, config: uvicorn.Config, index_dir: str | Path, url: str, key_required: bool) -> None:
+        super().__init__(config)
+        self.announcement = (index_dir, url, key_required)
+        self.marker: Path | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.marker = announce(*self.announcement)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        withdraw(self.marker)
+        await super().shutdown(sockets)
 
 
 def configure_logging() -> None:
