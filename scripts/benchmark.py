@@ -123,7 +123,7 @@ def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = No
     it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--probe", kind, *args]
     environment = child_env(root, env)
-    done = subprocess.run(command, env=environment, cwd=tempfile.gettempdir(), capture_output=True, text=True)
+    done = subprocess.run(command, env=environment, cwd=Path(args[0]).parent, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"probe {kind} failed for {root}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -135,7 +135,7 @@ def cold_ask(root: Path, index: Path, extra: list[str] | None = None) -> dict[st
     command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), *(extra or []), COLD_QUESTION]
     leader, follower = pty.openpty()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=follower, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, cwd=index.parent, stdout=follower, stderr=subprocess.PIPE)
     os.close(follower)
     first = None
     output = b""
@@ -170,7 +170,7 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
         return None
     env = child_env(root)
     command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", "0"]
-    server = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(command, env=env, cwd=index.parent, stdout=subprocess.DEVNULL)
     marker = index / ".serve.json"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and server.poll() is None:
