@@ -80,7 +80,7 @@ def probe_warm(index: Path, count: int) -> dict[str, Any]:
     assistant.ingest([SAMPLES])
     assistant.warm_up()
     assistant.ask(COLD_QUESTION)
-    ttft, total, abstained = [], [], 0
+    ttft, total, texts = [], [], []
     for question in dev_questions(count):
         started = time.perf_counter()
         first = None
@@ -94,12 +94,13 @@ def probe_warm(index: Path, count: int) -> dict[str, Any]:
         assert answer is not None
         ttft.append(first if first is not None else done)
         total.append(done)
-        abstained += int(bool(getattr(answer, "abstained", False)))
+        texts.append(answer.text)
     return {
         "warm_ttft_p50": statistics.median(ttft),
         "warm_total_p50": statistics.median(total),
         "warm_total_max": max(total),
         "questions": len(total),
+        "answers": texts,
         "rss_mb": peak_rss_mb(),
     }
 
@@ -257,6 +258,11 @@ def print_table(columns: list[tuple[str, dict[str, Any]]], compared: bool) -> No
             ratio = f"{values[0] / values[-1]:.2f}×" if values[0] is not None and values[-1] else "–"
             line += f" {ratio} |"
         print(line)
+    first = columns[0][1].get("answers")
+    for name, figures in columns[1:]:
+        if first and figures.get("answers"):
+            same = sum(a == b for a, b in zip(first, figures["answers"]))
+            print(f"warm answers word for word the same as {columns[0][0]}'s: {name} {same}/{len(first)}")
 
 
 def main() -> None:
