@@ -221,7 +221,7 @@ def measure(
             figures["served_total"] = statistics.median(r["cold_total"] for r in served)
         finally:
             server.terminate()
-            server.wait(timeout=60)
+            figures["serve_rss_mb"] = os.wait4(server.pid, 0)[2].ru_maxrss / 1024
     return figures
 
 
@@ -234,6 +234,7 @@ ROWS = [
     ("cold ask with serve: first token s", "served_ttft", "{:.1f}"),
     ("cold ask with serve: total s", "served_total", "{:.1f}"),
     ("ask peak RSS MB (cold process)", "ask_rss_mb", "{:.0f}"),
+    ("serve peak RSS MB (answering the served asks)", "serve_rss_mb", "{:.0f}"),
     ("warm first token p50 s", "warm_ttft_p50", "{:.2f}"),
     ("warm total p50 s (self-check incl.)", "warm_total_p50", "{:.2f}"),
     ("warm total max s", "warm_total_max", "{:.2f}"),
