@@ -201,7 +201,7 @@ def measure(
     ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
     figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
     index = work / "samples-index"
-    if questions:
+    if questions and not (env or {}).get("INGEST_ONLY"):
         say("warm answers")
         warm = run_probe(root, "warm", str(index), str(questions), env=env)
         figures.update({f"warm_{k}" if k == "rss_mb" else k: v for k, v in warm.items()})
@@ -280,6 +280,9 @@ def main() -> None:
         metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
         help="also measure this code with these settings (ingestion, warm answers), e.g. lookup:llm_prompt_lookup=10",
     )
+    parser.add_argument(
+        "--ingest-variant", action="append", default=[], metavar="LABEL:NAME=VALUE", help="as --variant, ingestion only"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--probe", choices=sorted(PROBES), help=argparse.SUPPRESS)
     parser.add_argument("probe_args", nargs="*", help=argparse.SUPPRESS)
@@ -299,10 +302,11 @@ def main() -> None:
         longnews.write_markdown(long_folder, args.long)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         versions: list[tuple[str, Path, dict[str, str] | None]] = [(f"this ({head.stdout.strip()})", ROOT, None)]
-        for variant in args.variant:
+        for variant in args.variant + args.ingest_variant:
             label, _, assignments = variant.partition(":")
             pairs = (pair.partition("=") for pair in assignments.split(","))
-            versions.append((label, ROOT, {f"NEWSQA_{name.strip().upper()}": value for name, _, value in pairs}))
+            env = {f"NEWSQA_{name.strip().upper()}": value for name, _, value in pairs}
+            versions.append((label, ROOT, {**env, "INGEST_ONLY": "1"} if variant in args.ingest_variant else env))
         if args.compare:
             old = work / "previous"
             subprocess.run(["git", "worktree", "add", "--detach", str(old), args.compare], cwd=ROOT, check=True)
