@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from qa.assistant import Assistant, IngestReport
+    from qa.assistant import Assistant
     from qa.config import Settings
     from qa.errors import NewsqaError
+    from qa.ingest.indexing import IngestReport
     from qa.types import Answer, Article, Chunk, Citation, Hit
 
 # Imported on first use, so that `newsqa --version` or an `ask` answered by a running server starts quickly.
 _HOMES = {
     "Assistant": "qa.assistant",
-    "IngestReport": "qa.assistant",
+    "IngestReport": "qa.ingest.indexing",
     "Settings": "qa.config",
     "NewsqaError": "qa.errors",
     **{name: "qa.types" for name in ("Answer", "Article", "Chunk", "Citation", "Hit")},

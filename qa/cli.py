@@ -259,6 +259,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if paths:
         files = assistant.ingest(paths, progress=progress)
         report = _merge(report, files) if report else files
+    assert report is not None  # there were URLs or paths (checked above)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

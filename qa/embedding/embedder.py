@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.embedding.cache import EmbeddingCache, cache_key
+from qa.embedding.cache import EmbeddingCache, EmbeddingCacheLike, cache_key
 from qa.errors import ModelError
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Embedder:
         self.truncate_to = dimension
         self.titles = titles
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        self.cache: EmbeddingCacheLike | None = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
         self.embedded = 0
         self.reused = 0
         self.active_backend: str | None = None

@@ -80,7 +80,10 @@ class ReadResult:
         """All of a streaming reader's articles and issues, in memory."""
         result = cls()
         for item in items:
-            (result.issues if isinstance(item, IngestIssue) else result.articles).append(item)
+            if isinstance(item, IngestIssue):
+                result.issues.append(item)
+            else:
+                result.articles.append(item)
         return result
 
 

@@ -399,6 +399,7 @@ def _inspect(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Pl
         return snapshots[name]
 
     current = _check_current(path, names, snapshot, plan, report)
+    chosen: _Snapshot | None
     if current is not None:
         chosen = snapshot(current)
     else:
@@ -508,6 +509,7 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             articles = {k: v for k, v in donor.articles.items()}  # type: ignore[union-attr]
     damaged: dict[str, ArticleRecord] = {}
     nameless: list[ArticleRecord] = []
+    record: ArticleRecord | None
     for record in chosen.damaged_articles:
         article_id = record.article_id
         if article_id is None or article_id in articles or article_id in damaged:

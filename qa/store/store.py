@@ -179,7 +179,7 @@ class Store:
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
-        if kind == IVF:
+        if isinstance(index, faiss.IndexIVFFlat):  # kind == IVF
             store._ann.setdefault("nlist", int(index.nlist))
             store._ann.setdefault("nprobe", int(index.nprobe))
             store._ann.setdefault("trained_at", int(index.ntotal))
@@ -240,15 +240,17 @@ class Store:
             raise StoreError(f"query vector has {query.shape[1]} dimensions, the index has {self.dimension}")
         selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
         if self._ann["kind"] == IVF:
+            assert isinstance(self._index, faiss.IndexIVFFlat)
             nprobe = int(self._ann["nprobe"])
             if allowed is not None:
                 # Scan as many allowed vectors as an unfiltered search scans vectors; a small
                 # allowed set ends up scanning every list, which is an exact search over it.
                 share = len(allowed) / self._index.ntotal
                 nprobe = min(self._index.nlist, math.ceil(nprobe / max(share, 1e-9)))
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
+            params: faiss.SearchParameters | None = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
         else:
-            params = None if selector is None else faiss.SearchParameters(sel=selector)
+            params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         with one_thread():
             scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
@@ -320,7 +322,8 @@ class Store:
         vector_ids = self._article_vectors.pop(article_id)
         if vector_ids:
             with one_thread():
-                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))
+                # The Python wrapper takes an id array; faiss's stubs only know the IDSelector form.
+                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))  # type: ignore[arg-type]
         for vector_id in vector_ids:
             del self._chunks[vector_id]
             self._vector_crc.pop(vector_id, None)
@@ -329,7 +332,7 @@ class Store:
 
     def vector(self, vector_id: int) -> np.ndarray:
         """The stored vector of one chunk."""
-        return self._index.reconstruct(vector_id)
+        return self._index.reconstruct(vector_id)  # type: ignore[return-value]  # faiss's stubs pick the torch overload
 
     def vectors_of(self, article_id: str) -> np.ndarray:
         """The stored vectors of an article's chunks, in chunk order."""
@@ -415,7 +418,7 @@ class Store:
         os.replace(pointer, self.path / CURRENT)
         fsync_dir(self.path)
         self.version = version
-        self._remove_stale_snapshots(keep={name, previous} - {None})
+        self._remove_stale_snapshots(keep={name} if previous is None else {name, previous})
 
     def _remove_stale_snapshots(self, keep: set[str]) -> None:
         """Remove every snapshot but the new one and the one it replaced, and any staging leftovers."""

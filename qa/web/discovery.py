@@ -47,8 +47,10 @@ def withdraw(marker: Path | None) -> None:
 def find_server(index: str | Path) -> str | None:
     """The base URL of a live `newsqa serve` on this index, or None (no marker, its process gone, or no answer)."""
     marker = marker_path(index)
+    if marker is None:
+        return None
     try:
-        data = json.loads(marker.read_text(encoding="utf-8")) if marker else None
+        data = json.loads(marker.read_text(encoding="utf-8"))
         pid, url = int(data["pid"]), str(data["url"])
     except (OSError, ValueError, TypeError, KeyError):
         return None
