@@ -68,7 +68,6 @@ class Settings:
     max_new_tokens: int = 160
     context_window: int = 2048
     threads: int = max(1, min(os.cpu_count() or 1, 8))
-    llm_prompt_lookup: int = 0  # tokens guessed ahead from the prompt (llama.cpp prompt-lookup decoding); 0: off
     llm_batch: int = 512  # llama.cpp n_batch: prompt tokens evaluated per call
     llm_ubatch: int = 512  # llama.cpp n_ubatch: the physical batch within it
     llm_mmap: bool = False  # map the GGUF file instead of reading it: ~0.6 GB more RSS per model copy on this CPU
@@ -116,8 +115,8 @@ class Settings:
                 date.fromisoformat(self.today)
             except ValueError:
                 raise ConfigError(f"today must be a date like 2025-03-14, got {self.today!r}") from None
-        if self.llm_prompt_lookup < 0 or self.llm_batch < 1 or not 1 <= self.llm_ubatch <= self.llm_batch:
-            raise ConfigError("llm_prompt_lookup must be 0 or more, and 1 <= llm_ubatch <= llm_batch")
+        if not 1 <= self.llm_ubatch <= self.llm_batch:
+            raise ConfigError(f"llm_ubatch must be between 1 and llm_batch ({self.llm_batch}), got {self.llm_ubatch}")
         if self.max_new_tokens < 8:
             raise ConfigError(f"max_new_tokens must be at least 8, got {self.max_new_tokens}")
         self._check_llm_backend()

@@ -278,7 +278,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
-        help="also measure this code with these settings (ingestion, warm answers), e.g. lookup:llm_prompt_lookup=10",
+        help="also measure this code with these settings (ingestion, warm answers), e.g. ubatch256:llm_ubatch=256",
     )
     parser.add_argument(
         "--ingest-variant", action="append", default=[], metavar="LABEL:NAME=VALUE", help="as --variant, ingestion only"

@@ -34,7 +34,6 @@ def make_llm(settings: Settings) -> LocalLLM | OpenAICompatibleLLM:
         threads=settings.threads,
         temperature=settings.temperature,
         judge=settings.min_support > 0,
-        prompt_lookup=settings.llm_prompt_lookup,
         n_batch=settings.llm_batch,
         n_ubatch=settings.llm_ubatch,
         mmap=settings.llm_mmap,

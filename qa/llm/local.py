@@ -38,7 +38,6 @@ class LocalLLM:
         threads: int = 2,
         temperature: float = 0.0,
         judge: bool = False,
-        prompt_lookup: int = 0,
         n_batch: int = 512,
         n_ubatch: int = 512,
         mmap: bool = False,
@@ -52,7 +51,6 @@ class LocalLLM:
         self.threads = threads
         self.temperature = temperature
         self.judge = judge
-        self.prompt_lookup = prompt_lookup
         self.n_batch = n_batch
         self.n_ubatch = n_ubatch
         self.mmap = mmap
@@ -91,7 +89,7 @@ class LocalLLM:
 
     def _model_kwargs(self) -> dict[str, Any]:
         """llama.cpp's settings for the answering context."""
-        kwargs: dict[str, Any] = {
+        return {
             "n_threads": self.threads,
             "n_batch": self.n_batch,
             "n_ubatch": self.n_ubatch,
@@ -99,12 +97,6 @@ class LocalLLM:
             "use_mmap": self.mmap,
             "verbose": False,
         }
-        if self.prompt_lookup:
-            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-            # Answers copy spans of the passages: tokens guessed from the prompt are checked in one batch.
-            kwargs["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
-        return kwargs
 
     @property
     def llama_index(self) -> Any:
@@ -196,7 +188,6 @@ class LocalLLM:
             "threads": self.threads,
             "temperature": self.temperature,
             "judge": self.judge,
-            "prompt_lookup": self.prompt_lookup,
             "n_batch": self.n_batch,
             "n_ubatch": self.n_ubatch,
             "mmap": self.mmap,
