@@ -210,7 +210,9 @@ def write_markdown(folder: Path, count: int, seed: int = 7) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for record in articles(count, seed):
-        head = "\n".join(f"{key}: {record[key]}" for key in ("id", "title", "source", "published", "language"))
+        # Values quoted (JSON strings are YAML strings): a title holds ": ".
+        keys = ("id", "title", "source", "published", "language")
+        head = "\n".join(f"{key}: {json.dumps(record[key])}" for key in keys)
         path = folder / f"{record['id']}.md"
         path.write_text(f"---\n{head}\n---\n{record['text']}\n", encoding="utf-8")
         paths.append(path)
