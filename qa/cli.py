@@ -137,9 +137,7 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
         "--from", dest="source", required=True, metavar="INDEX", help="index folder or postgresql:// URL"
     )
     moving.add_argument("--to", dest="target", required=True, metavar="INDEX", help="index folder or postgresql:// URL")
-    moving.add_argument(
-        "--batch", type=int, default=256, help="articles per save (a folder target rewrites its snapshot each save)"
-    )
+    moving.add_argument("--batch", type=int, default=256, help="articles per save (one transaction each)")
     moving.add_argument("--prune", action="store_true", help="delete target articles the source does not hold")
     moving.add_argument("--json", action="store_true", help="print the report as JSON")
 

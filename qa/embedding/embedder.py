@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from qa.config import Settings
 
 BACKENDS = ("torch", "openvino", "openvino-int8")
-CACHE_DIR_NAME = "embcache"
 
 
 class EmbeddingBackendWarning(UserWarning):
@@ -92,7 +91,9 @@ class Embedder:
             if settings.embedding_cache_dir:
                 cache_dir = Path(settings.embedding_cache_dir).expanduser()
             elif index_dir is not None:
-                cache_dir = Path(index_dir) / CACHE_DIR_NAME
+                from qa.store.layout import EMBEDDING_CACHE  # here: qa.store imports this module
+
+                cache_dir = Path(index_dir) / EMBEDDING_CACHE
         return cls(
             (manifest or {}).get("embedding_model", settings.embedding_model),
             settings.models_dir,

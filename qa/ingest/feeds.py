@@ -22,13 +22,13 @@ from qa.files import atomic_write
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
 from qa.ingest.records import IngestIssue, ReadOptions, build_article, unexpected_issue
 from qa.ingest.web_pages import article_from_page
+from qa.store.layout import FEEDS as FEEDS_FILE
 from qa.store.layout import write_lock
 from qa.types import Article
 
 if TYPE_CHECKING:
     from qa.store.protocol import FeedStorage
 
-FEEDS_FILE = "feeds.json"
 FORMAT_VERSION = 1
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 MAX_NEW_ENTRIES = 50  # per feed and refresh; the rest are picked up by the next refresh

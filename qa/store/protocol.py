@@ -1,8 +1,8 @@
 """What newsqa asks of an index, whichever backend holds it: the store's verbs and the backend that opens it.
 
-Two backends implement it: an index folder (`qa.store.store` and `qa.store.local`: FAISS beside JSON Lines
-snapshots) and a shared PostgreSQL database with pgvector (`qa.store.postgres`), chosen by giving `--index` a
-`postgresql://` URL.
+Two backends implement it: an index folder (`qa.store.store` and `qa.store.local`: records in SQLite, vectors
+in an append-only file searched with FAISS) and a shared PostgreSQL database with pgvector (`qa.store.postgres`),
+chosen by giving `--index` a `postgresql://` URL.
 """
 
 from __future__ import annotations
