@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-# The one copy of the version (pyproject.toml reads it from here); set before the imports below, which use it.
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The one copy of the version (pyproject.toml reads it from here).
 __version__ = "0.1.0"
 
-from qa.assistant import Assistant
-from qa.config import Settings
-from qa.errors import NewsqaError
-from qa.ingest.indexing import IngestReport
-from qa.types import Answer, Article, Chunk, Citation, Hit
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
+    from qa.config import Settings
+    from qa.errors import NewsqaError
+    from qa.ingest.indexing import IngestReport
+    from qa.integrations.llama_index import NewsqaQueryEngine, NewsqaRetriever
+    from qa.types import Answer, Article, Chunk, Citation, Hit
+
+# Imported on first use, so that `newsqa --version` or an `ask` answered by a running server starts quickly
+# (and `import qa` never loads llama-index).
+_HOMES = {
+    "Assistant": "qa.assistant",
+    "IngestReport": "qa.ingest.indexing",
+    "Settings": "qa.config",
+    "NewsqaError": "qa.errors",
+    **{name: "qa.types" for name in ("Answer", "Article", "Chunk", "Citation", "Hit")},
+    **{name: "qa.integrations.llama_index" for name in ("NewsqaQueryEngine", "NewsqaRetriever")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The exported classes, each imported from its module on first use."""
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
 
 __all__ = [
     "Answer",
@@ -24,14 +48,3 @@ __all__ = [
     "NewsqaRetriever",
     "Settings",
 ]
-
-_LLAMA_INDEX = ("NewsqaQueryEngine", "NewsqaRetriever")
-
-
-def __getattr__(name: str) -> object:
-    """The llama-index components, imported on first use so that `import qa` does not load llama-index."""
-    if name in _LLAMA_INDEX:
-        from qa.integrations import llama_index
-
-        return getattr(llama_index, name)
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")

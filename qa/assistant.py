@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,11 +20,8 @@ from qa.embedding.cache import cache_key
 from qa.embedding.embedder import BACKENDS, Embedder
 from qa.errors import InputError, NewsqaError, StoreError
 from qa.ingest.chunking import Chunker
-from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
-from qa.ingest.fetch import FetchConfig, Fetcher, check_url
 from qa.ingest.indexing import Indexer, IngestReport, context_title
-from qa.ingest.readers import ReadOptions, read_paths
-from qa.ingest.web_pages import read_urls
+from qa.ingest.readers import IngestIssue, ReadOptions, iter_paths
 from qa.language import detect_language
 from qa.llm.factory import make_llm
 from qa.retrieval.filters import Filters
@@ -32,6 +29,10 @@ from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.store.check import CheckReport, ModelHint, merge
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Answer, Article, Chunk, Hit
+
+if TYPE_CHECKING:  # the web modules (feeds, fetching) are imported when first used: `ask` starts faster
+    from qa.ingest.feeds import FeedState, RefreshReport
+    from qa.ingest.fetch import Fetcher
 
 MAX_QUESTION_CHARS = 2000
 SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
@@ -102,10 +103,19 @@ class Assistant:
         }
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
-        """Read articles from files and folders and add them to the index."""
-        result = read_paths(paths, self.read_options)
-        report = self.ingest_articles(result.articles, progress=progress)
-        report.errors[:0] = result.issues
+        """Read articles from files and folders and add them to the index. Line-oriented files (JSON Lines,
+        CSV) stream through, so a file of any size is read, chunked and saved batch by batch."""
+        issues: list[IngestIssue] = []
+
+        def articles() -> Iterator[Article]:
+            for item in iter_paths(paths, self.read_options):
+                if isinstance(item, IngestIssue):
+                    issues.append(item)
+                else:
+                    yield item
+
+        report = self.ingest_articles(articles(), progress=progress)
+        report.errors[:0] = issues
         return report
 
     @property
@@ -161,12 +171,17 @@ class Assistant:
     def fetcher(self) -> Fetcher:
         """The fetcher for URLs and feeds when none is given (its allow-list comes from $NEWSQA_ALLOW_HOSTS)."""
         if self._fetcher is None:
+            from qa.ingest.fetch import FetchConfig, Fetcher
+
             self._fetcher = Fetcher(FetchConfig.from_env())
         return self._fetcher
 
     def ingest_urls(self, urls: Iterable[str], fetcher: Fetcher | None = None, progress: bool = False) -> IngestReport:
         """Fetch web pages and add their articles. A malformed URL raises FetchError before anything is fetched;
         pages that cannot be fetched or hold no article are reported in `errors`."""
+        from qa.ingest.fetch import check_url
+        from qa.ingest.web_pages import read_urls
+
         checked = [check_url(url) for url in urls]
         if not checked:
             raise InputError("no URLs given")
@@ -177,19 +192,27 @@ class Assistant:
 
     def add_feed(self, url: str, fetcher: Fetcher | None = None) -> FeedState:
         """Follow an RSS/Atom feed (fetched once to check it); its entries arrive with `refresh_feeds`."""
+        from qa.ingest.feeds import FeedRegistry
+
         state, _ = FeedRegistry(self.backend.feeds()).add(url, fetcher or self.fetcher)
         return state
 
     def feeds(self) -> list[FeedState]:
         """The feeds this index follows."""
+        from qa.ingest.feeds import FeedRegistry
+
         return FeedRegistry(self.backend.feeds()).list()
 
     def remove_feed(self, url: str) -> FeedState:
         """Stop following a feed (its articles stay); InputError when it is not followed."""
+        from qa.ingest.feeds import FeedRegistry
+
         return FeedRegistry(self.backend.feeds()).remove(url)
 
     def refresh_feeds(self, fetcher: Fetcher | None = None, progress: bool = False) -> RefreshReport:
         """Fetch every followed feed and add the articles of its new entries."""
+        from qa.ingest.feeds import FeedRegistry
+
         return FeedRegistry(self.backend.feeds()).refresh(
             fetcher or self.fetcher,
             lambda articles: self.ingest_articles(articles, progress=progress),

@@ -122,6 +122,11 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="how many passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.add_argument("--no-stream", action="store_true", help="print the answer only when it is complete")
+    ask.add_argument(
+        "--no-server",
+        action="store_true",
+        help="answer in this process even when a `newsqa serve` on this index is running (it is used by default)",
+    )
     ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
@@ -296,12 +301,38 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsqa ask QUESTION"""
+    stream = not (args.json or args.no_stream) and sys.stdout.isatty()
+    if _may_use_server(args):
+        from qa.web.discovery import ask_server, find_server
+
+        url = find_server(args.index)
+        if url is not None:
+            options = {
+                "k": args.k,
+                "since": args.since,
+                "until": args.until,
+                "sources": args.source,
+                "languages": args.language,
+                "articles": args.article,
+            }
+            try:
+                final: dict = {}
+                for item in ask_server(url, args.question, {k: v for k, v in options.items() if v is not None}):
+                    if isinstance(item, dict):
+                        final = item
+                    elif stream:
+                        print(item, end="", flush=True)
+            except OSError as error:
+                print(f"\nnewsqa: the server at {url} could not answer ({error}); answering here", file=sys.stderr)
+            else:
+                text = (final.get("newsqa") or {}).get("text") or final["content"]
+                _print_answer(text, final.get("citations") or [], stream, f"answered by the server at {url}")
+                return EXIT_OK
     from qa.retrieval.filters import Filters
     from qa.types import Answer
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
     assistant = _assistant(args)
-    stream = not (args.json or args.no_stream) and sys.stdout.isatty()
     answer = None
     for item in assistant.ask_stream(args.question, k=args.k, filters=filters):
         if isinstance(item, Answer):
@@ -312,25 +343,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    if stream:
-        print("\n\n(checked answer)")
-    print(answer.text)
-    for citation in answer.citations:
-        meta = ", ".join(x for x in (citation.source, _date(citation.published), citation.language, citation.url) if x)
-        print(f"\n[{citation.number}] {citation.title} ({meta})")
-        print(f"    chars {citation.start}-{citation.end} of article {citation.article_id}")
-        if citation.also_carried_by:
-            print(f"    also carried by: {', '.join(citation.also_carried_by)}")
-        print(f"    “{citation.quote}”")
-        if citation.translation:
-            print(f"    ({citation.translation})")
     timings = answer.timings
-    print(
-        f"\n({timings.get('total', 0):.1f} s; first token after {timings.get('ttft', 0):.1f} s; "
-        f"{answer.prompt_tokens} prompt tokens)",
-        file=sys.stderr,
+    timing = (
+        f"{timings.get('total', 0):.1f} s; first token after {timings.get('ttft', 0):.1f} s; "
+        f"{answer.prompt_tokens} prompt tokens"
     )
+    _print_answer(answer.text, [citation.to_dict() for citation in answer.citations], stream, timing)
     return EXIT_OK
+
+
+def _may_use_server(args: argparse.Namespace) -> bool:
+    """Whether `ask` may answer through a running server: not asked otherwise, and no setting of its own that
+    the server's could contradict (`--json` prints the in-process answer's every field)."""
+    own_settings = any(getattr(args, name, None) is not None for name in SETTING_FLAGS) or args.assignments
+    return not (args.no_server or args.json or own_settings)
+
+
+def _print_answer(text: str, citations: list[dict], streamed: bool, timing: str) -> None:
+    """The checked answer and its citations (as `Citation.to_dict` gives them), then the timing on stderr."""
+    if streamed:
+        print("\n\n(checked answer)")
+    print(text)
+    for citation in citations:
+        published = (citation.get("published") or "")[:10] or "undated"
+        extra = (citation.get("source"), published, citation.get("language"), citation.get("url"))
+        print(f"\n[{citation['number']}] {citation['title']} ({', '.join(x for x in extra if x)})")
+        print(f"    chars {citation['start']}-{citation['end']} of article {citation['article_id']}")
+        if citation.get("also_carried_by"):
+            print(f"    also carried by: {', '.join(citation['also_carried_by'])}")
+        print(f"    “{citation['quote']}”")
+        if citation.get("translation"):
+            print(f"    ({citation['translation']})")
+    print(f"\n({timing})", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ class Settings:
     chunk_size: int = 100
     min_chunk_size: int = 25
     embed_batch_size: int = 16
+    embed_batch_tokens: int = 0  # >0: OpenVINO batches hold this many tokens (padding counted) instead of a count
     embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; see qa/embedding.py
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
     embed_titles: bool = True  # embed each passage with its article's title and date
@@ -68,6 +69,9 @@ class Settings:
     max_new_tokens: int = 160
     context_window: int = 2048
     threads: int = max(1, min(os.cpu_count() or 1, 8))
+    llm_batch: int = 512  # llama.cpp n_batch: prompt tokens evaluated per call
+    llm_ubatch: int = 512  # llama.cpp n_ubatch: the physical batch within it
+    llm_mmap: bool = False  # map the GGUF file instead of reading it: ~0.6 GB more RSS per model copy on this CPU
     temperature: float = 0.0
     llm_backend: str = "local"  # "local" (llama.cpp, `llm_model`) or "openai" (an OpenAI-compatible endpoint)
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8080/v1
@@ -83,6 +87,8 @@ class Settings:
             raise ConfigError(
                 f"min_chunk_size must be between 0 and chunk_size ({self.chunk_size}), got {self.min_chunk_size}"
             )
+        if self.embed_batch_tokens < 0:
+            raise ConfigError(f"embed_batch_tokens must be 0 (batch by count) or more, got {self.embed_batch_tokens}")
         if self.ingest_batch_articles < 1:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
         if self.extract_timeout_s < 0:
@@ -110,6 +116,8 @@ class Settings:
                 date.fromisoformat(self.today)
             except ValueError:
                 raise ConfigError(f"today must be a date like 2025-03-14, got {self.today!r}") from None
+        if not 1 <= self.llm_ubatch <= self.llm_batch:
+            raise ConfigError(f"llm_ubatch must be between 1 and llm_batch ({self.llm_batch}), got {self.llm_ubatch}")
         if self.max_new_tokens < 8:
             raise ConfigError(f"max_new_tokens must be at least 8, got {self.max_new_tokens}")
         self._check_llm_backend()

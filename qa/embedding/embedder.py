@@ -35,6 +35,7 @@ class Embedder:
     OpenVINO IR beside the fetched models, then run by OpenVINO) or "openvino-int8" (the same with int8
     weights and int8 matrix products; exporting needs the `nncf` package); if an OpenVINO backend fails,
     a warning, and PyTorch.
+    `batch_tokens` > 0 batches the OpenVINO backend by tokens (rows × longest row) instead of `batch_size` texts.
     `dimension` > 0 keeps only that many leading components (Matryoshka truncation), renormalised.
     With `cache_dir`, passage vectors are kept by content there and reused; `embedded` and `reused`
     count passages encoded and passages taken from the cache.
@@ -50,6 +51,7 @@ class Embedder:
         dimension: int = 0,
         titles: bool = True,
         cache_dir: Path | None = None,
+        batch_tokens: int = 0,
     ) -> None:
         if batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
@@ -60,6 +62,7 @@ class Embedder:
         self.model_name = model
         self.models_dir = Path(models_dir)
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.device = device
         self.backend = backend
         self.truncate_to = dimension
@@ -99,6 +102,7 @@ class Embedder:
             dimension=dimension,
             titles=recorded.get("titles", settings.embed_titles),
             cache_dir=cache_dir,
+            batch_tokens=settings.embed_batch_tokens,
         )
 
     # -- loading -----------------------------------------------------------------------------
@@ -272,7 +276,9 @@ class Embedder:
     def _encode_batch(self, texts: list[str], progress: bool) -> np.ndarray:
         model = self.model
         if self.active_backend != "torch":
-            return np.asarray(model.encode(texts, batch_size=self.batch_size), dtype=np.float32)
+            return np.asarray(
+                model.encode(texts, batch_size=self.batch_size, token_budget=self.batch_tokens), dtype=np.float32
+            )
         vectors = model.encode(
             texts,
             prompt="",
@@ -303,6 +309,7 @@ class Embedder:
             "model": self.model_name,
             "models_dir": str(self.models_dir),
             "batch_size": self.batch_size,
+            "batch_tokens": self.batch_tokens,
             "device": self.device,
             "backend": self.backend,
             "dimension": self.truncate_to,
@@ -323,4 +330,5 @@ class Embedder:
             dimension=int(data.get("dimension") or 0),
             titles=bool(data.get("titles", True)),
             cache_dir=Path(cache_dir) if cache_dir else None,
+            batch_tokens=int(data.get("batch_tokens") or 0),
         )

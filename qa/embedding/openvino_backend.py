@@ -23,6 +23,7 @@ EXPORT_FORMAT = 2  # 2: padded query rows attend to themselves (format 1 produce
 META_FILE = "newsqa-export.json"
 IR_FILE = "model.xml"
 TOKENIZER_DIR = "tokenizer"
+COMPILED_CACHE_DIR = "compiled"
 MIN_SELF_CHECK_COSINE = 0.99
 DYNAMIC_QUANTIZATION_GROUP = 32  # activation values sharing one int8 scale, with int8 weights
 # Texts of very different lengths in one batch, so the self-check also covers padding: one word beside
@@ -246,7 +247,10 @@ class OpenVINOEncoder:
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()
-        self._compiled = core.compile_model(core.read_model(self.folder / IR_FILE), "CPU", config)
+        # Compiled once and kept beside the export: later processes load the blob instead of compiling again.
+        if os.access(self.folder, os.W_OK):
+            core.set_property({"CACHE_DIR": str(self.folder / COMPILED_CACHE_DIR)})
+        self._compiled = core.compile_model(self.folder / IR_FILE, "CPU", config)
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
         self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._request = self._compiled.create_infer_request()
@@ -257,22 +261,49 @@ class OpenVINOEncoder:
         """Length of the vectors (the sentence-transformers name, so both backends answer alike)."""
         return self.dimension
 
-    def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
-        """Vectors for `texts`, longest first in batches so that each batch pads little."""
+    def encode(self, texts: list[str], batch_size: int = 16, token_budget: int = 0) -> np.ndarray:
+        """Vectors for `texts`, longest first in batches so that each batch pads little: `batch_size` texts a
+        batch, or with `token_budget` > 0 as many as fit in that many tokens counting padding."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            picked = order[start : start + batch_size]
-            batch = self.tokenizer(
-                [texts[i] for i in picked],
-                padding=True,
-                truncation=True,
-                max_length=self.max_seq_length,
-                return_tensors="np",
-            )
-            inputs = {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+        if not texts:
+            return out
+        # One tokenizer call for all texts (faster than one per batch); padding is added per batch below.
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        for picked in _batches(order, [len(row) for row in ids], batch_size, token_budget):
+            inputs = self._padded([ids[i] for i in picked])
             with self._lock:  # one infer request, and it is not safe to share between threads
                 result = self._request.infer(inputs)
             out[picked] = np.asarray(result[0], dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
+
+    def _padded(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
+        """`input_ids` and `attention_mask` for token rows, padded on the tokenizer's side."""
+        width = max(len(row) for row in rows)
+        input_ids = np.full((len(rows), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        left = self.tokenizer.padding_side == "left"
+        for n, row in enumerate(rows):
+            span = slice(width - len(row), width) if left else slice(0, len(row))
+            input_ids[n, span] = row
+            mask[n, span] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def _batches(order: list[int], lengths: list[int], batch_size: int, token_budget: int) -> list[list[int]]:
+    """`order` (longest first) cut into batches: `batch_size` items each, or with `token_budget` as many as keep
+    rows × longest row within the budget (one item at least)."""
+    if token_budget <= 0:
+        return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and (len(current) + 1) * longest > token_budget:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches

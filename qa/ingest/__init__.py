@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from qa.ingest.chunking import Chunker
-from qa.ingest.dedup import group_near_duplicates
-from qa.ingest.feeds import FeedRegistry, RefreshReport
-from qa.ingest.fetch import FetchConfig, Fetcher, FetchError
-from qa.ingest.readers import read_file, read_paths
-from qa.ingest.records import IngestIssue, ReadOptions, ReadResult
-from qa.ingest.web_pages import read_urls
+from importlib import import_module
+from typing import Any
+
+# Imported on first use: the web modules (feeds, fetching) take seconds and most commands never need them.
+_HOMES = {
+    "Chunker": "qa.ingest.chunking",
+    "group_near_duplicates": "qa.ingest.dedup",
+    "FeedRegistry": "qa.ingest.feeds",
+    "RefreshReport": "qa.ingest.feeds",
+    "FetchConfig": "qa.ingest.fetch",
+    "Fetcher": "qa.ingest.fetch",
+    "FetchError": "qa.ingest.fetch",
+    "read_file": "qa.ingest.readers",
+    "read_paths": "qa.ingest.readers",
+    "IngestIssue": "qa.ingest.records",
+    "ReadOptions": "qa.ingest.records",
+    "ReadResult": "qa.ingest.records",
+    "read_urls": "qa.ingest.web_pages",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'qa.ingest' has no attribute {name!r}")
+
 
 __all__ = [
     "Chunker",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from qa.errors import IngestError
 from qa.ingest.records import IngestIssue, ReadResult
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # for files read whole; line-oriented files past it are read line by line
 # UTF-32 first: its little-endian mark begins with UTF-16's.
 BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -24,7 +26,10 @@ def read_text(path: Path) -> tuple[str, str | None]:
     if size == 0:
         raise IngestError("empty file")
     if size > MAX_FILE_BYTES:
-        raise IngestError(f"file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+        raise IngestError(
+            f"file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB for this format "
+            "(JSON Lines and CSV files of any size are read line by line: split it or convert it to one of those)"
+        )
     data = path.read_bytes()
     marked = _decode_marked(data)
     if marked is not None:
@@ -85,3 +90,46 @@ def read_into(path: Path, result: ReadResult) -> str | None:
     if note:
         result.issues.append(IngestIssue(str(path), note, skipped=False))
     return text
+
+
+def text_lines(path: Path, issues: list[IngestIssue]) -> Iterator[str]:
+    """The lines of a line-oriented file (JSON Lines, CSV), each with its "\\n", split on "\\n" only.
+
+    A file within MAX_FILE_BYTES is decoded whole like any other (`read_text`); a larger one is read line by
+    line with bounded memory, as UTF-8, a line that is not UTF-8 as Windows-1252. Why the file or a line
+    could not be read, or how it was decoded, is appended to `issues` as it is found."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        issues.append(IngestIssue(str(path), f"cannot be read: {error}"))
+        return
+    if size <= MAX_FILE_BYTES:
+        result = ReadResult()
+        text = read_into(path, result)
+        issues.extend(result.issues)
+        if text is not None:
+            yield from io.StringIO(text, newline="\n")
+        return
+    with path.open("rb") as stream:
+        head = stream.read(8192)
+        stream.seek(0)
+        if any(head.startswith(mark) for mark, _ in BYTE_ORDER_MARKS):
+            issues.append(IngestIssue(str(path), _too_big_to_stream(size, "is UTF-16 or UTF-32; re-save it as UTF-8")))
+            return
+        if b"\x00" in head:
+            issues.append(IngestIssue(str(path), "binary file (contains NUL bytes), not text"))
+            return
+        noted = False
+        for number, raw in enumerate(stream, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("cp1252", errors="replace")
+                if not noted:
+                    issues.append(IngestIssue(f"{path}:{number}", "not UTF-8; decoded as cp1252", skipped=False))
+                    noted = True
+            yield line
+
+
+def _too_big_to_stream(size: int, why: str) -> str:
+    return f"file is {size / 1e6:.0f} MB and {why}; files read whole are limited to {MAX_FILE_BYTES / 1e6:.0f} MB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -67,6 +68,9 @@ class IngestReport:
         }
 
 
+WINDOW_BATCHES = 8  # saving batches read ahead from an article stream (their ids are matched together)
+
+
 @dataclass
 class Indexer:
     """Adds articles to the index of `backend`: chunks them, embeds the passages and stores them."""
@@ -82,35 +86,49 @@ class Indexer:
         """Add or replace `articles`; unchanged ones are skipped. Saved atomically after every
         `ingest_batch_articles` changed articles, so an interrupted run keeps its finished batches
         and running it again resumes where it stopped. `store` is the index as last read; returns the
-        report and the index as saved."""
+        report and the index as saved. `articles` is consumed WINDOW_BATCHES batches at a time, so an
+        endless stream needs bounded memory."""
         started = time.perf_counter()
+        report = IngestReport()
+        window = self.settings.ingest_batch_articles * WINDOW_BATCHES
         with self.backend.writing():
             store = self.backend.fresh(store)
-            plan = self.plan(articles, store)
-            report = plan.report
-            chunks = 0
-            size = self.settings.ingest_batch_articles
-            for start in range(0, len(plan.changed), size):
-                part = plan.changed[start : start + size]
-                for article in part:
-                    if article.id in plan.stale and store:
-                        store.delete(plan.stale[article.id])  # in the same save as its replacement
-                report.chunks = 0
-                store = self.embed_into(store, part, report, progress)
-                chunks += report.chunks
-                store.ann_threshold = self.settings.ann_threshold
-                store.save()
-            report.chunks = chunks
+            iterator = iter(articles)
+            while part := list(itertools.islice(iterator, window)):
+                store = self.save_plan(self.plan(part, store, report=report), store, progress)
         report.seconds = time.perf_counter() - started
         return report, store
 
+    def save_plan(self, plan: IngestPlan, store: ArticleStore | None, progress: bool = False) -> ArticleStore | None:
+        """Embed and save the changed articles of `plan`, `ingest_batch_articles` at a time; the index as saved."""
+        report = plan.report
+        chunks = report.chunks
+        size = self.settings.ingest_batch_articles
+        for start in range(0, len(plan.changed), size):
+            part = plan.changed[start : start + size]
+            for article in part:
+                if article.id in plan.stale and store:
+                    store.delete(plan.stale[article.id])  # in the same save as its replacement
+            report.chunks = 0
+            store = self.embed_into(store, part, report, progress)
+            chunks += report.chunks
+            store.ann_threshold = self.settings.ann_threshold
+            store.save()
+        report.chunks = chunks
+        return store
+
     def plan(
-        self, articles: Iterable[Article], store: ArticleStore | None, signatures: dict[str, str] | None = None
+        self,
+        articles: Iterable[Article],
+        store: ArticleStore | None,
+        signatures: dict[str, str] | None = None,
+        report: IngestReport | None = None,
     ) -> IngestPlan:
         """Which of `articles` are new, changed or unchanged against `store` (the last of several with one id
         wins), the changed ones with their near-duplicate groups, and the older versions they replace.
-        `signatures` are MinHash signatures made beforehand (see `group_near_duplicates`)."""
-        report = IngestReport()
+        `signatures` are MinHash signatures made beforehand (see `group_near_duplicates`); `report`, one to
+        add to (a stream planned window by window)."""
+        report = IngestReport() if report is None else report
         batch: dict[str, Article] = {}
         for article in articles:
             problem = _unstorable(article)

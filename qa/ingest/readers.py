@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from qa.ingest import csv_files, html_files, json_files, text_files
 from qa.ingest.records import IngestIssue, ReadOptions, ReadResult, build_article, unexpected_issue
+from qa.types import Article
 
 Reader = Callable[[Path, ReadOptions], ReadResult]
+Item = Article | IngestIssue
 
 READERS: dict[str, Reader] = {
     **{suffix: text_files.read_text_file for suffix in text_files.SUFFIXES},
@@ -16,6 +18,26 @@ READERS: dict[str, Reader] = {
     **{suffix: json_files.read_json_file for suffix in json_files.SUFFIXES},
     **{suffix: csv_files.read_csv_file for suffix in csv_files.SUFFIXES},
 }
+
+# Line-oriented formats, read as a stream: any size, bounded memory.
+STREAMING: dict[str, Callable[[Path, ReadOptions], Iterator[Item]]] = {
+    **{suffix: json_files.iter_json_lines for suffix in json_files.LINE_SUFFIXES},
+    **{suffix: csv_files.iter_csv_rows for suffix in csv_files.SUFFIXES},
+}
+
+
+def iter_file(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
+    """Articles and issues of one file; line-oriented files yield them as they are read, others all at once."""
+    streamer = STREAMING.get(path.suffix.lower())
+    if streamer is None:
+        yield from read_file(path, options).items()
+        return
+    try:
+        yield from streamer(path, options or ReadOptions())
+    except (OSError, UnicodeError) as error:
+        yield IngestIssue(str(path), f"cannot be read: {error}")
+    except Exception as error:  # an unforeseen failure on hostile input costs the rest of this file only
+        yield unexpected_issue(str(path), error)
 
 
 def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
@@ -59,13 +81,17 @@ def list_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestIss
     return files, issues
 
 
-def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
-    """Articles from files and folders (searched recursively; hidden files skipped)."""
+def iter_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Item]:
+    """Articles and issues from files and folders (searched recursively; hidden files skipped), as they are read."""
     files, issues = list_inputs(paths)
-    result = ReadResult(issues=issues)
+    yield from issues
     for file in files:
-        result.extend(read_file(file, options))
-    return result
+        yield from iter_file(file, options)
+
+
+def read_paths(paths: Iterable[str | Path], options: ReadOptions | None = None) -> ReadResult:
+    """Articles from files and folders (searched recursively; hidden files skipped), all in memory."""
+    return ReadResult.collect(iter_paths(paths, options))
 
 
 __all__ = [
@@ -74,6 +100,8 @@ __all__ = [
     "ReadOptions",
     "ReadResult",
     "build_article",
+    "iter_file",
+    "iter_paths",
     "list_inputs",
     "read_file",
     "read_paths",

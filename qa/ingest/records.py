@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -68,6 +69,28 @@ class ReadResult:
         """Append another result's articles and issues."""
         self.articles.extend(other.articles)
         self.issues.extend(other.issues)
+
+    def items(self) -> Iterator[Article | IngestIssue]:
+        """The issues, then the articles (the shape of a streaming reader's output)."""
+        yield from self.issues
+        yield from self.articles
+
+    @classmethod
+    def collect(cls, items: Iterable[Article | IngestIssue]) -> ReadResult:
+        """All of a streaming reader's articles and issues, in memory."""
+        result = cls()
+        for item in items:
+            if isinstance(item, IngestIssue):
+                result.issues.append(item)
+            else:
+                result.articles.append(item)
+        return result
+
+
+def drain(issues: list[IngestIssue]) -> Iterator[IngestIssue]:
+    """The issues gathered so far, emptying the list (how a line source hands its issues to a streaming reader)."""
+    while issues:
+        yield issues.pop(0)
 
 
 def unexpected_issue(origin: str, error: BaseException) -> IngestIssue:

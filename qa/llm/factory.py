@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qa.config import Settings
 from qa.llm.local import LocalLLM
-from qa.llm.remote import OpenAICompatibleLLM
+
+if TYPE_CHECKING:
+    from qa.llm.remote import OpenAICompatibleLLM
 
 
 def make_llm(settings: Settings) -> LocalLLM | OpenAICompatibleLLM:
     """The LLM `settings.llm_backend` selects, configured from `settings`."""
     if settings.llm_backend == "openai":
         assert settings.llm_base_url is not None  # Settings validates this
+        from qa.llm.remote import OpenAICompatibleLLM  # seconds to import; only this backend needs it
+
         return OpenAICompatibleLLM(
             settings.llm_base_url,
             settings.llm_api_model,
@@ -28,4 +34,7 @@ def make_llm(settings: Settings) -> LocalLLM | OpenAICompatibleLLM:
         threads=settings.threads,
         temperature=settings.temperature,
         judge=settings.min_support > 0,
+        n_batch=settings.llm_batch,
+        n_ubatch=settings.llm_ubatch,
+        mmap=settings.llm_mmap,
     )

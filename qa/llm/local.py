@@ -83,6 +83,9 @@ class LocalLLM:
         threads: int = 2,
         temperature: float = 0.0,
         judge: bool = False,
+        n_batch: int = 512,
+        n_ubatch: int = 512,
+        mmap: bool = False,
     ) -> None:
         if context_window < 256:
             raise ModelError(f"context_window must be at least 256 tokens, got {context_window}")
@@ -93,6 +96,9 @@ class LocalLLM:
         self.threads = threads
         self.temperature = temperature
         self.judge = judge
+        self.n_batch = n_batch
+        self.n_ubatch = n_ubatch
+        self.mmap = mmap
         self._model: Any = None
         self._template: ChatTemplate | None = None
         self._yes_no_ids: tuple[list[int], list[int]] | None = None
@@ -118,9 +124,20 @@ class LocalLLM:
         from llama_cpp import Llama
 
         try:
-            return Llama(model_path=path, n_ctx=self.context_window, n_threads=self.threads, n_batch=512, verbose=False)
+            return Llama(model_path=path, n_ctx=self.context_window, **self._model_kwargs())
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"could not load the LLM {self.model_name!r} from {path}: {error}") from error
+
+    def _model_kwargs(self) -> dict[str, Any]:
+        """llama.cpp's settings for the answering context."""
+        return {
+            "n_threads": self.threads,
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
+            # Without a mapping of the file, the weights llama.cpp repacks for this CPU are held once, not twice.
+            "use_mmap": self.mmap,
+            "verbose": False,
+        }
 
     @property
     def model(self) -> Any:
@@ -235,6 +252,9 @@ class LocalLLM:
             "threads": self.threads,
             "temperature": self.temperature,
             "judge": self.judge,
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
+            "mmap": self.mmap,
         }
 
     @classmethod

@@ -37,6 +37,7 @@ MAX_K = 20
 # Requests beyond this many waiting for the model are refused with 429 (OpenAI clients retry those).
 MAX_WAITING = 16
 TICK_S = 1.0
+DRAFT_TICK_S = 0.05  # how often a stream that asked for the draft is sent what was generated since
 KEEPALIVE_TICKS = 10
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_~\[\]#|$<>!])")
@@ -105,6 +106,7 @@ class ChatRequest:
     include_usage: bool = False
     k: int | None = None
     filters: Filters | None = None
+    draft: bool = False  # newsqa's own: stream the unchecked draft too, as `newsqa_draft` events
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
@@ -175,7 +177,13 @@ def parse_chat_request(body: Any) -> ChatRequest:
     except InputError as error:
         raise ApiError(400, str(error), param=str(error).split()[0]) from None
     return ChatRequest(
-        question, history, stream, bool(options.get("include_usage")), k, filters if filters.active else None
+        question,
+        history,
+        stream,
+        bool(options.get("include_usage")),
+        k,
+        filters if filters.active else None,
+        bool(_optional(body, "newsqa_draft", bool)),
     )
 
 
@@ -261,6 +269,7 @@ def newsqa_fields(answer: Answer) -> dict[str, Any]:
     return {
         "citations": [citation.to_dict() for citation in answer.citations],
         "newsqa": {
+            "text": answer.text,  # the answer without markdown, its sources listed apart
             "abstained": answer.abstained,
             "abstention_reason": answer.abstention_reason,
             "standalone_question": answer.standalone_question,
@@ -407,13 +416,20 @@ class ChatApi:
         yield _event(chunk_body(completion_id, created, {"role": "assistant", "content": ""}))
         answer: Answer | None = None
         ticks = 0
+        drafts: list[str] | None = [] if chat.draft else None
+        tick = DRAFT_TICK_S if chat.draft else TICK_S
         try:
-            async for item in self._answer(chat, None):
+            async for item in self._answer(chat, None, drafts, tick):
                 if isinstance(item, Answer):
                     answer = item
+                elif drafts:
+                    count = len(drafts)  # the answer thread may append meanwhile
+                    text = "".join(drafts[:count])
+                    del drafts[:count]
+                    yield _event({"newsqa_draft": text})
                 else:
                     ticks += 1
-                    if ticks % KEEPALIVE_TICKS == 0:
+                    if ticks % round(KEEPALIVE_TICKS * TICK_S / tick) == 0:
                         yield ": waiting for the checked answer\n\n"
         except ApiError as error:
             yield _event(error.body())
@@ -428,9 +444,14 @@ class ChatApi:
         yield "data: [DONE]\n\n"
 
     async def _answer(
-        self, chat: ChatRequest, disconnected: Callable[[], Awaitable[bool]] | None
+        self,
+        chat: ChatRequest,
+        disconnected: Callable[[], Awaitable[bool]] | None,
+        drafts: list[str] | None = None,
+        tick: float = TICK_S,
     ) -> AsyncIterator[Answer | None]:
-        """Ticks (None) every TICK_S while the answer is made in the model queue, then the Answer.
+        """Ticks (None) every `tick` seconds while the answer is made in the model queue, then the Answer;
+        with `drafts`, the draft's text deltas are appended there as they are generated.
 
         When the client hangs up (`disconnected`, or this generator being closed) before its turn,
         the request leaves the queue without running the model. ApiError for a failed answer."""
@@ -438,13 +459,13 @@ class ChatApi:
 
         def work() -> Answer | None:
             with self.queue.turn(cancelled=left.is_set):
-                return self._checked_answer(chat, left)
+                return self._checked_answer(chat, left, drafts)
 
         future = asyncio.get_running_loop().run_in_executor(self._workers, work)
         future.add_done_callback(lambda done: done.cancelled() or done.exception())  # never "not retrieved"
         try:
             while True:
-                finished, _ = await asyncio.wait({future}, timeout=TICK_S)
+                finished, _ = await asyncio.wait({future}, timeout=tick)
                 if finished:
                     break
                 if disconnected is not None and await disconnected():
@@ -472,7 +493,7 @@ class ChatApi:
         finally:
             left.set()
 
-    def _checked_answer(self, chat: ChatRequest, left: threading.Event) -> Answer | None:
+    def _checked_answer(self, chat: ChatRequest, left: threading.Event, drafts: list[str] | None) -> Answer | None:
         """The checked answer to `chat`; None when the client hung up, noticed at the next generated token
         (closing the stream stops the model)."""
         stream = self.assistant.ask_stream(chat.question, k=chat.k, filters=chat.filters, history=chat.history)
@@ -483,6 +504,8 @@ class ChatApi:
                     return None
                 if isinstance(item, Answer):
                     return item
+                if drafts is not None:
+                    drafts.append(item)
         finally:
             stream.close()
         return None

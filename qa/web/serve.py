@@ -18,6 +18,7 @@ from qa.assistant import Assistant
 from qa.config import DEFAULT_INDEX, Settings
 from qa.errors import ConfigError
 from qa.web.access import LoginThrottle
+from qa.web.discovery import announce, withdraw
 from qa.web.model_queue import ModelQueue
 from qa.web.openai_api import ChatApi
 from qa.web.options import DEFAULT_HOST, DEFAULT_PORT
@@ -138,12 +139,34 @@ def serve(
     if warm_up:
         log.info("loading the models…")
         assistant.warm_up()
+    port = listener.getsockname()[1]  # the one the system chose for port 0
     app = build_server(assistant, auth, api_key, mcp, host, port)
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     log.info("serving %s: web UI %s/, OpenAI-compatible API %s/v1", assistant.index_dir, base, base)
     if mcp:
         log.info("MCP tools (streamable HTTP): %s/mcp", base)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    _AnnouncedServer(uvicorn.Config(app, log_level="warning"), index_dir, base, api_key is not None).run(
+        sockets=[listener]
+    )
+
+
+class _AnnouncedServer(uvicorn.Server):
+    """uvicorn's server, leaving a marker beside the index while it listens, so that `newsqa ask` on the same
+    index answers through it (removed at shutdown, which uvicorn runs on SIGINT and SIGTERM)."""
+
+    def __init__(self, config: uvicorn.Config, index_dir: str | Path, url: str, key_required: bool) -> None:
+        super().__init__(config)
+        self.announcement = (index_dir, url, key_required)
+        self.marker: Path | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.marker = announce(*self.announcement)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        withdraw(self.marker)
+        await super().shutdown(sockets)
 
 
 def configure_logging() -> None:
