@@ -71,15 +71,12 @@ def web_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return index
 
 
-@pytest.fixture(scope="session")
-def app_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of `python app.py` serving `web_index` on 127.0.0.1; stopped at the end of the session."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("web-server") / "app.log"
-    command = [sys.executable, str(ROOT / "app.py"), "--index", str(web_index), "--port", str(port)]
+def run_server(command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a newsqa server process on 127.0.0.1:`port` (output in `log`), yield its base URL (with a trailing
+    slash) once it answers, and stop it afterwards."""
     with log.open("w") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=_server_env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, env=env or _server_env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -92,6 +89,15 @@ def app_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of `python app.py` serving `web_index` on 127.0.0.1; stopped at the end of the session."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("web-server") / "app.log"
+    command = [sys.executable, str(ROOT / "app.py"), "--index", str(web_index), "--port", str(port)]
+    yield from run_server(command, port, log)
 
 
 @pytest.fixture(scope="session")

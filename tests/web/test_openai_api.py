@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ import pytest
 
 from qa.text import fold
 from qa.web.openai_api import ESCAPED
-from tests.conftest import ROOT
-from tests.web.conftest import _server_env, _wait_until_up, free_port
+from tests.web.conftest import _server_env, free_port, run_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,21 +36,9 @@ def api_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = tmp_path_factory.mktemp("api-server") / "serve.log"
     command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(web_index), "--port", str(port), "--mcp"]
     env = {**_server_env(), "NEWSQA_API_KEY": KEY}
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{url}/", process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with closing(run_server(command, port, log, env)) as server:  # closing stops the process at teardown
+        for url in server:
+            yield url.rstrip("/")
 
 
 @pytest.fixture

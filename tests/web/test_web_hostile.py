@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from qa.config import Settings
 from qa.store.store import Store
 from qa.web.access import LOGIN_FAILURES, NOT_A_UI_SESSION
 from tests.conftest import ROOT
-from tests.web.conftest import _server_env, _wait_until_up, free_port
+from tests.web.conftest import free_port, run_server
 
 TEXTS = {
     "tram": "Lyon opened a new tram line on Monday. It links the station to the university in twenty minutes.",
@@ -41,21 +40,7 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _serve(index: Path, log: Path, *extra: str) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(port), "--no-warm-up", *extra]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=_server_env(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    yield from run_server(command, port, log)
 
 
 @pytest.fixture(scope="module")
