@@ -669,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(scratch) / "input"
         folder.mkdir()
         built = BuiltIndex(articles, Path(scratch) / "built")
+        check_page(render(articles[0], "html"), folder)  # loads what parsers load once (language model), untimed
 
         def attempt(name: str, call: Callable[[Path], Outcome]) -> None:
             tally = tallies[name]
@@ -714,9 +715,11 @@ def save_crash(folder: Path, name: str, seed: int, scratch: Path, error: Excepti
     """Keep the crashing input and its traceback; print a one-line note."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{re.sub(r'[^a-z]+', '-', name)}-{len(list(folder.iterdir())):04d}"
-    inputs = [p for p in scratch.rglob("*") if p.is_file()]
-    for path in inputs:
-        (folder / f"{stem}{path.suffix}").write_bytes(path.read_bytes())
+    for path in scratch.iterdir():
+        if path.is_dir():  # a batch of files, a damaged index
+            shutil.copytree(path, folder / f"{stem}-{path.name}")
+        else:
+            shutil.copyfile(path, folder / f"{stem}{path.suffix}")
     (folder / f"{stem}.txt").write_text(f"parser: {name}\nseed: {seed}\n\n{traceback.format_exc()}")
     print(f"CRASH in {name}: {type(error).__name__}: {str(error)[:160]} (saved as {folder / stem}.*)", file=sys.stderr)
 

@@ -312,6 +312,24 @@ def test_a_garbled_title_with_no_older_copy_is_named_as_lost(
 
 
 @pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
+def test_a_lone_surrogate_escape_in_a_stored_line_is_found_and_repaired(
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
+) -> None:
+    """A `\\ud800` escape written into a title (it parses, but is no text UTF-8 can hold): `check` finds it
+    and `check --repair` restores the title or names it as lost, instead of failing on it."""
+    if not history:
+        backend.forget_history()
+    backend.edit_article("tram", "Lyon opens", "\\ud800Lyon opens")
+    code, output = repair(backend, capsys)
+    if history:
+        assert code == 0, output
+        assert_nothing_lost(backend, before, settings, output)
+    else:
+        assert_refused(output, code, ["article tram", "title"])
+        assert cli(capsys, "check", "--index", backend.location)[0] == 0
+
+
+@pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
 def test_edited_article_text_is_not_kept_as_truth(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
 ) -> None:
