@@ -265,8 +265,12 @@ def _wait_until_ready(folder: Path, count: int, processes: list[subprocess.Popen
     """Until every reader has loaded what it needs (its model), so that writers and searches overlap."""
     deadline = time.monotonic() + timeout_s
     while len(list(folder.glob("ready*"))) < count:
-        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-            raise RuntimeError("a reader did not start; run scripts/concurrency_pg.py to see its error")
+        dead = [p for p in processes if p.poll() is not None]
+        if dead:
+            error = dead[0].stderr.read().strip()[-1500:] if dead[0].stderr else ""
+            raise RuntimeError(f"a reader exited before it was ready: {error}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("a reader was not ready in time; run scripts/concurrency_pg.py to see why")
         time.sleep(0.1)
 
 
