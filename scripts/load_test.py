@@ -423,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=ROOT / "samples" / "gold" / "dev" / "questions.jsonl")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (index, server log)")
+    parser.add_argument(
+        "--no-probe", action="store_true", help="skip asking afterwards about the writers' changes (saves answers)"
+    )
     args = parser.parse_args(argv)
     global EMBEDDING_MODEL
     EMBEDDING_MODEL = args.embedding_model
@@ -481,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         report(requests, writers.ops, elapsed, args.clients, {article_id for article_id, _ in fresh})
         if writers.busy_retries:
             print(f"writers retried {writers.busy_retries} time(s) after the 30 s index-lock wait ran out")
-        probe_freshness(url, writers, fresh, victims)
+        if not args.no_probe:
+            probe_freshness(url, writers, fresh, victims)
         server_errors = [line for line in log.read_text().splitlines() if "Traceback" in line or " ERROR " in line]
         print(f"\nserver log: {len(server_errors)} error lines ({log if args.keep else 'removed'})")
         stop(server)
