@@ -20,10 +20,9 @@ def test_two_clients_get_answers_while_writers_ingest_and_delete() -> None:
     """2 clients × 20 s against a real `newsqa serve` with the real LLM: answers came, none failed, the
     writers ingested and deleted, and the index afterwards holds every article it should."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "scripts/load_test.py", "--clients", "2", "--seconds", "20", "--extra", "6", "--no-probe"]
-    result = subprocess.run(
-        [*command, "--embedding-model", FAST_EMBEDDING], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800
-    )
+    command = [sys.executable, "scripts/load_test.py", "--clients", "2", "--seconds", "20", "--extra", "6"]
+    command += ["--no-probe", "--embedding-model", FAST_EMBEDDING]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     answers = int(re.search(r"^answers\s+(\d+)", output, re.M).group(1))
