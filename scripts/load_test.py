@@ -160,14 +160,15 @@ def citation_problems(answer: dict, known_ids: set[str]) -> list[str]:
         problems.append(f"markers without a citation: {sorted(missing)}")
     for citation in answer["citations"]:
         name = f"[{citation['number']}] {citation['article_id']}"
+        quote_start, quote_end = citation["quote_start"], citation["quote_end"]  # offsets in the article, as start/end
         chunk = hits.get(citation["chunk_id"])
         if citation["article_id"] not in known_ids:
             problems.append(f"{name}: an article that was never stored")
         elif chunk is None or chunk["article_id"] != citation["article_id"]:
             problems.append(f"{name}: not a passage retrieved for this answer")
-        elif chunk["text"] != citation["passage"]:
+        elif (chunk["text"], chunk["start"], chunk["end"]) != (citation["passage"], citation["start"], citation["end"]):
             problems.append(f"{name}: the passage differs from the retrieved one")
-        elif citation["passage"][citation["quote_start"] : citation["quote_end"]] != citation["quote"]:
+        elif citation["passage"][quote_start - citation["start"] : quote_end - citation["start"]] != citation["quote"]:
             problems.append(f"{name}: the quote is not the passage's text at its offsets")
     return problems
 
