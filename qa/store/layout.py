@@ -20,7 +20,7 @@ READABLE_FORMATS = (1, 2)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_MARK = ".tmp-"
-SNAPSHOT_NAME = re.compile(r"^v(\d{6,})$")
+SNAPSHOT_NAME = re.compile(r"v([0-9]{6,18})")  # ASCII digits, bounded: a damaged CURRENT may hold anything
 
 
 def fsync_write(path: Path, data: bytes) -> None:
@@ -42,7 +42,7 @@ def fsync_dir(path: Path) -> None:
 
 def snapshot_version(name: str) -> int | None:
     """The version of a snapshot folder name (`v000012` → 12); None for any other name."""
-    match = SNAPSHOT_NAME.match(name)
+    match = SNAPSHOT_NAME.fullmatch(name)
     return int(match.group(1)) if match else None
 
 

@@ -96,10 +96,15 @@ def test_a_vector_with_no_copy_leaves_its_article_for_re_embedding(index: Path) 
     _assert_all_articles(index, embedded={"a", "b", "c"})
 
 
-@pytest.mark.parametrize("damage", ["garbage", "missing snapshot", "deleted"])
+@pytest.mark.parametrize("damage", ["garbage", "5,000 digits", "non-ASCII digits", "missing snapshot", "deleted"])
 def test_a_damaged_current_falls_back_to_the_newest_intact_snapshot(index: Path, damage: str) -> None:
     if damage == "garbage":
         (index / CURRENT).write_bytes(b"\x00\xffnot a name")
+    elif damage == "5,000 digits":  # past Python's limit for int(): must not raise ValueError
+        (index / CURRENT).write_text("v" + "9" * 5000)
+    elif damage == "non-ASCII digits":
+        (index / CURRENT).write_text("v\u0660\u0660\u0660\u0660\u0660\u0663")
+        (index / "v\u0660\u0660\u0660\u0660\u0660\u0663").mkdir()
     elif damage == "missing snapshot":
         (index / CURRENT).write_text("v000009")
     else:
