@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,65 +19,21 @@ from qa.embedding.cache import cache_key
 from qa.embedding.embedder import BACKENDS, Embedder
 from qa.errors import InputError, NewsqaError, StoreError
 from qa.ingest.chunking import Chunker
-from qa.ingest.dedup import group_near_duplicates
 from qa.ingest.feeds import FeedRegistry, FeedState, RefreshReport
 from qa.ingest.fetch import FetchConfig, Fetcher, check_url
-from qa.ingest.readers import IngestIssue, ReadOptions, read_paths
+from qa.ingest.indexing import Indexer, IngestReport, context_title
+from qa.ingest.readers import ReadOptions, read_paths
 from qa.ingest.web_pages import read_urls
 from qa.language import detect_language
 from qa.llm.factory import make_llm
 from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import RetrievalOptions, Retriever
-from qa.retrieval.timeparse import parse_time_hint
 from qa.store.check import CheckReport, ModelHint, merge
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Answer, Article, Chunk, Hit
 
 MAX_QUESTION_CHARS = 2000
 SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
-_RECORD_POSITION = re.compile(r"(?::\d+|\[\d+\])$")
-
-
-@dataclass
-class IngestReport:
-    """What an ingestion changed, and what it could not read."""
-
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    errors: list[IngestIssue] = field(default_factory=list)
-    chunks: int = 0
-    seconds: float = 0.0
-
-    @property
-    def skipped(self) -> list[IngestIssue]:
-        """Issues that kept an input out of the index."""
-        return [issue for issue in self.errors if issue.skipped]
-
-    def summary(self) -> str:
-        """One line for people."""
-        return (
-            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
-            f"{len(self.skipped)} skipped ({self.chunks} chunks embedded in {self.seconds:.1f} s)"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "added": self.added,
-            "replaced": self.replaced,
-            "unchanged": self.unchanged,
-            "errors": [{"origin": i.origin, "reason": i.reason, "skipped": i.skipped} for i in self.errors],
-            "chunks": self.chunks,
-            "seconds": self.seconds,
-        }
-
-
-def _withdraw(report: IngestReport, article_id: str) -> None:
-    """Take an article that could not be stored out of the report's added/replaced lists."""
-    for kept in (report.added, report.replaced):
-        if article_id in kept:
-            kept.remove(article_id)
 
 
 class Assistant:
@@ -163,61 +116,7 @@ class Assistant:
         """Add or replace articles; unchanged ones are skipped. Saved atomically after every
         `ingest_batch_articles` changed articles, so an interrupted run keeps its finished batches
         and running it again resumes where it stopped."""
-        started = time.perf_counter()
-        report = IngestReport()
-        batch: dict[str, Article] = {}
-        for article in articles:
-            problem = _unstorable(article)
-            if problem:
-                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), problem))
-                continue
-            if article.id in batch:
-                report.errors.append(
-                    IngestIssue(
-                        article.metadata.get("origin", article.id),
-                        f"duplicate id {article.id} in this batch; the last one wins",
-                        skipped=False,
-                    )
-                )
-            batch[article.id] = article
-        with self.backend.writing():
-            store = self._fresh_store()
-            changed: list[Article] = []
-            stale: dict[str, str] = {}  # new article id → id of the older version it replaces
-            for article in batch.values():
-                previous = self._previous_version(store, article, batch, set(stale.values())) if store else None
-                if previous is None:
-                    report.added.append(article.id)
-                    changed.append(article)
-                elif (
-                    previous.metadata.get("content_hash") == article.metadata.get("content_hash")
-                    and previous.id == article.id
-                ):
-                    report.unchanged.append(article.id)
-                else:
-                    if previous.id != article.id and store:
-                        stale[article.id] = previous.id
-                    report.replaced.append(article.id)
-                    changed.append(article)
-            if changed:
-                replaced = set(stale.values())
-                kept = [s for s in store.signatures() if s[0] not in replaced] if store else []
-                changed = group_near_duplicates(kept, changed)
-            chunks = 0
-            size = self.settings.ingest_batch_articles
-            for start in range(0, len(changed), size):
-                part = changed[start : start + size]
-                for article in part:
-                    if article.id in stale and store:
-                        store.delete(stale[article.id])  # in the same save as its replacement
-                report.chunks = 0
-                store = self._embed_into(store, part, report, progress)
-                chunks += report.chunks
-                store.ann_threshold = self.settings.ann_threshold
-                store.save()
-            report.chunks = chunks
-            self._store = store
-        report.seconds = time.perf_counter() - started
+        report, self._store = self._indexer().run(articles, self._store, progress)
         return report
 
     def delete(self, article_id: str) -> bool:
@@ -239,7 +138,7 @@ class Assistant:
                 store = self._fresh_store()
                 lost = [a for a in (store.article(i) for i in report.missing_vectors) if a] if store else []
                 if store is not None and lost:
-                    store = self._embed_into(store, lost, IngestReport(), progress=False)
+                    store = self._indexer().embed_into(store, lost, IngestReport(), progress=False)
                     store.save()
                 self._store = store
             report = merge(report, self.backend.check())
@@ -301,52 +200,8 @@ class Assistant:
         """The store as it is now (another process may have written since we opened it)."""
         return self.backend.fresh(self._store)
 
-    @staticmethod
-    def _previous_version(
-        store: ArticleStore, article: Article, batch: dict[str, Article], claimed: set[str]
-    ) -> Article | None:
-        existing = store.article(article.id)
-        if existing is not None or article.metadata.get("id_source") != "content":
-            return existing
-        # An article without its own id is known by its content. An older id-less article of the same file whose
-        # content is no longer in this batch was edited into this one: the one at the same line if there is
-        # one, else the only such article of the file. An older article still present in the batch (a line moved
-        # when another was inserted above it) is never replaced.
-        origin = str(article.metadata.get("origin"))
-        gone = [
-            candidate
-            for candidate in store.articles()
-            if candidate.metadata.get("id_source") == "content"
-            and candidate.id not in batch
-            and candidate.id not in claimed
-            and _origin_file(str(candidate.metadata.get("origin"))) == _origin_file(origin)
-        ]
-        same_line = [candidate for candidate in gone if candidate.metadata.get("origin") == origin]
-        if same_line:
-            return same_line[0]
-        return gone[0] if len(gone) == 1 else None
-
-    def _embed_into(
-        self, store: ArticleStore | None, articles: list[Article], report: IngestReport, progress: bool
-    ) -> ArticleStore:
-        chunked = [(article, self.chunker.run(article)) for article in articles]
-        texts = [chunk.text for _, chunks in chunked for chunk in chunks]
-        titles = [_context_title(article) for article, chunks in chunked for _ in chunks]
-        vectors = self.embedder.encode_documents(texts, titles, progress=progress)
-        if store is None:
-            # Vectors taken whole from the cache give the dimension without loading the model.
-            dimension = vectors.shape[1] if len(vectors) else self.embedder.dimension
-            store = self.backend.create(self.settings.embedding_model, dimension, self.settings.ann_threshold)
-        offset = 0
-        for article, chunks in chunked:
-            try:
-                store.upsert(article, chunks, vectors[offset : offset + len(chunks)])
-            except StoreError as error:  # one article's bad vectors must not cost the batch its good articles
-                _withdraw(report, article.id)
-                report.errors.append(IngestIssue(article.metadata.get("origin", article.id), str(error)))
-            offset += len(chunks)
-        report.chunks = len(texts)
-        return store
+    def _indexer(self) -> Indexer:
+        return Indexer(self.backend, self.chunker, self.embedder, self.settings)
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -359,14 +214,7 @@ class Assistant:
         k = k or self.settings.top_k
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        hint = parse_time_hint(question, self.today)
-        if hint.has_window and not (filters and (filters.since or filters.until)):
-            # A date read from the question narrows the search but must not hide undated articles.
-            filters = replace(filters or Filters(), since=hint.since, until=hint.until, keep_undated=True)
-        # Only words like "latest" or "now" ask for recency: preferring newer articles for every present-tense
-        # question put the wrong article first for cross-lingual questions on the gold set.
-        recent = hint.prefer_recent and hint.expression is not None
-        return self._retriever().run(question, k, filters, prefer_recent=recent, period=hint.period)
+        return self._retriever().run_question(question, k, filters, self.today)
 
     @property
     def today(self) -> date:
@@ -389,8 +237,8 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
         history: list[tuple[str, str]] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the final checked `Answer`.
+    ) -> Generator[str | Answer, None, None]:
+        """Answer text as it is generated, then the final checked `Answer` (close it to stop early).
 
         `history` holds earlier (question, answer) turns of the conversation; a follow-up question
         is first rewritten into a standalone one.
@@ -452,7 +300,7 @@ def model_hint(index_dir: Path, settings: Settings) -> ModelHint:
         samples: list[tuple[Article, Chunk, np.ndarray | None]], dimension: int | None
     ) -> tuple[str, int | None] | None:
         texts = [chunk.text for _, chunk, _ in samples]
-        titles = [_context_title(article) for article, _, _ in samples]
+        titles = [context_title(article) for article, _, _ in samples]
         found = _cached_model(index_dir, settings, texts, titles)
         if found is not None:
             return found[0], dimension or found[1]
@@ -490,6 +338,8 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
         return None
     for name in dict.fromkeys([settings.embedding_model, *(spec.name for spec in known_models("embedding"))]):
         embedder = Embedder(name, settings.models_dir, cache_dir=cache_dir)
+        cache = embedder.cache
+        assert cache is not None  # a cache folder was given
         for titled in (True, False):
             embedder.titles = titled
             try:
@@ -498,30 +348,10 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
                 break
             for backend in BACKENDS:
                 embedder.backend = backend
-                found = embedder.cache.get([cache_key(embedder.cache_space, d) for d in documents])  # type: ignore[union-attr]
+                found = cache.get([cache_key(embedder.cache_space, d) for d in documents])
                 if found:
                     return name, len(next(iter(found.values())))
-
-
-def _origin_file(origin: str) -> str:
-    """The file an origin names, without the line (`:12`) or position (`[3]`) of a record inside it."""
-    return _RECORD_POSITION.sub("", origin)
-
-
-def _unstorable(article: Article) -> str | None:
-    """Why `article` cannot be written into the index (None when it can), checked before it joins a batch
-    so that one bad article never costs the others their save."""
-    try:
-        json.dumps(article.to_dict(), ensure_ascii=False, default=str).encode("utf-8")
-    except (RecursionError, ValueError, TypeError, OverflowError, UnicodeError) as error:
-        return f"cannot be stored ({type(error).__name__}: {str(error)[:120]}); its metadata is too deep or invalid"
     return None
-
-
-def _context_title(article: Article) -> str:
-    if article.published is None:
-        return article.title
-    return f"{article.title} ({article.published.date().isoformat()})"
 
 
 def _checked_question(question: str) -> str:

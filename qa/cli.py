@@ -132,9 +132,7 @@ def _parser(prog: str = "newsqa") -> argparse.ArgumentParser:
         "--from", dest="source", required=True, metavar="INDEX", help="index folder or postgresql:// URL"
     )
     moving.add_argument("--to", dest="target", required=True, metavar="INDEX", help="index folder or postgresql:// URL")
-    moving.add_argument(
-        "--batch", type=int, default=256, help="articles per save (a folder target rewrites its snapshot each save)"
-    )
+    moving.add_argument("--batch", type=int, default=256, help="articles per save (one transaction each)")
     moving.add_argument("--prune", action="store_true", help="delete target articles the source does not hold")
     moving.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -254,6 +252,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if paths:
         files = assistant.ingest(paths, progress=progress)
         report = _merge(report, files) if report else files
+    assert report is not None  # there were URLs or paths (checked above)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

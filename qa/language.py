@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-# The languages newsqa expects in news; restricting the candidates makes short texts (questions) reliable.
-SUPPORTED_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl")
+# The languages newsqa knows, by ISO 639-1 code, with their English names (also Snowball's stemmer names).
+# Detection picks only among these, which makes short texts (questions) reliable; answers, prompts and
+# BM25's stemming and stop words cover the same list.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+}
+SUPPORTED_LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 @lru_cache(maxsize=1)

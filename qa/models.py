@@ -20,11 +20,7 @@ from typing import IO, Any, Literal
 
 from qa.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM_MODEL, default_models_dir
 from qa.errors import ModelError
-
-try:  # POSIX: serialise concurrent fetches of one model
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from qa.files import atomic_write, file_lock
 
 ModelKind = Literal["embedding", "llm"]
 Layout = Literal["file", "folder"]
@@ -195,7 +191,7 @@ def fetch(name: str, models_dir: Path | str | None = None, progress: bool = True
         raise ModelError(
             f"cannot create the models folder {root}: {exc}; set NEWSQA_MODELS_DIR to a writable folder"
         ) from exc
-    with _lock(root / f".{spec.name}.lock"):
+    with file_lock(root / f".{spec.name}.lock"):  # concurrent fetches of one model run one after another
         if verify(name, root):  # fetched by another process meanwhile, or present without a stamp
             return target
         for stale in root.glob(f".{spec.name}.fetch-*"):
@@ -321,13 +317,8 @@ def _write_stamp(spec: ModelSpec, root: Path) -> None:
     """Record that the checked file verified; best effort (a read-only folder just means re-hashing)."""
     stamp = _stamp_path(spec, root)
     data = json.dumps({"sha256": spec.sha256, **_file_state(_checked_file(spec, root))})
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, stamp)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    with contextlib.suppress(OSError):
+        atomic_write(stamp, data.encode("utf-8"))
 
 
 def _sha256_file(path: Path) -> str:
@@ -352,19 +343,6 @@ def _disk_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (a no-op where fcntl is missing)."""
-    with path.open("a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 Step = Callable[[int | None, str | None], None]

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.assistant import Assistant, _context_title
+from qa.assistant import Assistant
 from qa.config import Settings
 from qa.embedding.embedder import Embedder
 from qa.embedding.openvino_backend import OpenVINOEncoder, export_folder
 from qa.ingest.chunking import Chunker
+from qa.ingest.indexing import context_title
 from qa.ingest.readers import read_paths
 from qa.models import resolve
 
@@ -53,7 +54,7 @@ def passages(articles: Path, settings: Settings) -> tuple[list[str], list[str]]:
     for article in read_paths([articles]).articles:
         for chunk in chunker.run(article):
             texts.append(chunk.text)
-            titles.append(_context_title(article))
+            titles.append(context_title(article))
     return texts, titles
 
 

@@ -10,7 +10,7 @@ saved for replay. Exits 1 on any crash or lost article.
 
 The "store" target damages copies of a small index (built once with the fast embedder): random byte edits of
 its files, and the damage of F10–F14 (noise in the vectors, a passage line deleted or garbled, an article line
-garbled or its text edited, the manifest lost or its dimension changed, with and without older snapshots).
+garbled or its text edited, the manifest lost or its dimension changed, with and without the embedding cache).
 `check` must find every change; `check --repair` must give back every article whole or name it as lost. It
 costs seconds an input, so it runs once every STORE_EVERY rounds. The "fetch" seed (F3) is a server on
 127.0.0.1 that sends its headers one byte at a time: the fetch must end at its timeout.
@@ -60,6 +60,7 @@ from qa.ingest.readers import read_file, read_paths  # noqa: E402
 from qa.ingest.records import ReadResult, build_article  # noqa: E402
 from qa.ingest.web_pages import page_record  # noqa: E402
 from qa.retrieval.filters import Filters  # noqa: E402
+from qa.store.layout import VECTORS  # noqa: E402
 from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
 from qa.types import Article  # noqa: E402
 from tests.store.corruption import FolderBackend, Stored, read_stored  # noqa: E402
@@ -500,7 +501,7 @@ def check_fetch(data: bytes, folder: Path) -> Outcome:
 
 
 class BuiltIndex:
-    """A small index of sample articles, built once in two batches (so an older snapshot exists)."""
+    """A small index of sample articles, built once in two saves."""
 
     def __init__(self, articles: list[Article], root: Path) -> None:
         self.settings = Settings(embedding_model=STORE_EMBEDDING)
@@ -518,11 +519,7 @@ class BuiltIndex:
 
 def _word_of(rng: random.Random, backend: FolderBackend, article_id: str) -> str:
     """An ASCII word of the article's stored line (so the edit changes exactly that line)."""
-    line = next(
-        line
-        for line in (backend.snapshot / "articles.jsonl").read_text(encoding="utf-8").splitlines()
-        if json.loads(line)["id"] == article_id
-    )
+    line = next(line.decode("utf-8") for line in backend.records("articles") if json.loads(line)["id"] == article_id)
     text = json.loads(line)["text"]
     return rng.choice([w for w in re.findall(r"\b[a-z]{5,}\b", text) if w in line])
 
@@ -530,7 +527,7 @@ def _word_of(rng: random.Random, backend: FolderBackend, article_id: str) -> str
 # F10–F14, as done to a copy of the built index: (name, damage).
 STORE_DAMAGE: list[tuple[str, Callable[[random.Random, FolderBackend, str], None]]] = [
     ("F10 noise in the vectors", lambda rng, b, a: b.write_part(
-        "vectors.faiss", _noise(rng, b.read_part("vectors.faiss")))),
+        VECTORS, _noise(rng, b.read_part(VECTORS)))),
     ("F11 a passage line deleted", lambda rng, b, a: b.delete_chunk(a, 0)),
     ("F11 a passage line garbled", lambda rng, b, a: b.garble_chunk(a, 0)),
     ("F12 an article's text garbled", lambda rng, b, a: b.garble_article(a, "text")),
@@ -551,10 +548,10 @@ def store_target(
 ) -> Outcome:
     """Damage a copy of the built index: `check` finds it; `check --repair` restores or names what is lost.
 
-    `seed` picks one of STORE_DAMAGE as it is, with the older snapshots kept; else the damage is random."""
+    `seed` picks one of STORE_DAMAGE as it is, with the embedding cache kept; else the damage is random."""
     backend = built.backend.copy_to(folder / "copy")
     if seed is None and rng.random() < 0.3:
-        backend.forget_history()
+        backend.forget_cache()
     parts = {part: backend.read_part(part) for part in backend.parts()}
     article_id = rng.choice(sorted(built.before.articles))
     if seed is not None or rng.random() < 0.5:
@@ -565,9 +562,7 @@ def store_target(
         name = f"random edits of {part}"
         backend.write_part(part, mutate(rng, parts[part], donors))
     keep(folder, name)
-    changed = any(
-        not (backend._file(part).exists() and backend.read_part(part) == data) for part, data in parts.items()
-    )
+    changed = any(backend.read_part(part) != data for part, data in parts.items())
     if changed and Assistant.check_index(backend.location, built.settings).ok:
         raise RuleBroken(f"{name}: `check` did not find the damage")
     try:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.store.check import check
-from qa.store.layout import CURRENT
+from tests.store.folders import rows
 from tests.store.kill_harness import NAMED_LANDINGS, finish, run_round, stored, write_corpus
 
 
@@ -57,6 +57,7 @@ def main() -> int:
             result = run_round(len(rounds), corpus, index, texts, args.batch, rng)
             rounds.append(result)
             broken = not (result.opens and result.check_ok and result.whole_batches) or result.lost or result.altered
+            broken = broken or bool(result.failed)
             failures += bool(broken)
             verdict = "ok" if result.check_ok else "FAIL"
             print(
@@ -65,13 +66,12 @@ def main() -> int:
                 flush=True,
             )
             if broken:
-                print(f"       {result.check_summary}", flush=True)
+                print(f"       {result.failed or result.check_summary}", flush=True)
             if result.after == len(texts):  # all ingested: the next rounds need new articles to be killed in
                 texts.update(write_corpus(corpus, args.articles, seed=args.seed, first=len(texts)))
         code, report = finish(corpus, index, args.batch)
         final = stored(index)
-        saved = index / (index / CURRENT).read_text().strip() / "articles.jsonl"
-        lines = len(saved.read_text().splitlines())
+        lines = len(rows(index, "articles"))
         final_check = check(index)
         complete = code == 0 and final == texts and lines == len(texts) and final_check.ok
         failures += not complete
@@ -92,7 +92,7 @@ def main() -> int:
         print(
             f"final run: exit {code}, {len(report.get('added', []))} added, "
             f"{len(report.get('unchanged', []))} unchanged; {len(final)} of {len(texts)} articles stored, "
-            f"{lines} lines in articles.jsonl; check {'ok' if final_check.ok else 'FAILED'}"
+            f"{lines} article rows; check {'ok' if final_check.ok else 'FAILED'}"
         )
         print(f"wall time: {(time.monotonic() - started) / 60:.1f} min")
         if len(kills) < args.kills:

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
+# Type check of the package (configured in pyproject.toml: [tool.mypy]).
+.venv/bin/python -m mypy
 # The web UI tests drive Debian's Chromium (never a browser downloaded by Playwright).
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 .venv/bin/python -m pytest "$@"

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from qa.answering.citations import CitationChecker, closest_citation, is_instruction
 from qa.answering.grounding import unanswered_reason
-from qa.answering.prompts import LANGUAGE_NAMES, Prompts
+from qa.answering.prompts import Prompts
 from qa.errors import ConfigError
-from qa.language import detect_language
+from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.local import chatml
 from qa.llm.protocol import LLM
 from qa.text import sentence_spans, strip_citations

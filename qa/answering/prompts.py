@@ -8,16 +8,6 @@ from pathlib import Path
 from qa.errors import ConfigError
 from qa.text import fold
 
-LANGUAGE_NAMES = {
-    "en": "English",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "nl": "Dutch",
-}
-
 
 def default_prompts_dir() -> Path:
     """`qa/prompts` in an installed wheel, else the repository's top-level `prompts/`."""

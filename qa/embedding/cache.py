@@ -9,12 +9,21 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 CACHE_FILE = "vectors.sqlite"
 DEFAULT_MAX_ENTRIES = 200_000  # about 600 MB of 768-dimension vectors
 _QUERY_CHUNK = 500  # keys per SELECT, below SQLite's limit on bound parameters
+
+
+class EmbeddingCacheLike(Protocol):
+    """Passage vectors kept by content: this folder's SQLite cache, or a table of a database backend."""
+
+    def get(self, keys: list[bytes], dimension: int | None = None) -> dict[bytes, np.ndarray]: ...
+
+    def put(self, vectors: dict[bytes, np.ndarray]) -> None: ...
 
 
 class EmbeddingCacheWarning(UserWarning):

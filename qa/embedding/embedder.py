@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.embedding.cache import EmbeddingCache, cache_key
+from qa.embedding.cache import EmbeddingCache, EmbeddingCacheLike, cache_key
 from qa.errors import ModelError
 
 if TYPE_CHECKING:
     from qa.config import Settings
 
 BACKENDS = ("torch", "openvino", "openvino-int8")
-CACHE_DIR_NAME = "embcache"
 
 
 class EmbeddingBackendWarning(UserWarning):
@@ -66,7 +65,7 @@ class Embedder:
         self.truncate_to = dimension
         self.titles = titles
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        self.cache: EmbeddingCacheLike | None = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
         self.embedded = 0
         self.reused = 0
         self.active_backend: str | None = None
@@ -89,7 +88,9 @@ class Embedder:
             if settings.embedding_cache_dir:
                 cache_dir = Path(settings.embedding_cache_dir).expanduser()
             elif index_dir is not None:
-                cache_dir = Path(index_dir) / CACHE_DIR_NAME
+                from qa.store.layout import EMBEDDING_CACHE  # here: qa.store imports this module
+
+                cache_dir = Path(index_dir) / EMBEDDING_CACHE
         return cls(
             (manifest or {}).get("embedding_model", settings.embedding_model),
             settings.models_dir,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import ModelError
+from qa.files import atomic_write, file_lock
 
 EXPORT_FORMAT = 2  # 2: padded query rows attend to themselves (format 1 produced NaN for mixed-length batches)
 META_FILE = "newsqa-export.json"
@@ -85,8 +85,7 @@ def record_failed_export(folder: Path, location: str, error: BaseException) -> N
     """Remember that exporting this model failed, so later runs go straight to PyTorch."""
     note = {"source": source_fingerprint(location), "error": f"{type(error).__name__}: {error}"[:2000]}
     with suppress(OSError):
-        _failure_file(folder).parent.mkdir(parents=True, exist_ok=True)
-        _failure_file(folder).write_text(json.dumps(note, indent=2), encoding="utf-8")
+        atomic_write(_failure_file(folder), json.dumps(note, indent=2).encode("utf-8"))
 
 
 def check_no_failed_export(folder: Path, location: str) -> None:
@@ -156,73 +155,71 @@ def export(st_model: Any, location: str, folder: Path, weights: str = "fp16") ->
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with file_lock(folder.parent / f".{folder.name}.lock"):
+        if is_current(folder, location):
+            return read_meta(folder) or {}
+        started = time.perf_counter()
+        staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
         try:
-            if is_current(folder, location):
-                return read_meta(folder) or {}
-            started = time.perf_counter()
-            staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir()
-            try:
-                tokenizer = st_model.tokenizer
-                max_length = int(st_model.max_seq_length)
-                # Traced on the short texts: tracing a 1,000-token example costs gigabytes and changes nothing.
-                short = SELF_CHECK_TEXTS[1:]
-                sample = tokenizer(short, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-                expected_ids = st_model.preprocess(short)["input_ids"]
-                if not torch.equal(sample["input_ids"], expected_ids):
-                    raise ModelError("the model's tokenisation cannot be reproduced outside sentence-transformers")
-                traced = _traceable(st_model)
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # tracer notes on shape checks that hold for every input
-                    converted = ov.convert_model(
-                        traced,
-                        example_input={"input_ids": sample["input_ids"], "attention_mask": sample["attention_mask"]},
-                        input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
-                    )
-                if weights == "int8":
-                    import nncf
-
-                    converted = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
-                elif weights != "fp16":
-                    raise ModelError(f"OpenVINO weights are stored as fp16 or int8, not {weights!r}")
-                ov.save_model(converted, staging / IR_FILE, compress_to_fp16=True)
-                tokenizer.save_pretrained(staging / TOKENIZER_DIR)
-                reference = st_model.encode(SELF_CHECK_TEXTS, prompt="", normalize_embeddings=True)
-                meta = {
-                    "format": EXPORT_FORMAT,
-                    "weights": weights,
-                    "source": source_fingerprint(location),
-                    "prompts": dict(st_model.prompts or {}),
-                    "max_seq_length": max_length,
-                    "dimension": int(reference.shape[1]),
-                    "export_seconds": round(time.perf_counter() - started, 1),
-                }
-                encoder = OpenVINOEncoder(staging, meta)
-                batched = encoder.encode(SELF_CHECK_TEXTS, batch_size=len(SELF_CHECK_TEXTS))
-                alone = np.concatenate([encoder.encode([text]) for text in SELF_CHECK_TEXTS])
-                cosine = float(
-                    min(np.min(np.sum(batched * reference, axis=1)), np.min(np.sum(alone * reference, axis=1)))
+            tokenizer = st_model.tokenizer
+            max_length = int(st_model.max_seq_length)
+            # Traced on the short texts: tracing a 1,000-token example costs gigabytes and changes nothing.
+            short = SELF_CHECK_TEXTS[1:]
+            sample = tokenizer(short, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            expected_ids = st_model.preprocess(short)["input_ids"]
+            if not torch.equal(sample["input_ids"], expected_ids):
+                raise ModelError("the model's tokenisation cannot be reproduced outside sentence-transformers")
+            traced = _traceable(st_model)
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer notes on shape checks that hold for every input
+                converted = ov.convert_model(
+                    traced,
+                    example_input={"input_ids": sample["input_ids"], "attention_mask": sample["attention_mask"]},
+                    input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
                 )
-                if not (np.isfinite(batched).all() and np.isfinite(alone).all()):
-                    cosine = float("nan")
-                if not cosine >= MIN_SELF_CHECK_COSINE:  # NaN included
+            if weights == "int8":
+                try:
+                    import nncf
+                except ImportError:
                     raise ModelError(
-                        f"the OpenVINO export disagrees with the PyTorch model (cosine {cosine:.4f} "
-                        f"< {MIN_SELF_CHECK_COSINE}); use embedding_backend=torch"
-                    )
-                meta["self_check_min_cosine"] = round(cosine, 5)
-                (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-                shutil.rmtree(folder, ignore_errors=True)
-                os.rename(staging, folder)
-                _failure_file(folder).unlink(missing_ok=True)
-                return meta
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                        "int8 weights are made by nncf, which comes with the int8 extra: pip install 'newsqa[int8]'"
+                    ) from None
+                converted = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
+            elif weights != "fp16":
+                raise ModelError(f"OpenVINO weights are stored as fp16 or int8, not {weights!r}")
+            ov.save_model(converted, staging / IR_FILE, compress_to_fp16=True)
+            tokenizer.save_pretrained(staging / TOKENIZER_DIR)
+            reference = st_model.encode(SELF_CHECK_TEXTS, prompt="", normalize_embeddings=True)
+            meta = {
+                "format": EXPORT_FORMAT,
+                "weights": weights,
+                "source": source_fingerprint(location),
+                "prompts": dict(st_model.prompts or {}),
+                "max_seq_length": max_length,
+                "dimension": int(reference.shape[1]),
+                "export_seconds": round(time.perf_counter() - started, 1),
+            }
+            encoder = OpenVINOEncoder(staging, meta)
+            batched = encoder.encode(SELF_CHECK_TEXTS, batch_size=len(SELF_CHECK_TEXTS))
+            alone = np.concatenate([encoder.encode([text]) for text in SELF_CHECK_TEXTS])
+            cosine = float(min(np.min(np.sum(batched * reference, axis=1)), np.min(np.sum(alone * reference, axis=1))))
+            if not (np.isfinite(batched).all() and np.isfinite(alone).all()):
+                cosine = float("nan")
+            if not cosine >= MIN_SELF_CHECK_COSINE:  # NaN included
+                raise ModelError(
+                    f"the OpenVINO export disagrees with the PyTorch model (cosine {cosine:.4f} "
+                    f"< {MIN_SELF_CHECK_COSINE}); use embedding_backend=torch"
+                )
+            meta["self_check_min_cosine"] = round(cosine, 5)
+            (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+            shutil.rmtree(folder, ignore_errors=True)
+            os.rename(staging, folder)
+            _failure_file(folder).unlink(missing_ok=True)
+            return meta
         finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 class OpenVINOEncoder:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 from qa.eval.errors import EvalError
 from qa.eval.records import QuestionRecord
 from qa.eval.summary import system_figures
+from qa.files import atomic_write
 
 RESULTS_FILE = "results.json"
 
@@ -58,20 +57,8 @@ def build_results(
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write `data` as JSON through a temporary file and `os.replace`, so a kill never leaves half a file."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Write `data` as JSON so that a kill never leaves half a file (see `qa.files.atomic_write`)."""
+    atomic_write(Path(path), json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 def read_results(path: Path) -> dict[str, Any] | None:

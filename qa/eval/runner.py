@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ class AssistantLike(Protocol):
     llm: Any
     settings: Any
 
-    def ingest(self, paths: list[Path]) -> Any: ...
+    def ingest(self, paths: list[Path], *, progress: bool = False) -> Any: ...
     def retrieve(self, question: str, k: int = 10) -> list[Hit]: ...
     def ask(self, question: str) -> Answer: ...
     def articles(self) -> list[Article]: ...
@@ -70,14 +71,14 @@ class RunState:
         return build_results(self.meta, self.main, self.baselines, self.question_ids, answers=self.answers)
 
     def save(self) -> dict[str, Any]:
-        """Write results.json (temp file + os.replace) and return the document written."""
+        """Write results.json atomically and return the document written."""
         self.meta["updated"] = _now()
         document = self.document()
         write_json_atomic(self.path, document)
         return document
 
 
-def open_assistant(index_dir: Path, settings: Settings) -> AssistantLike:
+def open_assistant(index_dir: Path | str, settings: Settings) -> AssistantLike:
     """newsqa's assistant on `index_dir` (created when missing)."""
     from qa.assistant import Assistant
 
@@ -361,7 +362,7 @@ def _run_baselines(
         ran += run_system(
             run,
             questions,
-            lambda q, b=baseline: run_baseline_question(b, q, retrieval_only=retrieval_only),
+            functools.partial(run_baseline_question, baseline, retrieval_only=retrieval_only),
             state,
             progress=config.progress,
         )

@@ -173,7 +173,7 @@ class PinnedBackend(httpcore.SyncBackend):
     def __init__(self, policy: AddressPolicy) -> None:
         self.policy = policy
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[override]
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         last: Exception | None = None
         for address in self.policy.resolve(host, port):
             try:

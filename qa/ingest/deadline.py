@@ -54,9 +54,9 @@ class DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         left = time_left(timeout, httpcore.ConnectTimeout)
         return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
 
-    def get_extra_info(self, info: str):  # type: ignore[override]
+    def get_extra_info(self, info: str):
         return self._stream.get_extra_info(info)

@@ -36,11 +36,12 @@ def read_text(path: Path) -> tuple[str, str | None]:
             text = data.decode("utf-8-sig")
             note = None
         except UnicodeDecodeError as error:
-            text, encoding = _decode_legacy(data)
-            if text is None:
+            legacy, encoding = _decode_legacy(data)
+            if legacy is None:
                 raise IngestError(
                     f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits"
                 ) from None
+            text = legacy
             note = f"not UTF-8; decoded as {encoding}"
     if not text.strip():
         raise IngestError("file contains only white space")

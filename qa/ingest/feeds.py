@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -19,16 +18,17 @@ from lxml import etree
 from tqdm import tqdm
 
 from qa.errors import IngestError, InputError, StoreError
+from qa.files import atomic_write
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
 from qa.ingest.records import IngestIssue, ReadOptions, build_article, unexpected_issue
 from qa.ingest.web_pages import article_from_page
+from qa.store.layout import FEEDS as FEEDS_FILE
 from qa.store.layout import write_lock
 from qa.types import Article
 
 if TYPE_CHECKING:
     from qa.store.protocol import FeedStorage
 
-FEEDS_FILE = "feeds.json"
 FORMAT_VERSION = 1
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 MAX_NEW_ENTRIES = 50  # per feed and refresh; the rest are picked up by the next refresh
@@ -111,6 +111,10 @@ class StoredReport(Protocol):
     def summary(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]: ...
+
+
+# Stores a batch of articles and reports what it did (the façade's `ingest_articles`).
+StoreArticles = Callable[[list[Article]], StoredReport]
 
 
 @dataclass
@@ -258,7 +262,7 @@ class FeedFile:
             feeds = self.read()
             change(feeds)
             payload = {"format": FORMAT_VERSION, "feeds": [state.to_dict() for state in feeds.values()]}
-            _atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
+            atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
         return feeds
 
 
@@ -312,7 +316,7 @@ class FeedRegistry:
     def refresh(
         self,
         fetcher: Fetcher,
-        store: Callable[[list[Article]], StoredReport],
+        store: StoreArticles,
         max_new_entries: int = MAX_NEW_ENTRIES,
         progress: bool = False,
         options: ReadOptions | None = None,
@@ -536,17 +540,3 @@ def feeds_file_problems(data: Any) -> list[str]:
 def _remember(known: list[str], new: Iterable[str]) -> list[str]:
     merged = list(dict.fromkeys([*known, *new]))
     return merged[-MAX_SEEN:]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -40,10 +40,12 @@ def extract_fields(html: str, url: str | None = None) -> dict[str, Any]:
     import trafilatura
 
     document = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
-    if document is None or not (document.text or "").strip():
+    assert not isinstance(document, dict)  # a dict comes back only when asked for (as_dict=True)
+    text = (document.text or "") if document is not None else ""
+    if document is None or not text.strip():
         raise ExtractionError("no article text found in the HTML")
     title = (document.title or "").strip() or None
-    lines = [line.strip() for line in document.text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     if title and lines and lines[0] == title:
         lines = lines[1:]
     return {

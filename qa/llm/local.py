@@ -115,10 +115,11 @@ class LocalLLM:
 
         model = self._judge()
         if self._yes_no_ids is None:
-            self._yes_no_ids = tuple(
+            yes, no = (
                 [model.tokenize(word.encode("utf-8"), add_bos=False)[0] for word in words]
                 for words in (("yes", "Yes"), ("no", "No"))
             )
+            self._yes_no_ids = (yes, no)
         yes_ids, no_ids = self._yes_no_ids
         seen: list[np.ndarray] = []
 

@@ -9,10 +9,11 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from qa.errors import ConfigError, LLMError
 
@@ -162,7 +163,7 @@ class OpenAICompatibleLLM:
                 **options,
             )
         )
-        if not isinstance(completion, openai.BaseModel):
+        if not isinstance(completion, ChatCompletion):  # the SDK parses any JSON object into one
             reply = str(completion)[:200]
             raise LLMError(f"the LLM endpoint {self.base_url} sent something that is not a chat completion: {reply!r}")
         return completion.choices[0].model_dump() if completion.choices else {}
@@ -292,9 +293,10 @@ def _tls_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-def _openai_message(message: Any) -> dict[str, str]:
+def _openai_message(message: Any) -> ChatCompletionMessageParam:
     role, content = (message.role.value, message.content) if hasattr(message, "role") else message
-    return {"role": str(role), "content": str(content)}
+    # The SDK types each role's message apart; the role here is known only when the message is built.
+    return cast("ChatCompletionMessageParam", {"role": str(role), "content": str(content)})
 
 
 def _record_usage(reported: Any, usage: dict[str, int] | None) -> None:

@@ -11,19 +11,20 @@ import numpy as np
 import Stemmer
 from bm25s import stopwords as bm25_stopwords
 
+from qa.language import LANGUAGE_NAMES
 from qa.text import fold
 
 _WORD = re.compile(r"\w\w+", re.UNICODE)
 
-# language code → (Snowball stemmer, bm25s stop-word list)
+
+def _stopword_list(name: str) -> tuple[str, ...]:
+    """bm25s's stop words for a language named in English (its English list is the one called EN)."""
+    return tuple(getattr(bm25_stopwords, "STOPWORDS_EN" if name == "English" else f"STOPWORDS_{name.upper()}"))
+
+
+# language code → (Snowball stemmer, bm25s stop-word list), for every language newsqa knows
 LANGUAGES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "en": ("english", tuple(bm25_stopwords.STOPWORDS_EN)),
-    "fr": ("french", tuple(bm25_stopwords.STOPWORDS_FRENCH)),
-    "de": ("german", tuple(bm25_stopwords.STOPWORDS_GERMAN)),
-    "es": ("spanish", tuple(bm25_stopwords.STOPWORDS_SPANISH)),
-    "it": ("italian", tuple(bm25_stopwords.STOPWORDS_ITALIAN)),
-    "pt": ("portuguese", tuple(bm25_stopwords.STOPWORDS_PORTUGUESE)),
-    "nl": ("dutch", tuple(bm25_stopwords.STOPWORDS_DUTCH)),
+    code: (name.lower(), _stopword_list(name)) for code, name in LANGUAGE_NAMES.items()
 }
 _ALL_STOPWORDS = frozenset(fold(w) for _, words in LANGUAGES.values() for w in words)
 

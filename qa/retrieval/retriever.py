@@ -13,6 +13,7 @@ import numpy as np
 from qa.embedding.embedder import Embedder
 from qa.retrieval.filters import Filters
 from qa.retrieval.lexical import LexicalIndex
+from qa.retrieval.timeparse import parse_time_hint
 from qa.store.protocol import ArticleStore
 from qa.text import names
 from qa.types import Article, Hit
@@ -49,6 +50,21 @@ class Retriever:
             documents = [(v, f"{title}\n{chunk.text}", language) for v, chunk, title, language in self.store.passages()]
             self._lexical = LexicalIndex(documents)
         return self._lexical
+
+    def run_question(
+        self, question: str, k: int, filters: Filters | None, today: date
+    ) -> tuple[list[Hit], dict[str, float]]:
+        """`run` for a question as asked: a time it names (see `qa.retrieval.timeparse`, relative to `today`)
+        becomes a publication-date window unless `filters` set dates themselves, and only words such as
+        "latest" or "now" put the newest articles first."""
+        hint = parse_time_hint(question, today)
+        if hint.has_window and not (filters and (filters.since or filters.until)):
+            # A date read from the question narrows the search but must not hide undated articles.
+            filters = replace(filters or Filters(), since=hint.since, until=hint.until, keep_undated=True)
+        # Only words like "latest" or "now" ask for recency: preferring newer articles for every present-tense
+        # question put the wrong article first for cross-lingual questions on the gold set.
+        recent = hint.prefer_recent and hint.expression is not None
+        return self.run(question, k, filters, prefer_recent=recent, period=hint.period)
 
     def run(
         self,

@@ -491,13 +491,13 @@ def _resolve(text: str, atoms: list[_Atom], today: date, status: bool) -> tuple[
             findings.append(_bound(kind, match.start(), atom, today))
             continue
         if atom.kind == "year":
-            match = _YEAR_REFERENCE_BEFORE.search(before)
-            if match is None:
+            year_reference = _YEAR_REFERENCE_BEFORE.search(before)
+            if year_reference is None:
                 continue
-            start = match.start()
+            start = year_reference.start()
         else:
-            match = _REFERENCE_BEFORE.search(before)
-            start = match.start() if match and atom.kind == "named" else atom.start
+            reference = _REFERENCE_BEFORE.search(before)
+            start = reference.start() if reference and atom.kind == "named" else atom.start
         if (atom.word == "today_en" and status) or atom.word == "today":
             # "How many people work there today?" asks about now, not about news published today.
             nows.append((atom.start, atom.end))
@@ -575,6 +575,7 @@ def parse_time_hint(question: str, today: date) -> TimeHint:
         since = None
     # A status question ("Who is…", "How many… will…") wants the newest information unless it names a past time.
     prefer_recent = bool(recency) or (status and since is None and until is None)
+    expression: str | None
     if findings:
         expression = ", ".join(question[f.start : f.end].strip() for f in sorted(findings, key=lambda f: f.start))
     else:

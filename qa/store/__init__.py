@@ -1,5 +1,5 @@
-"""Stage 3, store: articles, chunks and vectors in a folder (atomic snapshots, exact or IVF search) or in PostgreSQL
-with pgvector (`open_backend`), checked, repaired, migrated between the two."""
+"""Stage 3, store: articles, chunks and vectors in a folder (SQLite records, appended vectors, exact or IVF search)
+or in PostgreSQL with pgvector (`open_backend`), checked, repaired, migrated between the two."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, overload
 
 import faiss
 import numpy as np
@@ -36,15 +36,24 @@ def index_kind(index: faiss.Index) -> str:
     raise StoreError(f"unexpected FAISS index type {type(index).__name__}; rebuild the index with `newsqa ingest`")
 
 
+@overload
+def index_vectors(index: faiss.Index, with_vectors: Literal[True] = ...) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def index_vectors(index: faiss.Index, with_vectors: Literal[False]) -> tuple[np.ndarray, None]: ...
+
+
 def index_vectors(index: faiss.Index, with_vectors: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """(ids, vectors) of everything stored in `index`, duplicates included; vectors only if asked."""
-    if index_kind(index) == FLAT:
+    index_kind(index)  # one of the two types below, else StoreError
+    if isinstance(index, faiss.IndexIDMap2):
         ids = faiss.vector_to_array(index.id_map).astype(np.int64)
         if not with_vectors:
             return ids, None
         vectors = index.index.reconstruct_n(0, index.ntotal) if len(ids) else np.zeros((0, index.d))
         return ids, np.asarray(vectors, dtype=np.float32).reshape(len(ids), index.d)
+    assert isinstance(index, faiss.IndexIVFFlat)
     lists = index.invlists
+    assert lists is not None  # an IVF index always has its lists
     id_parts, vector_parts = [], []
     for number in range(index.nlist):
         size = lists.list_size(number)
@@ -91,14 +100,15 @@ def build_ivf(ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> tuple[fais
     sample_size = min(count, nlist * POINTS_PER_LIST)
     sample = vectors if sample_size == count else vectors[np.sort(rng.choice(count, sample_size, replace=False))]
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # lets reconstruct and remove_ids work by id
+    # Lets reconstruct and remove_ids work by id. (faiss's type stubs leave DirectMap out.)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
     index.nprobe = calibrate_nprobe(index, ids, vectors, rng)
     return index, {"kind": IVF, "nlist": nlist, "nprobe": int(index.nprobe), "trained_at": int(count)}
 
 
 def calibrate_nprobe(
-    index: faiss.Index, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator, k: int = 10
+    index: faiss.IndexIVFFlat, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator, k: int = 10
 ) -> int:
     """The smallest power-of-two `nprobe` whose recall@k reaches TARGET_RECALL against exact search,
     with noisy copies of stored vectors (cosine ≈ 0.7 to their origin) as queries."""
@@ -114,7 +124,9 @@ def calibrate_nprobe(
     truth = np.asarray(ids)[positions]
     nprobe = 1
     while nprobe < index.nlist:
-        _, found = index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
+        # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
+        params = faiss.SearchParametersIVF(nprobe=nprobe)  # type: ignore[call-arg]
+        _, found = index.search(queries, k, params=params)
         recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found.tolist(), truth.tolist())]))
         if recall >= TARGET_RECALL:
             return nprobe

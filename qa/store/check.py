@@ -9,7 +9,9 @@ articles whose vectors cannot be recovered to be re-embedded. What cannot be rec
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,12 +22,25 @@ import faiss
 import numpy as np
 
 from qa.errors import StoreError
+from qa.store import database
 from qa.store.ann import flat_index, index_kind, index_vectors
 from qa.store.layout import (
+    ARTICLES_FILE,
+    CHUNKS_FILE,
     CURRENT,
+    FAISS_FILE,
+    FEEDS,
     FORMAT_VERSION,
+    MANIFEST,
+    RECORDS,
+    RECORDS_SIDE,
     TMP_MARK,
+    VECTORS,
     current_name,
+    has_records,
+    has_snapshots,
+    is_ann_name,
+    parse_manifest,
     read_manifest,
     snapshot_names,
     snapshot_version,
@@ -51,7 +66,6 @@ from qa.types import Article, Chunk
 
 ERROR = "error"
 WARNING = "warning"
-FEEDS_FILE = "feeds.json"
 SHOWN_PROBLEMS = 40
 SAMPLES_FOR_MODEL = 8
 REINGEST = "ingest it again from its source"
@@ -175,7 +189,7 @@ def check(
     recovered stay stored, listed in `missing_vectors` (the assistant re-chunks and re-embeds
     them); what cannot be recovered is listed in `lost`. Holds the writer lock while it runs."""
     path = Path(path)
-    if not path.is_dir() or not ((path / CURRENT).exists() or snapshot_names(path)):
+    if not path.is_dir() or not (has_records(path) or has_snapshots(path)):
         raise StoreError(f"no index at {path}; build one with `newsqa ingest PATH --index {path}`")
     with write_lock(path, lock_timeout_s):
         report, plan = _inspect(path, model_hint)
@@ -205,9 +219,13 @@ class _Snapshot:
     damaged_chunks: list[ChunkRecord] = field(default_factory=list)
     duplicate_chunks: list[int] = field(default_factory=list)
     index: faiss.Index | None = None
+    records: bool = False  # a format-3 folder (a records database), not a snapshot folder
+    broken: bool = False  # its database is damaged beyond SQLite's reading: the records were salvaged
+    manifest_text: str | None = None
+    stray_ann: list[str] = field(default_factory=list)  # an IVF file that differs from its checksum
     errors: list[str] = field(default_factory=list)  # files that could not be read at all
     changed: list[str] = field(default_factory=list)  # files that differ from their recorded checksum
-    corrected: dict[str, list[int]] = field(default_factory=lambda: {"articles.jsonl": [], "chunks.jsonl": []})
+    corrected: dict[str, list[int]] = field(default_factory=lambda: {ARTICLES_FILE: [], CHUNKS_FILE: []})
     _by_article: dict[str, list[tuple[int, ChunkRecord]]] | None = None
 
     @property
@@ -249,7 +267,7 @@ def _read_snapshot(folder: Path) -> _Snapshot:
     except StoreError as error:
         snapshot.manifest_error = str(error)
     recorded = (snapshot.manifest or {}).get("files") or {}
-    for name, read in (("articles.jsonl", _read_articles), ("chunks.jsonl", _read_chunks)):
+    for name, read in ((ARTICLES_FILE, _read_articles), (CHUNKS_FILE, _read_chunks)):
         try:
             data = (folder / name).read_bytes()
         except OSError as error:
@@ -259,7 +277,7 @@ def _read_snapshot(folder: Path) -> _Snapshot:
         if expected and (len(data) != expected.get("bytes") or digest(data) != expected.get("sha256")):
             snapshot.changed.append(name)
         read(data, snapshot)
-    vectors = folder / "vectors.faiss"
+    vectors = folder / FAISS_FILE
     try:
         size = vectors.stat().st_size
         expected = recorded.get(vectors.name)
@@ -282,14 +300,14 @@ def _read_vectors(file: Path, snapshot: _Snapshot) -> None:
         snapshot.index.add_with_ids(vectors, ids)
         return
     if not trusted and snapshot.sealed:
-        snapshot.errors.append("vectors.faiss: damaged beyond reading (no vector could be salvaged)")
+        snapshot.errors.append(f"{FAISS_FILE}: damaged beyond reading (no vector could be salvaged)")
         return
     try:
         snapshot.index = faiss.read_index(str(file))
         index_kind(snapshot.index)
     except (RuntimeError, StoreError, MemoryError, ValueError) as error:
         snapshot.index = None
-        snapshot.errors.append(f"vectors.faiss: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
+        snapshot.errors.append(f"{FAISS_FILE}: {str(error).splitlines()[0][:200] if str(error) else 'unreadable'}")
 
 
 def _text_lines(data: bytes, corrected: list[int]) -> Iterator[tuple[int, str]]:
@@ -316,9 +334,7 @@ def _text_lines(data: bytes, corrected: list[int]) -> Iterator[tuple[int, str]]:
 
 def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
     snapshot.articles = {}
-    records = [
-        read_article_line(number, line) for number, line in _text_lines(data, snapshot.corrected["articles.jsonl"])
-    ]
+    records = [read_article_line(number, line) for number, line in _text_lines(data, snapshot.corrected[ARTICLES_FILE])]
     sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
     for record in records:
         if (
@@ -337,7 +353,7 @@ def _read_articles(data: bytes, snapshot: _Snapshot) -> None:
 
 def _read_chunks(data: bytes, snapshot: _Snapshot) -> None:
     counts: Counter[int] = Counter()
-    records = [read_chunk_line(number, line) for number, line in _text_lines(data, snapshot.corrected["chunks.jsonl"])]
+    records = [read_chunk_line(number, line) for number, line in _text_lines(data, snapshot.corrected[CHUNKS_FILE])]
     sealed = snapshot.sealed or any(r.sealed for r in records)  # then a line without a seal was damaged
     for record in records:
         if record.vector_id is not None and record.chunk is not None:
@@ -388,6 +404,8 @@ class _Plan:
 
 
 def _inspect(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Plan]:
+    if has_records(path):
+        return _inspect_records(path, model_hint)
     report = CheckReport(path=str(path))
     plan = _Plan()
     names = snapshot_names(path)
@@ -399,6 +417,7 @@ def _inspect(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Pl
         return snapshots[name]
 
     current = _check_current(path, names, snapshot, plan, report)
+    chosen: _Snapshot | None
     if current is not None:
         chosen = snapshot(current)
     else:
@@ -429,6 +448,157 @@ def _inspect(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Pl
     _check_leftovers(path, chosen.name if current else None, names, plan, report)
     _check_feeds(path, report)
     return report, plan
+
+
+def _inspect_records(path: Path, model_hint: ModelHint | None) -> tuple[CheckReport, _Plan]:
+    """`_inspect` for a format-3 folder: the records database and the vectors file, with no older copy."""
+    report = CheckReport(path=str(path))
+    plan = _Plan()
+    chosen = _read_records(path)
+    plan.source = chosen
+    plan.donors = _Donors(lambda name: chosen, [])
+    version = (chosen.manifest or {}).get("version")
+    report.snapshot = f"v{version:06d}" if isinstance(version, int) else None
+    _check_files(chosen, plan, report)
+    _check_articles(chosen, plan, report)
+    _check_chunks(chosen, plan, report)
+    _check_vectors(chosen, plan, report)
+    _check_manifest(chosen, plan, report, model_hint)
+    _check_counts(chosen, plan, report)
+    _check_record_leftovers(path, chosen, plan, report)
+    _check_feeds(path, report)
+    return report, plan
+
+
+def _read_records(folder: Path) -> _Snapshot:
+    """What can be read of a format-3 folder: SQLite's own check of the database, every row against
+    its seal (rows read from the file's bytes when SQLite cannot read them), the vectors file."""
+    snapshot = _Snapshot(folder, sealed=True, records=True)
+    lines: tuple[list[str], list[str]] | None = None
+    header = database.header_problem(folder)
+    if header is not None:
+        snapshot.errors.append(header)
+    try:
+        connection = database.connect(folder, writing=False)
+        try:
+            found = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+            if found != ["ok"]:
+                snapshot.errors.append(f"{RECORDS}: SQLite finds it damaged ({'; '.join(found[:3])[:300]})")
+            snapshot.manifest_text = _corrected_manifest(database.read_manifest_text(connection), snapshot)
+            articles = [database.row_text(r[0]) for r in connection.execute("SELECT line FROM articles ORDER BY rowid")]
+            chunks = [database.row_text(r[0]) for r in connection.execute("SELECT line FROM chunks ORDER BY vector_id")]
+            lines = (articles, chunks)
+        finally:
+            connection.close()
+    except (sqlite3.DatabaseError, StoreError) as error:
+        snapshot.errors.append(f"{RECORDS}: SQLite cannot read it ({str(error).splitlines()[0][:200]})")
+    if snapshot.errors:
+        snapshot.broken = True
+        salvaged, manifest_text = database.salvage_lines((folder / RECORDS).read_bytes())
+        articles = [line for line in salvaged if '"article_id": ' not in line.split('"text": ')[0]]
+        chunks = [line for line in salvaged if '"article_id": ' in line.split('"text": ')[0]]
+        if lines is not None:  # what SQLite still read, and what the bytes hold besides
+            articles = list(dict.fromkeys([*lines[0], *articles]))
+            chunks = list(dict.fromkeys([*lines[1], *chunks]))
+        lines = (articles, chunks)
+        snapshot.manifest_text = snapshot.manifest_text or manifest_text
+    if snapshot.manifest_text is None:
+        snapshot.manifest_error = "its manifest is missing"
+    else:
+        try:
+            snapshot.manifest = parse_manifest(snapshot.manifest_text, folder)
+            snapshot.manifest.pop("sha256", None)
+        except StoreError as error:
+            snapshot.manifest_error = str(error)
+    assert lines is not None  # read by SQLite, else salvaged
+    _read_articles(database.line_bytes(lines[0]), snapshot)
+    _read_chunks(database.line_bytes(lines[1]), snapshot)
+    _read_record_vectors(folder, snapshot)
+    return snapshot
+
+
+def _read_record_vectors(folder: Path, snapshot: _Snapshot) -> None:
+    """The vectors of the chunk rows (whole or damaged) from the vectors file, as an exact index."""
+    dimension = (snapshot.manifest or {}).get("dimension")
+    damaged = {r.vector_id for r in snapshot.damaged_chunks if r.vector_id is not None}
+    wanted = sorted(set(snapshot.chunk_records) | damaged)
+    file = folder / VECTORS
+    if not isinstance(dimension, int) or dimension < 1:
+        dimension = _guess_dimension(file, snapshot)
+        if dimension is None:
+            snapshot.errors.append(f"{VECTORS}: no manifest tells the width of its rows")
+            return
+    try:
+        size = file.stat().st_size
+    except OSError as error:
+        snapshot.errors.append(f"{VECTORS}: {error.strerror or error}")
+        return
+    rows = min(size // (4 * dimension), int((snapshot.manifest or {}).get("vector_rows", size // (4 * dimension))))
+    ids = np.asarray([v for v in wanted if 0 <= v < rows], dtype=np.int64)
+    snapshot.index = flat_index(dimension)
+    if len(ids):
+        matrix = np.memmap(file, dtype="<f4", mode="r", shape=(rows, dimension))
+        snapshot.index.add_with_ids(np.ascontiguousarray(matrix[ids], dtype=np.float32), ids)
+    info = (snapshot.manifest or {}).get("index") or {}
+    if info.get("file"):
+        ann = folder / str(info["file"])
+        try:
+            intact = ann.stat().st_size == info.get("bytes") and file_digest(ann) == info.get("sha256")
+        except OSError:
+            intact = False
+        if not intact:
+            snapshot.stray_ann.append(str(info["file"]))
+
+
+def _corrected_manifest(text: str | None, snapshot: _Snapshot) -> str | None:
+    """The manifest row, given back as it was sealed when one bit of it was flipped."""
+    if text is None or seal_state(text)[1] is not False:
+        return text
+    fixed = correct_flipped_bit(text.encode("utf-8", "surrogateescape"))
+    if fixed is None:
+        return text
+    snapshot.corrected.setdefault("manifest", []).append(1)
+    return fixed.decode("utf-8")
+
+
+def _guess_dimension(file: Path, snapshot: _Snapshot) -> int | None:
+    """The vector width that divides the vectors file into rows for every chunk, when a manifest is missing."""
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    top = max([*snapshot.chunk_records, -1]) + 1
+    if not top or size % 4:
+        return None
+    for dimension in (384, 768, 1024, 512, 256, 1536, 128, 64, 32, 16, 8, 4096, 3072, 2048):
+        if size % (4 * dimension) == 0 and size // (4 * dimension) >= top:
+            return dimension
+    return None
+
+
+def _check_record_leftovers(path: Path, chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
+    """Files no save uses any more: those of an interrupted save, stale IVF files, the snapshot folders of
+    an interrupted upgrade. An IVF file that differs from its checksum is rebuilt from the vectors."""
+    named = ((chosen.manifest or {}).get("index") or {}).get("file")
+    for name in chosen.stray_ann:
+        report.problems.append(
+            Problem("ann", name, f"{name} changed after it was saved; it is rebuilt from the vectors", WARNING)
+        )
+        plan.rewrite = True
+    for entry in sorted(path.iterdir()):
+        if TMP_MARK in entry.name:
+            what = "staging folder" if entry.is_dir() else "temporary file"
+            report.problems.append(
+                Problem("leftover", entry.name, f"leftover {what} {entry.name} of an interrupted save", WARNING)
+            )
+            plan.leftovers.append(entry)
+        elif (is_ann_name(entry.name) and entry.name != named) or (
+            entry.name == CURRENT or snapshot_version(entry.name) is not None
+        ):
+            report.problems.append(
+                Problem("leftover", entry.name, f"{entry.name} is no longer used by the index", WARNING)
+            )
+            plan.leftovers.append(entry)
 
 
 def _check_current(
@@ -467,7 +637,7 @@ def _check_files(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
         name = error.split(":")[0]
         report.problems.append(Problem("snapshot", f"{chosen.name}:{name}", f"{chosen.name}: {error}"))
         plan.rewrite = True
-    for name in chosen.changed:
+    for name in chosen.changed if not chosen.records else ():
         report.problems.append(
             Problem(
                 "checksum",
@@ -479,8 +649,11 @@ def _check_files(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
     for name, lines in chosen.corrected.items():
         for number in lines:
             report.problems.append(
-                Problem("flipped-bit", f"{name}:{number}", f"line {number} of {name} had one flipped bit; corrected")
+                Problem(
+                    "flipped-bit", f"{name}:{number}", f"{_line(chosen, number, name)} had one flipped bit; corrected"
+                )
             )
+            plan.rewrite = True
     if chosen.manifest is not None and not chosen.sealed:
         report.problems.append(
             Problem(
@@ -508,6 +681,7 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             articles = {k: v for k, v in donor.articles.items()}  # type: ignore[union-attr]
     damaged: dict[str, ArticleRecord] = {}
     nameless: list[ArticleRecord] = []
+    record: ArticleRecord | None
     for record in chosen.damaged_articles:
         article_id = record.article_id
         if article_id is None or article_id in articles or article_id in damaged:
@@ -515,7 +689,7 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
         else:
             damaged[article_id] = record
     # Passages of an article with no line are orphans, unless the articles file itself was damaged.
-    suspect = chosen.articles is None or "articles.jsonl" in chosen.changed or bool(chosen.damaged_articles)
+    suspect = chosen.articles is None or ARTICLES_FILE in chosen.changed or bool(chosen.damaged_articles)
     referenced = {r.chunk.article_id for r in chosen.chunk_records.values() if r.chunk} - set(articles)
     referenced = referenced - set(damaged) if suspect else set()
     for record in list(nameless):
@@ -525,7 +699,11 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
             nameless.remove(record)
     for article_id in sorted(set(damaged) | referenced):
         record = damaged.get(article_id)
-        where = f"line {record.line} of articles.jsonl is damaged" if record else "its line in articles.jsonl is gone"
+        where = (
+            f"{_line(chosen, record.line, ARTICLES_FILE)} is damaged"
+            if record
+            else f"its {_line(chosen, None, ARTICLES_FILE)} is gone"
+        )
         article, how, lost = _recover_article(article_id, record, chosen, plan)
         if article is None:
             report.problems.append(Problem("damaged-article", article_id, f"article {article_id}: {where}; {how}"))
@@ -541,15 +719,17 @@ def _check_articles(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None
         guess = record.fields.get("id")
         named = f" (perhaps article {guess!r})" if isinstance(guess, str) and guess not in articles else ""
         if isinstance(guess, str) and guess in articles:
-            message = f"line {record.line} of articles.jsonl is damaged; article {guess} is stored intact elsewhere"
-            report.problems.append(Problem("damaged-line", f"articles.jsonl:{record.line}", message))
+            message = (
+                f"{_line(chosen, record.line, ARTICLES_FILE)} is damaged; article {guess} is stored intact elsewhere"
+            )
+            report.problems.append(Problem("damaged-line", f"{ARTICLES_FILE}:{record.line}", message))
         else:
             message = (
-                f"line {record.line} of articles.jsonl is damaged{named}, and no snapshot or passage tells "
+                f"{_line(chosen, record.line, ARTICLES_FILE)} is damaged{named}, and no snapshot or passage tells "
                 "which article it held"
             )
-            report.problems.append(Problem("damaged-line", f"articles.jsonl:{record.line}", message))
-            report.lost.append(f"the article on line {record.line} of articles.jsonl{named}; {REINGEST}")
+            report.problems.append(Problem("damaged-line", f"{ARTICLES_FILE}:{record.line}", message))
+            report.lost.append(f"the article on {_line(chosen, record.line, ARTICLES_FILE)}{named}; {REINGEST}")
         plan.rewrite = True
     plan.articles = articles
 
@@ -644,7 +824,9 @@ def _check_chunks(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
         what = f" (vector {record.vector_id})" if record.vector_id is not None else ""
         report.problems.append(
             Problem(
-                "damaged-chunk", f"chunks.jsonl:{record.line}", f"line {record.line} of chunks.jsonl is damaged{what}"
+                "damaged-chunk",
+                f"{CHUNKS_FILE}:{record.line}",
+                f"{_line(chosen, record.line, CHUNKS_FILE)} is damaged{what}",
             )
         )
         plan.rewrite = True
@@ -833,7 +1015,7 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport, model_h
         plan.manifest = dict(chosen.manifest)
     else:
         message = f"{chosen.name}: {chosen.manifest_error}"
-        if _newer_format(chosen.folder):
+        if _newer_format(chosen):
             report.problems.append(Problem("manifest", chosen.name, f"{message}; upgrade newsqa to read it"))
             return
         donor = next((d for d in plan.donors or [] if d.manifest is not None), None)
@@ -866,7 +1048,7 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport, model_h
             report.problems.append(
                 Problem(
                     "dimension",
-                    "vectors.faiss",
+                    FAISS_FILE,
                     f"the vectors have {index_dimension} dimensions, the manifest says {dimension}; "
                     f"the vectors' own {index_dimension} is kept",
                 )
@@ -877,7 +1059,7 @@ def _check_manifest(chosen: _Snapshot, plan: _Plan, report: CheckReport, model_h
         report.problems.append(
             Problem(
                 "dimension",
-                "vectors.faiss",
+                FAISS_FILE,
                 "neither the vectors nor any manifest tells their dimension; rebuild the index with `newsqa ingest`",
             )
         )
@@ -899,6 +1081,7 @@ def _check_counts(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
     manifest = chosen.manifest or {}
     held = (("articles", len(chosen.articles or {})), ("chunks", len(chosen.chunks or {})))
     whole = chosen.articles is not None and chosen.chunks is not None and not chosen.changed
+    whole = whole and not (chosen.records and (chosen.damaged_articles or chosen.damaged_chunks or chosen.broken))
     for key, actual in held if whole else ():
         if key in manifest and manifest[key] != actual:
             report.problems.append(
@@ -944,7 +1127,7 @@ def _check_leftovers(path: Path, current: str | None, names: list[str], plan: _P
 def _check_feeds(path: Path, report: CheckReport) -> None:
     from qa.ingest.feeds import feeds_file_problems  # the store does not depend on ingestion at import time
 
-    feeds = path / FEEDS_FILE
+    feeds = path / FEEDS
     if not feeds.exists():
         return
     try:
@@ -955,13 +1138,13 @@ def _check_feeds(path: Path, report: CheckReport) -> None:
         report.problems.append(
             Problem(
                 "feeds",
-                FEEDS_FILE,
-                f"{FEEDS_FILE} does not parse ({error}); fix it, or delete it and add the feeds again",
+                FEEDS,
+                f"{FEEDS} does not parse ({error}); fix it, or delete it and add the feeds again",
             )
         )
         return
     for number, message in enumerate(feeds_file_problems(data), start=1):
-        report.problems.append(Problem("feeds", f"{FEEDS_FILE}:{number}", message))
+        report.problems.append(Problem("feeds", f"{FEEDS}:{number}", message))
 
 
 # -- repair ----------------------------------------------------------------------------------
@@ -988,13 +1171,35 @@ def _write_repaired(path: Path, plan: _Plan) -> None:
         index.add_with_ids(np.stack([plan.vectors[int(v)] for v in ids]).astype(np.float32), ids)
     manifest = {**plan.manifest, "index": {"kind": "flat"}}
     store = Store.assemble(path, manifest, plan.articles.values(), sorted(kept.items()), index, plan.crcs)
+    if plan.source is not None and plan.source.broken:
+        # SQLite cannot be trusted with this file any more: the salvaged records go into a new one.
+        aside = path / f"{RECORDS}.damaged"
+        os.replace(path / RECORDS, aside)
+        for side in RECORDS_SIDE:
+            (path / f"{RECORDS}{side}").unlink(missing_ok=True)
+        store.save()
+        aside.unlink()
+        return
     store.save()
+    if plan.source is not None and not plan.source.records:
+        from qa.store.legacy import remove_snapshots
+
+        remove_snapshots(path)  # a repaired format-1 or -2 folder is format 3 now
 
 
-def _newer_format(folder: Path) -> bool:
+def _line(chosen: _Snapshot, number: int | None, file: str) -> str:
+    """Where a record is, for messages: a line of a snapshot file, or a row of a table of the records database."""
+    table = file.split(".")[0]
+    if chosen.records:
+        return f"row {number} of the {table} table" if number is not None else f"row in the {table} table"
+    return f"line {number} of {file}" if number is not None else f"line in {file}"
+
+
+def _newer_format(chosen: _Snapshot) -> bool:
     """True when the snapshot's manifest reads fine but was written by a newer newsqa."""
+    text = chosen.manifest_text if chosen.records else _read_text(chosen.folder / MANIFEST)
     try:
-        manifest = json.loads(_read_text(folder / "manifest.json") or "")
+        manifest = json.loads(text or "")
     except ValueError:
         return False
     found = manifest.get("format") if isinstance(manifest, dict) else None

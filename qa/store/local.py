@@ -1,4 +1,4 @@
-"""The local-folder backend: an index folder of FAISS snapshots (`qa.store`), its lock, feeds file and cache."""
+"""The local-folder backend: an index folder (`qa.store.store`), its lock, feeds file and embedding cache."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from qa.embedding.cache import EmbeddingCache
-from qa.embedding.embedder import CACHE_DIR_NAME
 from qa.ingest.feeds import FeedFile
 from qa.store.check import CheckReport, ModelHint, check
-from qa.store.layout import manifest_of, write_lock
+from qa.store.layout import EMBEDDING_CACHE, manifest_of, write_lock
 from qa.store.store import Store
 
 
@@ -29,11 +28,11 @@ class LocalBackend:
         return Store.exists(self.location)
 
     def manifest(self) -> dict[str, Any]:
-        """The current snapshot's manifest."""
+        """The index's manifest."""
         return manifest_of(self.location)
 
     def load(self) -> Store:
-        """The current snapshot, read into memory."""
+        """The index, read into memory."""
         return Store.load(self.location)
 
     def fresh(self, store: Store | None) -> Store | None:
@@ -58,7 +57,7 @@ class LocalBackend:
 
     def embedding_cache(self) -> EmbeddingCache:
         """`embcache/` in the folder."""
-        return EmbeddingCache(self.location / CACHE_DIR_NAME)
+        return EmbeddingCache(self.location / EMBEDDING_CACHE)
 
     def check(self, repair: bool = False, model_hint: ModelHint | None = None) -> CheckReport:
         """`qa.store.check.check` on the folder (`model_hint`: see there)."""

@@ -130,6 +130,14 @@ def _connect(url: str) -> psycopg.Connection:
     return connection
 
 
+def scalar(executed: psycopg.Cursor[Any]) -> Any:
+    """The value of a query that always returns one row of one column (a count, a function call)."""
+    row = executed.fetchone()
+    if row is None:
+        raise StoreError("the database returned no row where one is always expected; check the server")
+    return row[0]
+
+
 def _register_vector(connection: psycopg.Connection) -> bool:
     """Teach the connection the `vector` type (binary, as numpy arrays); False while the extension is missing."""
     from pgvector.psycopg import register_vector
@@ -276,7 +284,7 @@ class PostgresBackend:
     def meta_row(self) -> tuple[int, str | None, int | None, int] | None:
         """(schema version, embedding model, dimension, version) of the index; None before the schema exists."""
         connection = self.connection()
-        if connection.execute(f"SELECT to_regclass('{SCHEMA}.meta')").fetchone()[0] is None:
+        if scalar(connection.execute(f"SELECT to_regclass('{SCHEMA}.meta')")) is None:
             return None
         row = connection.execute(
             f"SELECT schema_version, embedding_model, dimension, version FROM {SCHEMA}.meta"
@@ -298,7 +306,7 @@ class PostgresBackend:
     def manifest(self) -> dict[str, Any]:
         """Model, dimension, version and schema version of the index."""
         meta = self.meta_row()
-        if meta is None or meta[1] is None:
+        if meta is None or meta[1] is None or meta[2] is None:
             raise StoreError(f"no index at {self.describe()}; build one with `newsqa ingest PATH --index URL`")
         return {"schema_version": meta[0], "embedding_model": meta[1], "dimension": int(meta[2]), "version": meta[3]}
 
@@ -578,7 +586,7 @@ class PostgresStore:
             raise StoreError("save() inside reading(): the block's transaction is read-only")
         connection = self.backend.connection()
         ids = sorted(self._pending)
-        upserts = [self._pending[i] for i in ids if self._pending[i] is not None]
+        upserts = [change for i in ids if (change := self._pending[i]) is not None]
         deleted = [i for i in ids if self._pending[i] is None]
         for attempt in range(WRITE_RETRIES):
             try:
@@ -652,7 +660,7 @@ class PostgresFeeds:
     def read(self) -> dict[str, FeedState]:
         """The followed feeds by URL."""
         connection = self.backend.connection()
-        if connection.execute(f"SELECT to_regclass('{SCHEMA}.feeds')").fetchone()[0] is None:
+        if scalar(connection.execute(f"SELECT to_regclass('{SCHEMA}.feeds')")) is None:
             return {}
         rows = connection.execute(f"SELECT url, state FROM {SCHEMA}.feeds ORDER BY added").fetchall()
         # A row whose state is unusable is left out, as `feeds.json` entries are; `newsqa check` reports it.
@@ -693,7 +701,7 @@ class PostgresEmbeddingCache:
             return {}
         try:
             connection = self.backend.connection()
-            if connection.execute(f"SELECT to_regclass('{SCHEMA}.embedding_cache')").fetchone()[0] is None:
+            if scalar(connection.execute(f"SELECT to_regclass('{SCHEMA}.embedding_cache')")) is None:
                 return {}
             unique = list(dict.fromkeys(keys))
             rows = connection.execute(
@@ -725,7 +733,7 @@ class PostgresEmbeddingCache:
                         ON CONFLICT (key) DO UPDATE SET vector = EXCLUDED.vector, used = EXCLUDED.used""",
                     rows,
                 )
-                excess = cursor.execute(f"SELECT count(*) FROM {SCHEMA}.embedding_cache").fetchone()[0]
+                excess = scalar(cursor.execute(f"SELECT count(*) FROM {SCHEMA}.embedding_cache"))
                 if excess > self.max_entries:
                     cursor.execute(
                         f"""DELETE FROM {SCHEMA}.embedding_cache WHERE key IN (
@@ -737,9 +745,9 @@ class PostgresEmbeddingCache:
 
     def __len__(self) -> int:
         connection = self.backend.connection()
-        if connection.execute(f"SELECT to_regclass('{SCHEMA}.embedding_cache')").fetchone()[0] is None:
+        if scalar(connection.execute(f"SELECT to_regclass('{SCHEMA}.embedding_cache')")) is None:
             return 0
-        return int(connection.execute(f"SELECT count(*) FROM {SCHEMA}.embedding_cache").fetchone()[0])
+        return int(scalar(connection.execute(f"SELECT count(*) FROM {SCHEMA}.embedding_cache")))
 
     def _trouble(self, action: str, error: Exception) -> None:
         message = f"could not {action} the embedding cache in {self.backend.describe()} ({error}); going on without it"

@@ -15,6 +15,7 @@ from qa.store.postgres import (
     INDEX_NAMES,
     SCHEMA,
     PostgresBackend,
+    scalar,
 )
 
 ITERATIVE_SCAN_SINCE = (0, 8)  # pgvector's first version with hnsw.iterative_scan
@@ -58,7 +59,7 @@ def _inspect(backend: PostgresBackend) -> tuple[CheckReport, dict[str, Any]]:
             )
         )
 
-    valid = dict(
+    valid: dict[str, bool] = dict(
         connection.execute(
             """SELECT c.relname, i.indisvalid FROM pg_index i
                JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -140,8 +141,8 @@ def _inspect(backend: PostgresBackend) -> tuple[CheckReport, dict[str, Any]]:
                 )
             )
 
-    report.articles = int(connection.execute(f"SELECT count(*) FROM {SCHEMA}.articles").fetchone()[0])
-    report.chunks = report.vectors = int(connection.execute(f"SELECT count(*) FROM {SCHEMA}.passages").fetchone()[0])
+    report.articles = int(scalar(connection.execute(f"SELECT count(*) FROM {SCHEMA}.articles")))
+    report.chunks = report.vectors = int(scalar(connection.execute(f"SELECT count(*) FROM {SCHEMA}.passages")))
     report.index = {
         "kind": "hnsw",
         "m": HNSW_M,

@@ -1,8 +1,8 @@
 """What newsqa asks of an index, whichever backend holds it: the store's verbs and the backend that opens it.
 
-Two backends implement it: an index folder (`qa.store.store` and `qa.store.local`: FAISS beside JSON Lines
-snapshots) and a shared PostgreSQL database with pgvector (`qa.store.postgres`), chosen by giving `--index` a
-`postgresql://` URL.
+Two backends implement it: an index folder (`qa.store.store` and `qa.store.local`: records in SQLite, vectors
+in an append-only file searched with FAISS) and a shared PostgreSQL database with pgvector (`qa.store.postgres`),
+chosen by giving `--index` a `postgresql://` URL.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from qa.embedding.cache import EmbeddingCacheLike
 from qa.errors import StoreError
 from qa.retrieval.filters import Filters
 from qa.types import Article, Chunk
@@ -115,18 +116,17 @@ class FeedStorage(Protocol):
         """Apply `change` to the feeds as stored now and store the result, with no other writer in between."""
 
 
-class EmbeddingCacheLike(Protocol):
-    """Passage vectors kept by content (see `qa.embedding_cache`)."""
-
-    def get(self, keys: list[bytes], dimension: int | None = None) -> dict[bytes, np.ndarray]: ...
-
-    def put(self, vectors: dict[bytes, np.ndarray]) -> None: ...
+StoreT = TypeVar("StoreT", bound=ArticleStore)
 
 
-class StoreBackend(Protocol):
-    """Where an index lives: opens, creates, locks, checks it, and keeps its feeds and embedding cache."""
+class StoreBackend(Protocol[StoreT]):
+    """Where an index lives: opens, creates, locks, checks it, and keeps its feeds and embedding cache.
 
-    location: Path | str
+    Typed by the store it opens, since `fresh` takes back only a store that the same backend loaded."""
+
+    @property
+    def location(self) -> Path | str:
+        """The folder or database URL, as given."""
 
     def describe(self) -> str:
         """The location for messages (a database URL without its password)."""
@@ -137,13 +137,13 @@ class StoreBackend(Protocol):
     def manifest(self) -> dict[str, Any]:
         """embedding_model, dimension and version of the index (cheap: no vectors read)."""
 
-    def load(self) -> ArticleStore:
+    def load(self) -> StoreT:
         """The index as stored now."""
 
-    def fresh(self, store: ArticleStore | None) -> ArticleStore | None:
+    def fresh(self, store: StoreT | None) -> StoreT | None:
         """`store` if it still shows the index as stored now, else the index loaded again; None if none exists."""
 
-    def create(self, embedding_model: str, dimension: int, ann_threshold: int) -> ArticleStore:
+    def create(self, embedding_model: str, dimension: int, ann_threshold: int) -> StoreT:
         """A new, empty index for vectors of `embedding_model` with `dimension` components (saved on first save)."""
 
     def writing(self) -> AbstractContextManager[None]:
@@ -170,11 +170,16 @@ def redact(location: str | Path) -> str:
     return _PASSWORD.sub(r"\1***@", str(location))
 
 
-def open_backend(location: str | Path) -> StoreBackend:
+def open_backend(location: str | Path) -> StoreBackend[Any]:
     """The backend for `--index`: a PostgreSQL URL, else a local folder."""
     if is_database_url(location):
-        from qa.store.postgres import PostgresBackend
-
+        try:
+            from qa.store.postgres import PostgresBackend
+        except ImportError as error:  # psycopg and pgvector come with the postgres extra
+            raise StoreError(
+                f"a PostgreSQL index needs {error.name or 'psycopg'}, which comes with the postgres extra: "
+                "pip install 'newsqa[postgres]'"
+            ) from None
         return PostgresBackend(str(location))
     from qa.store.local import LocalBackend
 

@@ -26,7 +26,6 @@ SEAL = "sha256"
 LINE_DIGEST = 16  # hex characters of a line's digest: 64 bits, plenty against accidental change
 FILE_DIGEST = 64
 ARTICLE_FIELDS = ("id", "title", "text", "url", "source", "published", "language", "author", "metadata")
-DATA_FILES = ("articles.jsonl", "chunks.jsonl", "vectors.faiss")
 _SEALED = re.compile(r',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
 _SEALED_BYTES = re.compile(rb',\s*"sha256": "([0-9a-f]{16,64})"\s*\}\s*$')
 MAX_CORRECTED_LINE = 16_384  # bytes; trying every bit of a line costs time quadratic in its length
@@ -41,8 +40,9 @@ MAX_DIMENSION = 1 << 16
 
 
 def digest(text: str | bytes, chars: int = FILE_DIGEST) -> str:
-    """The first `chars` hex characters of the sha256 of `text` (UTF-8 when a str)."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    """The first `chars` hex characters of the sha256 of `text` (UTF-8 when a str; bytes that were not
+    UTF-8 when read, kept as surrogates, count as themselves)."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()[:chars]
 
 

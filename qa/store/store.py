@@ -1,26 +1,28 @@
-"""The persisted index: articles, chunks and their vectors in an id-mapped FAISS index.
+"""The persisted index: articles, chunks and their vectors, searched with FAISS from memory.
 
-On disk, `index/<name>/` holds numbered snapshot folders and a `CURRENT` file naming the live one.
-A save writes a complete new snapshot, then swaps `CURRENT` atomically, so a process killed at any
-moment leaves the previous snapshot intact and readable. The snapshot before the live one is kept
-as well, as a fallback for `newsqa check --repair`. Writers hold an exclusive lock. The manifest
-records a checksum of every file (see `qa.store.records`), and loading refuses a snapshot whose
-files changed after they were saved.
+On disk, `index/<name>/` holds a SQLite database of records (`qa.store.database`: one sealed row per
+article and per chunk, and the manifest) and one file of float32 vectors, row n holding the vector
+with id n. A save costs the batch, not the corpus: it appends the new vectors to the file (ids only
+grow; a deleted article's rows stay, unused), flushes them, then writes the changed records and the
+manifest, which records how many rows are committed, in one SQLite transaction. A process killed at
+any moment leaves the last committed state: rows past the committed count are ignored and cut off
+by the next save. Writers hold an exclusive lock. Loading refuses a record that does not match its
+seal and a vector that does not match the CRC its chunk recorded.
 
 Vectors live in an exact inner-product index while the corpus is small. When a save finds more
 than `ann_threshold` vectors it switches to an inverted-file index (IVF-Flat: exact vectors in
 clustered lists; a search scans only the lists nearest the query), trained on the stored vectors,
-with the number of lists to scan measured on the data for recall@10 of at least 0.95. It is
-retrained once the corpus has doubled since training, and dropped again when the corpus shrinks
-to half the threshold.
+with the number of lists to scan measured on the data for recall@10 of at least 0.95, and written
+to its own file; vectors saved after it are added to it on loading. It is retrained once the corpus
+has doubled since training, and dropped again when the corpus shrinks to half the threshold.
+Indexes of formats 1 and 2 (whole snapshot folders) are upgraded once, when first opened.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.retrieval.filters import Filters
+from qa.store import database
 from qa.store.ann import (
     DEFAULT_ANN_THRESHOLD,
     FLAT,
@@ -45,27 +48,28 @@ from qa.store.ann import (
     one_thread,
 )
 from qa.store.layout import (
-    CURRENT,
+    ANN_PREFIX,
     FORMAT_VERSION,
+    RECORDS,
+    SAVING,
     TMP_MARK,
-    current_name,
+    VECTORS,
+    ann_name,
     fsync_dir,
     fsync_write,
-    read_manifest,
-    readable_current,
-    snapshot_names,
-    snapshot_version,
+    has_records,
+    has_snapshots,
+    is_ann_name,
+    parse_manifest,
 )
 from qa.store.protocol import check_upsert, count_languages
 from qa.store.records import (
-    FILE_DIGEST,
     article_line,
     chunk_line,
-    digest,
     file_digest,
     load_article,
     load_chunk,
-    seal,
+    seal_state,
     surroundings,
     vector_crc,
 )
@@ -75,7 +79,7 @@ from qa.types import Article, Chunk
 
 
 class Store:
-    """Articles, chunks and vectors of one index; `search` answers from memory, `save` persists."""
+    """Articles, chunks and vectors of one index; `search` answers from memory, `save` persists the changes."""
 
     def __init__(
         self, path: Path, embedding_model: str, dimension: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD
@@ -96,43 +100,71 @@ class Store:
         self._vector_crc: dict[int, int] = {}
         self._index: faiss.Index = flat_index(dimension)
         self._ann: dict[str, Any] = {"kind": FLAT}
+        self._rows = 0  # vector rows committed to the vectors file
+        self._file: np.ndarray | None = None  # those rows, memory-mapped
+        self._pending: dict[int, np.ndarray] = {}  # vectors not saved yet, by id
+        self._touched: set[str] = set()  # articles upserted or deleted since the last save
+        self._rewrite = True  # the next save writes every record (a new or assembled store)
+        self._ann_changed = False  # the IVF index was (re)built or dropped since the last save
 
     # -- opening -----------------------------------------------------------------------------
 
     @staticmethod
     def exists(path: Path) -> bool:
-        """True when `path` holds a saved index."""
-        return (Path(path) / CURRENT).is_file()
+        """True when `path` holds a saved index (of any format)."""
+        return has_records(path) or has_snapshots(path)
 
     @classmethod
     def load(cls, path: Path) -> Store:
-        """Open the saved index at `path` (the snapshot `CURRENT` names)."""
+        """Open the saved index at `path`, upgrading a format-1 or -2 folder first."""
         path = Path(path)
-        if not cls.exists(path):
+        if has_snapshots(path):
+            from qa.store.legacy import upgrade
+
+            upgrade(path)
+        if not has_records(path):
             raise StoreError(f"no index at {path}; build one with `newsqa ingest PATH --index {path}`")
-        name = current_name(path)
-        snapshot = path / name
-        manifest = read_manifest(snapshot)
+        header = database.header_problem(path)
+        if header is not None:
+            raise StoreError(f"index {path} is damaged ({header}); run `newsqa check --repair`")
+        connection = database.connect(path, writing=False)
         try:
-            articles = [load_article(line) for line in _lines(_verified_bytes(snapshot, "articles.jsonl", manifest))]
+            connection.execute("BEGIN")  # one read transaction: the records and manifest of one save
+            manifest = database.read_manifest_row(path, connection)
+            article_lines = [database.row_text(r[0]) for r in connection.execute("SELECT line FROM articles")]
+            chunk_lines = [
+                database.row_text(r[0]) for r in connection.execute("SELECT line FROM chunks ORDER BY vector_id")
+            ]
+            connection.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"index {path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`") from error
+        finally:
+            connection.close()
+        try:
+            for line in (*article_lines, *chunk_lines):
+                if seal_state(line)[1] is not True:
+                    raise ValueError(f"a record changed after it was saved: {line[:80]!r}")
+            articles = [load_article(line) for line in article_lines]
             chunks, crcs = [], {}
-            for line in _lines(_verified_bytes(snapshot, "chunks.jsonl", manifest)):
+            for line in chunk_lines:
                 vector_id, chunk, crc = load_chunk(line)
                 chunks.append((vector_id, chunk))
                 if crc is not None:
                     crcs[vector_id] = crc
-            _verify_file(snapshot, "vectors.faiss", manifest)
-            index = faiss.read_index(str(snapshot / "vectors.faiss"))
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
-            raise StoreError(
-                f"index {path} is damaged (snapshot {name}: {error}); run `newsqa check --repair`"
-            ) from error
-        store = cls.assemble(path, manifest, articles, chunks, index, crcs)
-        if store._index.ntotal != len(store._chunks):
-            raise StoreError(
-                f"index {path} is inconsistent: {store._index.ntotal} vectors for {len(store._chunks)} chunks; "
-                "run `newsqa check --repair`"
-            )
+        except (ValueError, TypeError, KeyError) as error:
+            raise StoreError(f"index {path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`") from error
+        rows = int(manifest.get("vector_rows", 0))
+        matrix = read_vectors(path, rows, int(manifest["dimension"]))
+        for vector_id, chunk in chunks:
+            if not 0 <= vector_id < rows or crcs.get(vector_id) != vector_crc(matrix[vector_id]):
+                raise StoreError(
+                    f"index {path} is damaged: the vector of chunk {chunk.id} does not match its checksum; "
+                    "run `newsqa check --repair`"
+                )
+        live = np.fromiter((v for v, _ in chunks), dtype=np.int64, count=len(chunks))
+        index, ann = _open_index(path, manifest, live, matrix)
+        store = cls.assemble(path, {**manifest, "index": ann}, articles, chunks, index, crcs)
+        store._rows, store._file, store._rewrite, store._ann_changed = rows, matrix, False, False
         return store
 
     @classmethod
@@ -147,7 +179,8 @@ class Store:
     ) -> Store:
         """A store from already-read parts: a manifest, articles, (vector id, chunk) pairs, FAISS index,
         and the CRC of each vector (computed from the index for those not given). Chunks of articles
-        not given are an error; nothing else is checked (see `qa.store.check`)."""
+        not given are an error; nothing else is checked (see `qa.store.check`). Its first save writes
+        every record and vector."""
         store = cls(
             path,
             manifest["embedding_model"],
@@ -176,10 +209,11 @@ class Store:
             ids, vectors = index_vectors(index)
             wanted = set(unknown)
             store._vector_crc.update({int(v): vector_crc(row) for v, row in zip(ids.tolist(), vectors) if v in wanted})
+        store._ann_changed = True
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
-        if kind == IVF:
+        if isinstance(index, faiss.IndexIVFFlat):  # kind == IVF
             store._ann.setdefault("nlist", int(index.nlist))
             store._ann.setdefault("nprobe", int(index.nprobe))
             store._ann.setdefault("trained_at", int(index.ntotal))
@@ -240,15 +274,17 @@ class Store:
             raise StoreError(f"query vector has {query.shape[1]} dimensions, the index has {self.dimension}")
         selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
         if self._ann["kind"] == IVF:
+            assert isinstance(self._index, faiss.IndexIVFFlat)
             nprobe = int(self._ann["nprobe"])
             if allowed is not None:
                 # Scan as many allowed vectors as an unfiltered search scans vectors; a small
                 # allowed set ends up scanning every list, which is an exact search over it.
                 share = len(allowed) / self._index.ntotal
                 nprobe = min(self._index.nlist, math.ceil(nprobe / max(share, 1e-9)))
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
+            params: faiss.SearchParameters | None = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
         else:
-            params = None if selector is None else faiss.SearchParameters(sel=selector)
+            params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         with one_thread():
             scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
@@ -258,7 +294,7 @@ class Store:
         return nullcontext()
 
     def bulk_loading(self) -> AbstractContextManager[None]:
-        """Nothing to prepare: each save writes a whole snapshot anyway."""
+        """Nothing to prepare: a save into a folder costs its batch whatever the size of the index."""
         return nullcontext()
 
     def nearest(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
@@ -312,6 +348,8 @@ class Store:
         for vector_id, chunk, vector in zip(ids, chunks, vectors):
             self._chunks[int(vector_id)] = chunk
             self._vector_crc[int(vector_id)] = vector_crc(vector)
+            self._pending[int(vector_id)] = np.asarray(vector, dtype=np.float32)
+        self._touched.add(article.id)
 
     def delete(self, article_id: str) -> bool:
         """Remove an article, its chunks and their vectors; False if it was not stored."""
@@ -320,16 +358,24 @@ class Store:
         vector_ids = self._article_vectors.pop(article_id)
         if vector_ids:
             with one_thread():
-                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))
+                # The Python wrapper takes an id array; faiss's stubs only know the IDSelector form.
+                self._index.remove_ids(np.asarray(vector_ids, dtype=np.int64))  # type: ignore[arg-type]
         for vector_id in vector_ids:
             del self._chunks[vector_id]
             self._vector_crc.pop(vector_id, None)
+            self._pending.pop(vector_id, None)
         del self._articles[article_id]
+        self._touched.add(article_id)
         return True
 
     def vector(self, vector_id: int) -> np.ndarray:
         """The stored vector of one chunk."""
-        return self._index.reconstruct(vector_id)
+        pending = self._pending.get(vector_id)
+        if pending is not None:
+            return pending
+        if self._file is not None and vector_id < self._rows and vector_id in self._chunks:
+            return np.array(self._file[vector_id])
+        return self._index.reconstruct(vector_id)  # type: ignore[return-value]  # faiss's stubs pick the torch overload
 
     def vectors_of(self, article_id: str) -> np.ndarray:
         """The stored vectors of an article's chunks, in chunk order."""
@@ -347,6 +393,7 @@ class Store:
         if (kind == FLAT and count > self.ann_threshold) or grown:
             ids, vectors = index_vectors(self._index)
             self._index, self._ann = build_ivf(ids, vectors)
+            self._ann_changed = True
             return True
         if kind == IVF and count < self.ann_threshold // 2:
             ids, vectors = index_vectors(self._index)
@@ -354,102 +401,211 @@ class Store:
             if len(ids):
                 index.add_with_ids(vectors, ids)
             self._index, self._ann = index, {"kind": FLAT}
+            self._ann_changed = True
             return True
         return False
 
     def save(self) -> None:
-        """Write a complete new snapshot, then make it current in one atomic rename."""
+        """Append the new vectors, then commit the changed records and the manifest in one transaction."""
         self.tune_index()
         self.path.mkdir(parents=True, exist_ok=True)
-        names = snapshot_names(self.path)
-        previous = readable_current(self.path) or (names[-1] if names else None)
-        existing = [snapshot_version(name) or 0 for name in names]
-        # A writer killed between its rename and the CURRENT swap leaves a newer folder; never reuse its name.
-        version = max([self.version, *existing]) + 1
-        name = f"v{version:06d}"
-        staging = self.path / f".{name}{TMP_MARK}{os.getpid()}"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
-        around: dict[int, tuple[str, str]] = {}
-        for article_id, vector_ids in self._article_vectors.items():
-            text = self._articles[article_id].text
-            around.update(surroundings(text, [(v, self._chunks[v]) for v in vector_ids]))
-        articles = "".join(article_line(a) + "\n" for a in self._articles.values()).encode("utf-8")
-        chunks = "".join(
-            chunk_line(v, c, self._vector_crc[v], *around[v]) + "\n" for v, c in sorted(self._chunks.items())
-        ).encode("utf-8")
-        fsync_write(staging / "articles.jsonl", articles)
-        fsync_write(staging / "chunks.jsonl", chunks)
-        faiss.write_index(self._index, str(staging / "vectors.faiss"))
-        with open(staging / "vectors.faiss", "rb+") as handle:
-            os.fsync(handle.fileno())
-        files = {
-            "articles.jsonl": {"sha256": digest(articles), "bytes": len(articles)},
-            "chunks.jsonl": {"sha256": digest(chunks), "bytes": len(chunks)},
-            "vectors.faiss": {
-                "sha256": file_digest(staging / "vectors.faiss"),
-                "bytes": (staging / "vectors.faiss").stat().st_size,
-            },
-        }
+        marker = self.path / f"{SAVING}{TMP_MARK}{os.getpid()}"
+        connection = database.connect(self.path, create=True)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._write(connection, marker)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"index {self.path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`"
+            ) from error
+        finally:
+            connection.close()
+        self._committed(version)
+        marker.unlink(missing_ok=True)
+
+    def _write(self, connection: sqlite3.Connection, marker: Path) -> int:
+        """Inside the save's transaction: vectors, IVF file, records, manifest; returns the new version."""
+        text = database.read_manifest_text(connection)
+        stored = None
+        if text is not None:
+            try:
+                stored = parse_manifest(text, self.path)
+            except StoreError:
+                if not self._rewrite:
+                    raise
+        if stored is not None and not self._rewrite and int(stored["version"]) != self.version:
+            raise StoreError(
+                f"index {self.path} was saved by another process since it was loaded (version "
+                f"{stored['version']}, not {self.version}); load it again and redo the change"
+            )
+        version = max(self.version, int(stored["version"]) if stored else 0) + 1
+        fsync_write(marker, str(version).encode())
+        if self._rewrite:
+            self._rewrite_vectors()
+        else:
+            self._append_vectors(int(stored.get("vector_rows", 0)) if stored else 0)
+        if self._ann_changed:
+            self._write_ann(version)
+        changed = list(self._articles) if self._rewrite else sorted(self._touched)
+        if self._rewrite:
+            connection.execute("DELETE FROM chunks")
+            connection.execute("DELETE FROM articles")
+        else:
+            for start in range(0, len(changed), 500):
+                part = changed[start : start + 500]
+                marks = ",".join("?" * len(part))
+                connection.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", part)
+                connection.execute(f"DELETE FROM articles WHERE id IN ({marks})", part)
+        present = [self._articles[a] for a in changed if a in self._articles]
+        articles = [(a.id, article_line(a)) for a in present]
+        connection.executemany("INSERT INTO articles (id, line) VALUES (?, ?)", articles)
+        rows = []
+        for article in present:
+            vector_ids = self._article_vectors[article.id]
+            around = surroundings(article.text, [(v, self._chunks[v]) for v in vector_ids])
+            rows += [
+                (v, article.id, chunk_line(v, self._chunks[v], self._vector_crc[v], *around[v])) for v in vector_ids
+            ]
+        connection.executemany("INSERT INTO chunks (vector_id, article_id, line) VALUES (?, ?, ?)", rows)
         manifest = {
             "format": FORMAT_VERSION,
             "version": version,
             "embedding_model": self.embedding_model,
             "dimension": self.dimension,
             "next_vector_id": self.next_vector_id,
+            "vector_rows": self.next_vector_id,
             "articles": len(self._articles),
             "chunks": len(self._chunks),
             "index": self._ann,
             "ann_threshold": self.ann_threshold,
             "saved_at": datetime.now(UTC).isoformat(),
-            "files": files,
+            "files": {},
         }
-        fsync_write(staging / "manifest.json", seal(json.dumps(manifest, indent=2), FILE_DIGEST, indent=True).encode())
-        fsync_dir(staging)
-        # The pointer is written before the rename, so a snapshot newer than CURRENT with no pointer
-        # naming it is not a save cut short: CURRENT itself was changed.
-        pointer = self.path / f".{CURRENT}{TMP_MARK}{os.getpid()}"
-        fsync_write(pointer, name.encode())
-        os.rename(staging, self.path / name)
-        os.replace(pointer, self.path / CURRENT)
-        fsync_dir(self.path)
-        self.version = version
-        self._remove_stale_snapshots(keep={name, previous} - {None})
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (database.MANIFEST_KEY, database.manifest_row(manifest)),
+        )
+        return version
 
-    def _remove_stale_snapshots(self, keep: set[str]) -> None:
-        """Remove every snapshot but the new one and the one it replaced, and any staging leftovers."""
+    def _append_vectors(self, rows: int) -> None:
+        """Cut the vectors file back to its `rows` committed rows (a killed save may have left more),
+        append rows up to `next_vector_id` (unused ids get zeros) and flush them to disk."""
+        file = self.path / VECTORS
+        width = 4 * self.dimension
+        size = file.stat().st_size if file.exists() else 0
+        if size < rows * width:
+            raise StoreError(
+                f"index {self.path} is damaged: {VECTORS} holds {size // width} of its {rows} vectors; "
+                "run `newsqa check --repair`"
+            )
+        with open(file, "r+b" if file.exists() else "w+b") as handle:
+            handle.truncate(rows * width)
+            handle.seek(rows * width)
+            block = np.zeros((self.next_vector_id - rows, self.dimension), dtype=np.float32)
+            for vector_id in range(rows, self.next_vector_id):
+                vector = self._pending.get(vector_id)
+                if vector is not None:
+                    block[vector_id - rows] = vector
+            handle.write(block.tobytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _rewrite_vectors(self) -> None:
+        """Write every row of a new vectors file beside the old one, then put it in its place."""
+        staging = self.path / f"{VECTORS}{TMP_MARK}{os.getpid()}"
+        block = np.zeros((self.next_vector_id, self.dimension), dtype=np.float32)
+        for vector_id in self._chunks:
+            block[vector_id] = self.vector(vector_id)
+        fsync_write(staging, block.tobytes())
+        os.replace(staging, self.path / VECTORS)
+        fsync_dir(self.path)
+
+    def _write_ann(self, version: int) -> None:
+        """Write the IVF index to its own file (named in the manifest), or forget it for an exact index."""
+        if self._ann["kind"] != IVF:
+            self._ann = {"kind": FLAT}
+            return
+        name = ann_name(version)
+        staging = self.path / f"{name}{TMP_MARK}{os.getpid()}"
+        faiss.write_index(self._index, str(staging))
+        with open(staging, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staging, self.path / name)
+        fsync_dir(self.path)
+        self._ann = {
+            **{k: v for k, v in self._ann.items() if k not in ("file", "rows", "sha256", "bytes")},
+            "file": name,
+            "rows": self.next_vector_id,
+            "sha256": file_digest(self.path / name),
+            "bytes": (self.path / name).stat().st_size,
+        }
+
+    def _committed(self, version: int) -> None:
+        """After a commit: the saved state becomes the base of the next save; files no save uses go."""
+        self.version = version
+        self._rows = self.next_vector_id
+        self._file = read_vectors(self.path, self._rows, self.dimension)
+        self._pending, self._touched = {}, set()
+        self._rewrite = self._ann_changed = False
         for entry in self.path.iterdir():
-            if (
-                entry.is_dir()
-                and entry.name not in keep
-                and (snapshot_version(entry.name) is not None or TMP_MARK in entry.name)
+            if (is_ann_name(entry.name) and entry.name != self._ann.get("file")) or (
+                entry.name.startswith((SAVING, VECTORS, ANN_PREFIX))
+                and TMP_MARK in entry.name
+                and not entry.name.endswith(f"{TMP_MARK}{os.getpid()}")
             ):
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.is_file() and TMP_MARK in entry.name:
                 entry.unlink(missing_ok=True)
 
 
-def _lines(data: bytes) -> Iterator[str]:
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            yield line
+def read_vectors(path: Path, rows: int, dimension: int) -> np.ndarray:
+    """The first `rows` vectors of an index folder's vectors file, memory-mapped (read-only)."""
+    file = Path(path) / VECTORS
+    size = file.stat().st_size if file.exists() else 0
+    if size < rows * 4 * dimension:
+        raise StoreError(
+            f"index {path} is damaged: {VECTORS} holds {size // (4 * dimension)} of its {rows} vectors; "
+            "run `newsqa check --repair`"
+        )
+    if rows == 0:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.memmap(file, dtype="<f4", mode="r", shape=(rows, dimension))
 
 
-def _verified_bytes(snapshot: Path, name: str, manifest: dict[str, Any]) -> bytes:
-    """A snapshot file's bytes; ValueError when they differ from the checksum the manifest recorded."""
-    data = (snapshot / name).read_bytes()
-    expected = (manifest.get("files") or {}).get(name)
-    if expected is not None and (len(data) != expected.get("bytes") or digest(data) != expected.get("sha256")):
-        raise ValueError(f"{name} changed after it was saved (its checksum differs)")
-    return data
-
-
-def _verify_file(snapshot: Path, name: str, manifest: dict[str, Any]) -> None:
-    """ValueError when a snapshot file differs from the checksum the manifest recorded."""
-    expected = (manifest.get("files") or {}).get(name)
-    file = snapshot / name
-    if expected is not None and (
-        file.stat().st_size != expected.get("bytes") or file_digest(file) != expected.get("sha256")
-    ):
-        raise ValueError(f"{name} changed after it was saved (its checksum differs)")
+def _open_index(
+    path: Path, manifest: dict[str, Any], live: np.ndarray, matrix: np.ndarray
+) -> tuple[faiss.Index, dict[str, Any]]:
+    """The search index over the `live` vector ids: the saved IVF index when the manifest names one
+    whose file is intact (deleted ids taken out, later ones added), else an exact index."""
+    ann = dict(manifest.get("index") or {"kind": FLAT})
+    file = path / str(ann.get("file", ""))
+    if ann.get("kind") == IVF and is_ann_name(file.name) and file.is_file():
+        try:
+            if file.stat().st_size != ann.get("bytes") or file_digest(file) != ann.get("sha256"):
+                raise ValueError("changed after it was saved")
+            index = faiss.read_index(str(file))
+            if index_kind(index) != IVF or index.d != matrix.shape[1]:
+                raise ValueError("not an IVF index of these vectors")
+        except (OSError, RuntimeError, ValueError, StoreError):
+            index = None
+        if index is not None:
+            covered = int(ann.get("rows", 0))
+            old, _ = index_vectors(index, with_vectors=False)
+            gone = np.setdiff1d(old, live)
+            with one_thread():
+                if len(gone):
+                    index.remove_ids(gone)  # type: ignore[arg-type]
+                later = live[live >= covered]
+                if len(later):
+                    index.add_with_ids(np.ascontiguousarray(matrix[later], dtype=np.float32), later)
+            nprobe = ann.get("nprobe")
+            if isinstance(nprobe, int):
+                index.nprobe = nprobe  # type: ignore[attr-defined]
+            return index, ann
+    index = flat_index(matrix.shape[1])
+    if len(live):
+        index.add_with_ids(np.ascontiguousarray(matrix[live], dtype=np.float32), live)
+    return index, {"kind": FLAT}

@@ -18,8 +18,10 @@ try:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.server.transport_security import TransportSecuritySettings
+
+    HAVE_MCP = True
 except ImportError:  # the `mcp` extra is not installed; `build_mcp` says so
-    MCPServer = None  # type: ignore[assignment,misc]
+    HAVE_MCP = False
 
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
@@ -122,7 +124,7 @@ def _filters(since: str | None, until: str | None, outlets: list[str] | None, la
 
 def build_mcp(assistant: Assistant, queue: ModelQueue) -> Any:
     """An MCP server with the tools `ask` and `search` over `assistant`, each run in a turn of `queue`."""
-    if MCPServer is None:
+    if not HAVE_MCP:
         raise ConfigError("--mcp needs the `mcp` package: pip install 'newsqa[mcp]'")
     server = MCPServer("newsqa", instructions=INSTRUCTIONS)
 

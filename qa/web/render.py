@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa.assistant import IngestReport
+from qa.ingest.indexing import IngestReport
 from qa.text import CITATION_MARKER
 from qa.types import Answer
 

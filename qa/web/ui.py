@@ -382,7 +382,7 @@ def _chat_tab(handlers: Handlers, top_k: int) -> dict[str, Any]:
             gr.Markdown("### Sources")
             sources_panel = gr.HTML(SOURCES_PLACEHOLDER, elem_id="sources")
     # One question at a time per session: `submit` locks the input until the answer is complete.
-    private = {"api_visibility": "private"}
+    private: dict[str, Any] = {"api_visibility": "private"}
     answers = []
     for trigger in (question.submit, ask.click):
         shown = trigger(
@@ -440,7 +440,7 @@ def _corpus_tab(handlers: Handlers) -> dict[str, Any]:
         to_delete = gr.Dropdown(label="Articles to delete", multiselect=True, choices=[], scale=4, elem_id="delete-ids")
         delete = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
         refresh = gr.Button("Refresh", scale=1)
-    private = {"concurrency_id": MODEL_QUEUE, "api_visibility": "private"}
+    private: dict[str, Any] = {"concurrency_id": MODEL_QUEUE, "api_visibility": "private"}
     uploaded = add_files.click(handlers.upload, files, report, **private).success(
         lambda: None, None, files, api_visibility="private"
     )

@@ -13,6 +13,7 @@ from qa.eval.records import QuestionRecord
 from qa.eval.report import format_delta, format_value, render_report, write_report
 from qa.eval.results import SystemRun, build_results, read_results, write_json_atomic
 from qa.eval.summary import SUMMARY_KEYS
+from qa.files import TMP_MARK
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -81,7 +82,7 @@ def test_results_document_has_every_key(records: list[QuestionRecord], tmp_path:
     bm25 = loaded["baselines"]["bm25"]
     assert set(bm25) == {"description", "summary", "by_type", "by_language", "questions"}
     assert bm25["summary"]["n_questions"] == 3 and bm25["summary"]["citation_precision"] is None
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if TMP_MARK in p.name]
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         write_json_atomic(path, {"bad": object()})
     assert json.loads(path.read_text()) == {"ok": 1}
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if TMP_MARK in p.name]
 
 
 def test_report_markdown(records: list[QuestionRecord], tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.assistant import IngestReport
 from qa.ingest.feeds import FeedRegistry
 from qa.ingest.fetch import FetchConfig, Fetcher
+from qa.ingest.indexing import IngestReport
 from qa.types import Article
 from tests.fuzz.strategies import ANY_TEXT, DATETIMES, PARSERS, assert_storable, mutated, scratch
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.assistant import IngestReport
 from qa.ingest.feeds import FeedRegistry
 from qa.ingest.fetch import Fetcher
+from qa.ingest.indexing import IngestReport
 from qa.ingest.web_pages import read_urls
 from qa.types import Article
 from tests.ingest.conftest import NewsSite

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from qa.errors import StoreError
 from qa.store.check import check
-from qa.store.layout import CURRENT, TMP_MARK, snapshot_version
+from qa.store.layout import SAVING, TMP_MARK, manifest_of
 from qa.store.store import Store
 
 FAST_EMBEDDING = "all-minilm-l6-v2"
@@ -38,8 +39,8 @@ SUBJECTS = [
     ("market hall", "restored", "hosts sixty local producers every Saturday"),
 ]
 MODES = ("mid-save", "after-commit", "any-time")
-# Where a kill can land. "saving" is before the commit (writing the new snapshot); "between batches" is
-# the rest of the ingestion loop: after a commit (removing the replaced snapshot), chunking, storing.
+# Where a kill can land. "saving" is before the commit (appending vectors, writing records); "between batches"
+# is the rest of the ingestion loop: after a commit (removing files no save uses), chunking, storing.
 LANDINGS = (
     "starting",
     "loading the model",
@@ -134,6 +135,7 @@ class Round:
     check_ok: bool = True
     check_summary: str = ""
     seconds: float = 0.0
+    failed: str = ""  # the end of stderr of a run that exited with an error without being killed
 
 
 def stored(index: Path) -> dict[str, str]:
@@ -146,19 +148,17 @@ def stored(index: Path) -> dict[str, str]:
 
 def _version(index: Path) -> int:
     try:
-        return snapshot_version((index / CURRENT).read_text().strip()) or 0
-    except OSError:
+        return int(manifest_of(index)["version"])
+    except (OSError, StoreError):
         return 0
 
 
 def _saving(index: Path, pid: int) -> int:
-    """The version the process `pid` is saving right now (its staging folder is there), else 0."""
+    """The version the process `pid` is saving right now (its marker file is there), else 0."""
     try:
-        names = os.listdir(index)
-    except FileNotFoundError:
+        return int((index / f"{SAVING}{TMP_MARK}{pid}").read_text() or 0)
+    except (OSError, ValueError):
         return 0
-    staged = [n[1:].split(TMP_MARK)[0] for n in names if n.startswith(".v") and n.endswith(f"{TMP_MARK}{pid}")]
-    return max((snapshot_version(name) or 0 for name in staged), default=0)
 
 
 def run_round(
@@ -199,9 +199,12 @@ def run_round(
                 break
             time.sleep(0.001)
         process.wait()
+        if not result.killed and process.returncode != 0:
+            stderr.seek(0)
+            result.failed = stderr.read().decode("utf-8", errors="replace")[-2000:] or f"exit {process.returncode}"
     result.seconds = time.monotonic() - started
     if result.killed:
-        # A staging folder left behind proves the kill landed inside a save, whatever the stack said.
+        # A save's marker left behind proves the kill landed inside a save, whatever the stack said.
         result.mid_save = _saving(index, process.pid) > 0
         result.landing = "saving" if result.mid_save else landing(result.stack)
 
@@ -246,8 +249,8 @@ def _stack_before_kill(process: subprocess.Popen, stderr: Any) -> list[str]:
 def landing(stack: list[str]) -> str:
     """Where a kill landed, from the newsqa functions on the stack (innermost first)."""
     functions = {entry.split(".", 1)[1] for entry in stack}
-    if "store._remove_stale_snapshots" in stack:
-        return "between batches"  # the batch is committed; the snapshot it replaced is being removed
+    if "store._committed" in stack:
+        return "between batches"  # the batch is committed; files no save uses are being removed
     if "store.save" in stack:
         return "saving"
     if {"warm_up", "_load_torch", "_export"} & functions:

@@ -1,9 +1,10 @@
 """Corruption scenarios: an index damaged on disk is found damaged by `newsqa check`, and every scenario
 ends either recovered with nothing lost or refused with a message that names what is lost.
 
-The index is real (the small English embedding model, six articles saved in two batches, so the
-snapshot before the current one holds the first four); each scenario damages a copy of it through
-the backend's own means (tests/store/corruption.py) and judges only through the Assistant and the CLI.
+The index is real (the small English embedding model, six articles saved in two batches); each scenario
+damages a copy of it through the backend's own means (tests/store/corruption.py) and judges only through
+the Assistant and the CLI. A folder keeps no older copy of its records, so what a damaged record alone
+held is rebuilt from what survives (passages, field digests, one flipped bit), re-embedded, or named as lost.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import StoreError
+from qa.store.layout import RECORDS, VECTORS
 from tests.conftest import FAST_EMBEDDING, write_article
 from tests.store.corruption import BACKENDS, FolderBackend, Stored, read_stored
 
-FIRST = {  # saved first: the fallback snapshot holds these
+FIRST = {  # saved first
     "tram": (
         "Lyon opens its tram line",
         [
@@ -61,7 +63,7 @@ FIRST = {  # saved first: the fallback snapshot holds these
         ],
     ),
 }
-SECOND = {  # saved in the current snapshot only
+SECOND = {  # saved second
     "hospital": (
         "Gdansk inaugurates a hospital wing",
         [
@@ -176,9 +178,8 @@ def _opens(backend: FolderBackend) -> bool:
 
 
 def test_any_changed_byte_of_the_index_is_found(backend: FolderBackend) -> None:
-    """F10: one byte changed anywhere (every byte of the small files, a spread of the large ones) is
-    found by `check`; a changed snapshot file is never opened (a changed CURRENT may still name the
-    snapshot before, which is whole)."""
+    """F10: one byte changed anywhere in the stored records or vectors (every byte of the small pieces, a
+    spread of the large ones) is found by `check`, and an index with a changed byte is never opened."""
     rng = random.Random(10)
     missed, opened = [], []
     for part in backend.parts():
@@ -193,7 +194,7 @@ def test_any_changed_byte_of_the_index_is_found(backend: FolderBackend) -> None:
                 backend.write_part(part, original[:position] + bytes([value]) + original[position + 1 :])
                 if Assistant.check_index(backend.location).ok:
                     missed.append((part, position, value))
-                if part != "CURRENT" and _opens(backend):
+                if _opens(backend):
                     opened.append((part, position, value))
         backend.write_part(part, original)
     assert missed == [], f"changes not found: {missed[:10]}"
@@ -201,7 +202,34 @@ def test_any_changed_byte_of_the_index_is_found(backend: FolderBackend) -> None:
     assert Assistant.check_index(backend.location).ok
 
 
-@pytest.mark.parametrize("part", ["CURRENT", "manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.faiss"])
+def test_a_changed_byte_of_the_database_file_is_found(backend: FolderBackend) -> None:
+    """F10, seen from the disk: a byte changed in the database file, inside a stored record or in the
+    header SQLite reads it by, is found by `check`, and the index is not opened. (Bytes of SQLite's
+    free space carry nothing and are not looked at.)"""
+    file = Path(backend.location) / RECORDS
+    original = file.read_bytes()
+    rng = random.Random(11)
+    positions = list(range(24))
+    for part in ("manifest", "articles", "chunks"):
+        for line in backend.records(part):
+            at = original.find(line)
+            assert at > 0, "each record is stored in one piece"
+            positions += [at, at + len(line) - 1, *rng.sample(range(at, at + len(line)), 2)]
+    missed, opened = [], []
+    for position in positions:
+        value = original[position] ^ (1 << rng.randrange(8))
+        file.write_bytes(original[:position] + bytes([value]) + original[position + 1 :])
+        if Assistant.check_index(backend.location).ok:
+            missed.append((position, value))
+        if _opens(backend):
+            opened.append((position, value))
+    file.write_bytes(original)
+    assert missed == [], f"changes not found: {missed[:10]}"
+    assert opened == [], f"damaged files opened: {opened[:10]}"
+    assert Assistant.check_index(backend.location).ok
+
+
+@pytest.mark.parametrize("part", ["manifest", "articles", "chunks", VECTORS])
 def test_a_changed_byte_is_repaired(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], part: str
 ) -> None:
@@ -217,18 +245,15 @@ def test_a_changed_byte_is_repaired(
         original = backend.read_part(part)
 
 
-@pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
 def test_random_bytes_in_the_vectors_are_found_and_repaired(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """F10: random bytes in the middle of the vector file: found (vectors that no longer match their
-    checksum or are not finite), taken from the older snapshot or re-embedded."""
-    if not history:
-        backend.forget_history()
-    data = backend.read_part("vectors.faiss")
+    checksum or are not finite) and re-embedded."""
+    data = backend.read_part(VECTORS)
     middle = len(data) // 2
     noise = np.random.default_rng(3).integers(0, 256, 256, dtype=np.uint8).tobytes()
-    backend.write_part("vectors.faiss", data[:middle] + noise + data[middle + len(noise) :])
+    backend.write_part(VECTORS, data[:middle] + noise + data[middle + len(noise) :])
     code, output = repair(backend, capsys, "--embedding-model", FAST_EMBEDDING)
     assert code == 0 and "vector-checksum" not in output, output
     assert "does not match its checksum" in output or "not finite" in output
@@ -247,57 +272,34 @@ def test_non_finite_vectors_are_reported_and_re_embedded(
     assert_nothing_lost(backend, before, settings, output)
 
 
-def test_a_deleted_passage_comes_back_from_the_older_snapshot(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """F11: a deleted chunk line is restored from the snapshot before, with its vector; nothing re-embedded."""
-    backend.delete_chunk("tram", 1)
-    code, output = repair(backend, capsys)
-    assert code == 0 and "re-embed" not in output, output
-    assert_nothing_lost(backend, before, settings, output)
-
-
 @pytest.mark.parametrize("damage", ["deleted", "garbled"])
-def test_a_passage_with_no_older_copy_is_re_chunked_from_the_article(
+def test_a_damaged_passage_is_re_chunked_from_the_article(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
-    """F11: a deleted or garbled chunk line that no older snapshot holds: the article is re-chunked from
-    its text and re-embedded, never left without the passage."""
-    backend.forget_history()
+    """F11: a deleted or garbled chunk row: the article is re-chunked from its text and re-embedded,
+    never left without the passage."""
     (backend.delete_chunk if damage == "deleted" else backend.garble_chunk)("hospital", 1)
     code, output = repair(backend, capsys, "--embedding-model", FAST_EMBEDDING)
     assert code == 0, output
     assert_nothing_lost(backend, before, settings, output)
 
 
-def test_a_garbled_article_with_an_older_copy_is_restored_from_it(
+def test_a_garbled_article_text_is_rebuilt_from_its_passages(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """F12: a garbled article line that the snapshot before holds comes back from it."""
-    backend.garble_article("bridge", "text")
-    code, output = repair(backend, capsys)
-    assert code == 0 and "restored from v000001" in output, output
-    assert_nothing_lost(backend, before, settings, output)
-
-
-def test_a_garbled_article_text_with_no_older_copy_is_rebuilt_from_its_passages(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """F12: the garbled text of an article no snapshot holds is rebuilt from its passages (and checked
-    against the digest its line kept), not deleted."""
-    backend.forget_history()
+    """F12: the garbled text of an article is rebuilt from its passages (and checked against the digest
+    its row kept), not deleted."""
     backend.garble_article("hospital", "text")
     code, output = repair(backend, capsys)
     assert code == 0 and "rebuilt from its 2 passages" in output, output
     assert_nothing_lost(backend, before, settings, output)
 
 
-def test_a_garbled_title_with_no_older_copy_is_named_as_lost(
+def test_a_garbled_title_is_named_as_lost(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """F12: what exists nowhere else (the title of an article no snapshot holds) is named as lost; the
-    article itself, its text and passages stay."""
-    backend.forget_history()
+    """F12: what exists nowhere else (the garbled title of an article) is named as lost; the article
+    itself, its text and passages stay."""
     backend.garble_article("depot", "title")
     code, output = repair(backend, capsys)
     assert_refused(output, code, ["article depot", "title"])
@@ -311,32 +313,22 @@ def test_a_garbled_title_with_no_older_copy_is_named_as_lost(
     assert code == 0, "the loss is reported once; the index is consistent again"
 
 
-@pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
 def test_a_lone_surrogate_escape_in_a_stored_line_is_found_and_repaired(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A `\\ud800` escape written into a title (it parses, but is no text UTF-8 can hold): `check` finds it
-    and `check --repair` restores the title or names it as lost, instead of failing on it."""
-    if not history:
-        backend.forget_history()
+    and `check --repair` names the title as lost (nothing else holds it), instead of failing on it."""
     backend.edit_article("tram", "Lyon opens", "\\ud800Lyon opens")
     code, output = repair(backend, capsys)
-    if history:
-        assert code == 0, output
-        assert_nothing_lost(backend, before, settings, output)
-    else:
-        assert_refused(output, code, ["article tram", "title"])
-        assert cli(capsys, "check", "--index", backend.location)[0] == 0
+    assert_refused(output, code, ["article tram", "title"])
+    assert cli(capsys, "check", "--index", backend.location)[0] == 0
 
 
-@pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
+@pytest.mark.parametrize("article_id", ["tram", "hospital"])
 def test_edited_article_text_is_not_kept_as_truth(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], article_id: str
 ) -> None:
     """F13: `million` → `billion` in a stored article is found, never served, and repaired back."""
-    if not history:
-        backend.forget_history()
-    article_id = "tram" if history else "hospital"
     backend.edit_article(article_id, "million", "billion")
     with pytest.raises(StoreError, match="check --repair"):
         Assistant.open(backend.location, settings)
@@ -349,9 +341,8 @@ def test_edited_article_text_is_not_kept_as_truth(
 def test_a_lost_manifest_is_rebuilt_with_the_model_found_in_the_cache(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """F14: a single snapshot without its manifest: rebuilt from the files, the embedding model read
-    from the embedding cache (the configured default model is another one), and `list` works again."""
-    backend.forget_history()
+    """F14: an index without its manifest: rebuilt from the records, the embedding model read from the
+    embedding cache (the configured default model is another one), and `list` works again."""
     backend.remove_manifest()
     code, output = cli(capsys, "list", "--index", backend.location)
     assert code == 1 and "check --repair" in output
@@ -367,7 +358,6 @@ def test_a_lost_manifest_without_cache_takes_the_model_given(
 ) -> None:
     """F14: no manifest, no cache, and no model that can be confirmed: `check --repair` says how to name
     the model (never back to itself unchanged); named, the model is confirmed against stored vectors."""
-    backend.forget_history()
     backend.forget_cache()
     backend.remove_manifest()
     code, output = repair(backend, capsys, "--embedding-model", "/nowhere/no-such-model")
@@ -379,13 +369,10 @@ def test_a_lost_manifest_without_cache_takes_the_model_given(
     assert_nothing_lost(backend, before, settings, output)
 
 
-@pytest.mark.parametrize("history", [True, False], ids=["older-snapshot", "no-older-snapshot"])
 def test_a_wrong_dimension_in_the_manifest_is_repaired(
-    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], history: bool
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """F14: a manifest whose dimension was changed is found and rebuilt; `list` works again."""
-    if not history:
-        backend.forget_history()
     backend.set_dimension(768)
     code, output = cli(capsys, "list", "--index", backend.location)
     assert code == 1 and "check --repair" in output

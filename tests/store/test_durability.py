@@ -3,7 +3,6 @@ always opens and passes `check`, nothing stored before a kill is lost, and re-ru
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,9 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.store.check import check
-from qa.store.layout import CURRENT
+from qa.store.layout import manifest_of
 from qa.store.store import Store
+from tests.store.folders import rows
 from tests.store.kill_harness import LANDINGS, finish, run_round, stored, write_corpus
 
 ARTICLES = 300
@@ -35,6 +35,7 @@ def test_killed_ingestion_keeps_every_saved_article_and_resumes(tmp_path: Path) 
         assert result.lost == [], context
         assert result.altered == [], context
         assert result.whole_batches, f"{context}: a kill lost more than the batch in progress"
+        assert not result.failed, f"{context}: a run that was not killed failed: {result.failed}"
     assert sum(r.killed for r in rounds) >= ROUNDS // 2, "most rounds were killed before finishing"
     assert any(r.mid_save for r in rounds), "at least one kill landed in the middle of a save"
     killed = [r for r in rounds if r.killed]
@@ -46,13 +47,12 @@ def test_killed_ingestion_keeps_every_saved_article_and_resumes(tmp_path: Path) 
     assert sorted(report["added"] + report["unchanged"]) == sorted(texts) and report["replaced"] == []
     assert len(report["unchanged"]) == rounds[-1].after
     assert stored(index) == texts
-    saved = index / (index / CURRENT).read_text().strip() / "articles.jsonl"
-    assert len(saved.read_text().splitlines()) == ARTICLES, "every article exactly once"
+    assert len(rows(index, "articles")) == ARTICLES, "every article exactly once"
     store = Store.load(index)
     assert store.chunk_count == sum(len(store.chunks_of(article_id)) for article_id in texts)
     final = check(index)
     assert final.ok and final.missing_vectors == [], final.summary()
-    assert json.loads((saved.parent / "manifest.json").read_text())["articles"] == ARTICLES
+    assert manifest_of(index)["articles"] == ARTICLES
 
 
 def test_ingestion_commits_in_batches(tmp_path: Path, fast_settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from qa.errors import StoreError
-from qa.store.layout import CURRENT, write_lock
+from qa.store.layout import RECORDS, VECTORS, manifest_of, write_lock
 from qa.store.store import Store
 from qa.types import Article, Chunk
 
@@ -66,11 +67,14 @@ def test_save_and_load_roundtrip(tmp_path: Path) -> None:
     assert loaded.version == 2 and len(loaded) == 1 and loaded.chunk_count == 2
     assert loaded.embedding_model == "test-model"
     np.testing.assert_allclose(loaded.vectors_of("c"), _article("c", 2, 5)[2], atol=1e-6)
-    snapshots = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
-    assert snapshots == ["v000001", "v000002"], "the snapshot before the current one is kept as a fallback"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [RECORDS, VECTORS]
+    rows = (tmp_path / VECTORS).stat().st_size // (4 * DIM)
+    assert rows == 6, "vector rows are only appended: the deleted article's four stay, unused"
+    loaded.upsert(*_article("d", 1, 7))
     loaded.save()
-    snapshots = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
-    assert snapshots == ["v000002", "v000003"], "older snapshots are removed after the swap"
+    again = Store.load(tmp_path)
+    assert again.version == 3 and sorted(a.id for a in again.articles()) == ["c", "d"]
+    assert (tmp_path / VECTORS).stat().st_size // (4 * DIM) == 7
 
 
 def test_mismatched_vectors_are_refused(tmp_path: Path) -> None:
@@ -128,7 +132,9 @@ def test_killed_writer_never_damages_the_index(tmp_path: Path) -> None:
         loaded = Store.load(tmp_path)
         assert loaded.article("keep") is not None, "a previously stored article was lost"
         assert loaded.chunk_count == sum(len(loaded.chunks_of(a.id)) for a in loaded.articles())
-        assert (tmp_path / CURRENT).read_text().strip() in {p.name for p in tmp_path.iterdir()}
+        saved = manifest_of(tmp_path)
+        assert (tmp_path / VECTORS).stat().st_size >= saved["vector_rows"] * 4 * DIM
+        assert saved["chunks"] == loaded.chunk_count and saved["version"] == loaded.version
     assert Store.load(tmp_path).version > 1, "the writer made progress between kills"
 
 
@@ -148,3 +154,29 @@ def test_a_non_finite_vector_is_refused_and_nothing_else_is_touched(tmp_path: Pa
         store.upsert(article, chunks, vectors)
     assert [c.id for c in store.chunks_of("broken")] == ["broken#0"]
     assert store.search(kept[2][0], k=1)[0][0].id == "kept#0"
+
+
+def test_a_save_writes_only_what_changed(tmp_path: Path) -> None:
+    """A save appends the batch's vectors and replaces only the rows of the articles it touched."""
+    store = Store(tmp_path, "test-model", DIM)
+    for number in range(5):
+        store.upsert(*_article(f"a{number}", 3, number))
+    store.save()
+    vectors = (tmp_path / VECTORS).read_bytes()
+
+    def rowids() -> dict[str, int]:
+        with sqlite3.connect(tmp_path / RECORDS) as connection:
+            return dict(connection.execute("SELECT id, rowid FROM articles"))
+
+    before = rowids()
+    loaded = Store.load(tmp_path)
+    loaded.upsert(*_article("new", 2, 9))
+    loaded.upsert(*_article("a3", 1, 10))  # replaced
+    loaded.delete("a1")
+    loaded.save()
+    after = rowids()
+    assert {k: after[k] for k in ("a0", "a2", "a4")} == {k: before[k] for k in ("a0", "a2", "a4")}, "rewritten"
+    assert "a1" not in after and after["a3"] != before["a3"] and "new" in after
+    grown = (tmp_path / VECTORS).read_bytes()
+    assert grown[: len(vectors)] == vectors and len(grown) == len(vectors) + 3 * 4 * DIM
+    np.testing.assert_allclose(Store.load(tmp_path).vectors_of("new"), _article("new", 2, 9)[2], atol=1e-6)
