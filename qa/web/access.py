@@ -107,11 +107,13 @@ class UiSessions:
         with self._lock:
             return bool(token) and token in self._cookies
 
-    def _from_page(self, request: gr.Request) -> bool:
+    def _from_page(self, request: gr.Request | None) -> bool:
         if not self.page_cookie:
             return True
         cookies = getattr(request, "cookies", None)
-        return bool(cookies) and PAGE_COOKIE in cookies and self.is_page_cookie(cookies[PAGE_COOKIE])
+        if not cookies or PAGE_COOKIE not in cookies:
+            return False
+        return self.is_page_cookie(cookies[PAGE_COOKIE])
 
     def register(self, request: gr.Request | None) -> None:
         """Remember the session of a page load (one whose requests carry the page's cookie, when required)."""
