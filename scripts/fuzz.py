@@ -8,6 +8,13 @@ article the index could not store, chunks that do not slice the text). The "batc
 together with good files and counts the good articles that did not come through ("lost"). Crashing inputs are
 saved for replay. Exits 1 on any crash or lost article.
 
+The "store" target damages copies of a small index (built once with the fast embedder): random byte edits of
+its files, and the damage of F10–F14 (noise in the vectors, a passage line deleted or garbled, an article line
+garbled or its text edited, the manifest lost or its dimension changed, with and without the embedding cache).
+`check` must find every change; `check --repair` must give back every article whole or name it as lost. It
+costs seconds an input, so it runs once every STORE_EVERY rounds. The "fetch" seed (F3) is a server on
+127.0.0.1 that sends its headers one byte at a time: the fetch must end at its timeout.
+
 Usage:
     .venv/bin/python scripts/fuzz.py [--seconds 300] [--seed 1] [--articles samples/news] [--crashes fuzz-crashes]
 """
@@ -24,8 +31,10 @@ import random
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -40,17 +49,24 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa.assistant import Assistant  # noqa: E402
+from qa.config import Settings  # noqa: E402
 from qa.errors import NewsqaError  # noqa: E402
 from qa.ingest.chunking import Chunker  # noqa: E402
 from qa.ingest.dates import parse_date  # noqa: E402
 from qa.ingest.decoding import read_text  # noqa: E402
-from qa.ingest.fetch import FetchResult, _retry_after_s  # noqa: E402
+from qa.ingest.fetch import FetchConfig, Fetcher, FetchError, FetchResult, _retry_after_s  # noqa: E402
 from qa.ingest.readers import read_file, read_paths  # noqa: E402
 from qa.ingest.records import ReadResult, build_article  # noqa: E402
 from qa.ingest.web_pages import page_record  # noqa: E402
 from qa.retrieval.filters import Filters  # noqa: E402
+from qa.store.layout import VECTORS  # noqa: E402
 from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
 from qa.types import Article  # noqa: E402
+from tests.store.corruption import FolderBackend, Stored, read_stored  # noqa: E402
+
+STORE_EMBEDDING = "all-minilm-l6-v2"  # the fast embedder: the store target is about damage, not answers
+STORE_EVERY = 4  # rounds between two store inputs (one takes seconds, a parser input milliseconds)
 
 PER_INPUT_SECONDS = 30
 # Tokens that have broken parsers before, or that parsers must treat with care.
@@ -72,8 +88,9 @@ def _nested(depth: int) -> object:
 
 
 _LINE = {"title": "Seed", "text": "Oslo opened a new public library on Monday; it holds 450,000 books."}
-# Inputs that once crashed a run, hung it or lost articles (issue numbers F1–F9), by target. The costly ones
-# (a 16 MB CSV field, a page that keeps HTML extraction busy past its limit) are tried once, never mutated.
+# Inputs that once crashed a run, hung it or lost articles (F1–F9 here, F10–F14 in STORE_DAMAGE), by target.
+# The costly ones (a 16 MB CSV field, a page that keeps HTML extraction busy past its limit, a server that
+# drips its headers) are tried once, never mutated.
 SEEDS: dict[str, list[bytes]] = {
     "retry-after": [
         "²".encode(),
@@ -125,6 +142,7 @@ ONCE: dict[str, list[bytes]] = {
         + _LINE["text"].encode()
         + b"</p></body></html>"
     ],  # F4
+    "fetch": [b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Drip: " + b"x" * 40 + b"\r\n\r\n<p>late</p>"],  # F3
 }
 
 
@@ -441,6 +459,132 @@ def check_batch(hostile: bytes, kind: str, good: list[Article], folder: Path) ->
     return (True, None)
 
 
+def check_fetch(data: bytes, folder: Path) -> Outcome:
+    """F3: a server on 127.0.0.1 sends `data` one byte every 0.25 s; a fetch with a 1 s timeout must end as a
+    timeout long before the server is done (wall time alone would blame a starved machine for a hang)."""
+    keep(folder, data.decode("utf-8", "replace"))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        stop = threading.Event()
+
+        def drip() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in data:
+                    if stop.wait(0.25):
+                        return
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        return
+
+        server = threading.Thread(target=drip, daemon=True)
+        server.start()
+        config = FetchConfig(allow_hosts=("127.0.0.1",), timeout_s=1.0, retries=0, respect_robots=False)
+        with Fetcher(config) as fetcher:
+            began = time.perf_counter()
+            try:
+                fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/slow")
+            except FetchError as error:
+                kind, reason = error.kind, str(error)
+            else:
+                kind, reason = "none", "the whole response came through"
+            finally:
+                stop.set()
+            took = time.perf_counter() - began
+    dripping = 0.25 * len(data)
+    if kind != "timeout" or took > dripping / 2:
+        raise RuleBroken(f"a fetch with a 1 s timeout from a {dripping:.0f} s drip: {reason} after {took:.1f} s")
+    return (False, reason)
+
+
+class BuiltIndex:
+    """A small index of sample articles, built once in two saves."""
+
+    def __init__(self, articles: list[Article], root: Path) -> None:
+        self.settings = Settings(embedding_model=STORE_EMBEDDING)
+        self.backend = FolderBackend(root)
+        for number, batch in enumerate((articles[:2], articles[2:4])):
+            folder = root / f"batch{number}"
+            folder.mkdir(parents=True)
+            for article in batch:
+                (folder / f"{article.id}.jsonl").write_bytes(render(article, "jsonl"))
+            Assistant.open(self.backend.location, self.settings).ingest([folder])
+        self.before: Stored = read_stored(self.backend.location, self.settings)
+        if len(self.before.articles) != 4:
+            raise SystemExit(f"the store target's index holds {len(self.before.articles)} articles, not 4")
+
+
+def _word_of(rng: random.Random, backend: FolderBackend, article_id: str) -> str:
+    """An ASCII word of the article's stored line (so the edit changes exactly that line)."""
+    line = next(line.decode("utf-8") for line in backend.records("articles") if json.loads(line)["id"] == article_id)
+    text = json.loads(line)["text"]
+    return rng.choice([w for w in re.findall(r"\b[a-z]{5,}\b", text) if w in line])
+
+
+# F10–F14, as done to a copy of the built index: (name, damage).
+STORE_DAMAGE: list[tuple[str, Callable[[random.Random, FolderBackend, str], None]]] = [
+    ("F10 noise in the vectors", lambda rng, b, a: b.write_part(
+        VECTORS, _noise(rng, b.read_part(VECTORS)))),
+    ("F11 a passage line deleted", lambda rng, b, a: b.delete_chunk(a, 0)),
+    ("F11 a passage line garbled", lambda rng, b, a: b.garble_chunk(a, 0)),
+    ("F12 an article's text garbled", lambda rng, b, a: b.garble_article(a, "text")),
+    ("F12 an article's title garbled", lambda rng, b, a: b.garble_article(a, "title")),
+    ("F13 an article's text edited", lambda rng, b, a: b.edit_article(a, w := _word_of(rng, b, a), w.upper())),
+    ("F14 the manifest lost", lambda rng, b, a: b.remove_manifest()),
+    ("F14 a wrong dimension", lambda rng, b, a: b.set_dimension(rng.choice([1, 383, 385, 768]))),
+]  # fmt: skip
+
+
+def _noise(rng: random.Random, data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(rng.randrange(256) for _ in range(256)) + data[middle + 256 :]
+
+
+def store_target(
+    built: BuiltIndex, rng: random.Random, donors: list[bytes], folder: Path, seed: int | None = None
+) -> Outcome:
+    """Damage a copy of the built index: `check` finds it; `check --repair` restores or names what is lost.
+
+    `seed` picks one of STORE_DAMAGE as it is, with the embedding cache kept; else the damage is random."""
+    backend = built.backend.copy_to(folder / "copy")
+    if seed is None and rng.random() < 0.3:
+        backend.forget_cache()
+    parts = {part: backend.read_part(part) for part in backend.parts()}
+    article_id = rng.choice(sorted(built.before.articles))
+    if seed is not None or rng.random() < 0.5:
+        name, damage = STORE_DAMAGE[seed] if seed is not None else rng.choice(STORE_DAMAGE)
+        damage(rng, backend, article_id)
+    else:
+        part = rng.choice(sorted(parts))
+        name = f"random edits of {part}"
+        backend.write_part(part, mutate(rng, parts[part], donors))
+    keep(folder, name)
+    changed = any(backend.read_part(part) != data for part, data in parts.items())
+    if changed and Assistant.check_index(backend.location, built.settings).ok:
+        raise RuleBroken(f"{name}: `check` did not find the damage")
+    try:
+        report = Assistant.check_index(backend.location, built.settings, repair=True)
+    except NewsqaError as error:
+        return (False, f"{name}: repair refused: {error}")
+    after = read_stored(backend.location, built.settings)
+    silent = [
+        i
+        for i, fields in built.before.articles.items()
+        if not any(i in item for item in report.lost)
+        and (after.articles.get(i) != fields or after.passages.get(i) != built.before.passages[i])
+    ]
+    if silent:
+        raise ArticlesLost(len(silent), f"{name}: articles changed or gone and not named as lost: {silent}")
+    if report.lost:
+        return (False, f"{name}: named as lost: {report.lost[0]}")
+    if not Assistant.check_index(backend.location, built.settings).ok:
+        raise RuleBroken(f"{name}: `check --repair` said it repaired, `check` still finds problems")
+    return (True, None)
+
+
 class ArticlesLost(RuleBroken):
     """Good articles did not come through a batch with a hostile input in it."""
 
@@ -470,6 +614,7 @@ def seed_runs(articles: list[Article]) -> list[tuple[str, Callable[[Path], Outco
         "retry-after": lambda data, folder: check_retry_after(data.decode(), folder),
         "dates": lambda data, folder: check_date(data.decode(), folder),
         "page": check_page,
+        "fetch": check_fetch,
     }
     good = articles[:3]
     for name, inputs in [*SEEDS.items(), *ONCE.items()]:
@@ -513,12 +658,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     donors = [render(article, kind) for article in articles for kind in FORMATS]
     rng = random.Random(args.seed)
-    tallies = {name: Tally() for name in TARGETS}
+    tallies = {name: Tally() for name in [*TARGETS, "fetch", "store"]}
     signal.signal(signal.SIGALRM, _alarm)
     started = time.perf_counter()
     deadline = started + args.seconds
     with tempfile.TemporaryDirectory(prefix="newsqa-fuzz-") as scratch:
-        folder = Path(scratch)
+        folder = Path(scratch) / "input"
+        folder.mkdir()
+        built = BuiltIndex(articles, Path(scratch) / "built")
+        check_page(render(articles[0], "html"), folder)  # loads what parsers load once (language model), untimed
 
         def attempt(name: str, call: Callable[[Path], Outcome]) -> None:
             tally = tallies[name]
@@ -546,9 +694,15 @@ def main(argv: list[str] | None = None) -> int:
 
         for name, call in seed_runs(articles):  # the seeds first, each as it is
             attempt(name, call)
+        for number in range(len(STORE_DAMAGE)):
+            attempt("store", lambda folder, n=number: store_target(built, rng, donors, folder, seed=n))
+        rounds = 0
         while time.perf_counter() < deadline:
             for name, target in TARGETS.items():
                 attempt(name, lambda folder, target=target: target(rng, articles, donors, folder))
+            if rounds % STORE_EVERY == 0:
+                attempt("store", lambda folder: store_target(built, rng, donors, folder))
+            rounds += 1
     elapsed = time.perf_counter() - started
     print_report(tallies, elapsed, args.seed)
     return 1 if any(t.crashes or t.lost for t in tallies.values()) else 0
@@ -558,9 +712,11 @@ def save_crash(folder: Path, name: str, seed: int, scratch: Path, error: Excepti
     """Keep the crashing input and its traceback; print a one-line note."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{re.sub(r'[^a-z]+', '-', name)}-{len(list(folder.iterdir())):04d}"
-    inputs = [p for p in scratch.rglob("*") if p.is_file()]
-    for path in inputs:
-        (folder / f"{stem}{path.suffix}").write_bytes(path.read_bytes())
+    for path in scratch.iterdir():
+        if path.is_dir():  # a batch of files, a damaged index
+            shutil.copytree(path, folder / f"{stem}-{path.name}")
+        else:
+            shutil.copyfile(path, folder / f"{stem}{path.suffix}")
     (folder / f"{stem}.txt").write_text(f"parser: {name}\nseed: {seed}\n\n{traceback.format_exc()}")
     print(f"CRASH in {name}: {type(error).__name__}: {str(error)[:160]} (saved as {folder / stem}.*)", file=sys.stderr)
 
@@ -585,7 +741,9 @@ def print_report(tallies: dict[str, Tally], elapsed: float, seed: int) -> None:
         total.lost += t.lost
     print("-" * len(header))
     print(f"{'total':12} {total.tried:7} {total.accepted:9} {total.rejected:9} {total.crashes:8}")
-    print(f"\ngood articles lost next to hostile inputs: {total.lost} (in {tallies['batch'].tried} batches)")
+    print(f"\ngood articles lost next to hostile inputs: {tallies['batch'].lost} (in {tallies['batch'].tried} batches)")
+    store = tallies["store"]
+    print(f"articles lost silently by a damaged index's repair: {store.lost} (in {store.tried} damaged indexes)")
     print("\ncommonest rejection reasons (particulars blanked):")
     for name, t in tallies.items():
         for reason, count in t.reasons.most_common(3):

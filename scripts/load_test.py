@@ -6,15 +6,18 @@
    another, while two writer threads run `newsqa ingest` of generated articles (plus one garbage file) and
    `newsqa delete` of some of them into the served index.
 3. Reports throughput, latency (p50/p95) split into queue wait and answering, errors, the writers' operations,
-   then checks the index: it opens, holds exactly the expected articles, every chunk belongs to a stored article,
-   and `newsqa check` passes.
+   then checks the index: it opens, holds exactly the expected articles (every article ingested and not deleted
+   is still there: "articles lost" counts those that are not), every chunk belongs to a stored article, and
+   `newsqa check` passes. Every answer's citations must resolve: each `[n]` marker has its citation, each
+   citation is a passage retrieved for that answer, of an article that was stored, and its quote is that
+   passage's text at the quoted offsets.
 
 The LLM answers one question at a time (the app's queue runs one model job at a time), so with N clients most
 of each request's latency is waiting in the queue: the report shows how much.
 
 Usage:
-    .venv/bin/python scripts/load_test.py [--clients 4] [--seconds 120] [--extra 12] [--keep]
-Exits 1 when any request failed or the index is inconsistent afterwards.
+    .venv/bin/python scripts/load_test.py [--clients 8] [--seconds 600] [--extra 400] [--embedding-model NAME]
+Exits 1 when any request failed, a citation did not resolve, or the index is inconsistent afterwards.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.store.store import Store  # noqa: E402
+from qa.text import CITATION_MARKER  # noqa: E402
 
 STARTUP_SECONDS = 600
 REQUEST_TIMEOUT = 900
@@ -60,6 +64,7 @@ class Request:
     answering: float | None = None
     abstained: bool | None = None
     hit_ids: list[str] = field(default_factory=list)
+    citations: int = 0
     error: str | None = None
 
 
@@ -76,10 +81,15 @@ class WriterOp:
 # -- setup ----------------------------------------------------------------------------------------
 
 
+EMBEDDING_MODEL: str | None = None  # --embedding-model, for every newsqa subprocess
+
+
 def env() -> dict[str, str]:
     """The environment of every newsqa subprocess: offline, no analytics, no password."""
     values = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     values.pop("NEWSQA_AUTH", None)
+    if EMBEDDING_MODEL:
+        values["NEWSQA_EMBEDDING_MODEL"] = EMBEDDING_MODEL
     return values
 
 
@@ -140,7 +150,32 @@ def generated_articles(folder: Path, count: int, rng: random.Random) -> list[tup
 # -- the load -------------------------------------------------------------------------------------
 
 
-def asker(number: int, url: str, questions: list[str], deadline: float, results: list[Request]) -> None:
+def citation_problems(answer: dict, known_ids: set[str]) -> list[str]:
+    """Why the answer's citations do not resolve (empty when every one does)."""
+    problems = []
+    hits = {hit["chunk"]["id"]: hit["chunk"] for hit in answer["hits"]}
+    numbers = {citation["number"] for citation in answer["citations"]}
+    missing = {int(n) for n in CITATION_MARKER.findall(answer["answer"])} - numbers
+    if missing:
+        problems.append(f"markers without a citation: {sorted(missing)}")
+    for citation in answer["citations"]:
+        name = f"[{citation['number']}] {citation['article_id']}"
+        quote_start, quote_end = citation["quote_start"], citation["quote_end"]  # offsets in the article, as start/end
+        chunk = hits.get(citation["chunk_id"])
+        if citation["article_id"] not in known_ids:
+            problems.append(f"{name}: an article that was never stored")
+        elif chunk is None or chunk["article_id"] != citation["article_id"]:
+            problems.append(f"{name}: not a passage retrieved for this answer")
+        elif (chunk["text"], chunk["start"], chunk["end"]) != (citation["passage"], citation["start"], citation["end"]):
+            problems.append(f"{name}: the passage differs from the retrieved one")
+        elif citation["passage"][quote_start - citation["start"] : quote_end - citation["start"]] != citation["quote"]:
+            problems.append(f"{name}: the quote is not the passage's text at its offsets")
+    return problems
+
+
+def asker(
+    number: int, url: str, questions: list[str], deadline: float, results: list[Request], known_ids: set[str]
+) -> None:
     """One client session asking questions one after another until the deadline."""
     from gradio_client import Client
 
@@ -156,8 +191,12 @@ def asker(number: int, url: str, questions: list[str], deadline: float, results:
             request.answering = float(answer["timings"].get("total", 0.0))
             request.abstained = bool(answer["abstained"])
             request.hit_ids = [hit["article"]["id"] for hit in answer["hits"]]
+            request.citations = len(answer["citations"])
+            unresolved = citation_problems(answer, known_ids)
             if answer["question"] != question:
                 request.error = f"answer is for another question: {answer['question']!r}"
+            elif unresolved:
+                request.error = f"citations do not resolve: {'; '.join(unresolved)}"
         except Exception as error:  # every failure counts, whatever its kind
             request.error = f"{type(error).__name__}: {error}"
         request.latency = time.monotonic() - request.started
@@ -294,9 +333,21 @@ def probe_freshness(url: str, writers: Writers, fresh: list[tuple[str, Path]], v
 # -- checks and report ----------------------------------------------------------------------------
 
 
+def listed_ids(index: Path) -> set[str] | None:
+    """The article ids `newsqa list` shows for the index (None when it fails)."""
+    result = newsqa("list", "--index", str(index), "--json")
+    if result.returncode != 0:
+        print(f"newsqa list failed ({result.returncode}): {result.stderr[-500:]}")
+        return None
+    return {article["id"] for article in json.loads(result.stdout)}
+
+
 def check_index(index: Path, expected: set[str]) -> list[str]:
     """What is wrong with the index after the run (empty when consistent)."""
     problems = []
+    listed = listed_ids(index)
+    if listed is None or expected - listed:
+        problems.append(f"lost: {sorted(expected - (listed or set()))} are not listed by `newsqa list`")
     try:
         store = Store.load(index)
     except Exception as error:
@@ -338,6 +389,7 @@ def report(requests: list[Request], ops: list[WriterOp], elapsed: float, clients
     print(f"\n== /ask under load: {clients} clients, {elapsed:.0f} s ==")
     print(f"answers          {len(done)} ({sum(bool(r.abstained) for r in done)} abstained)")
     print(f"errors           {len(failed)}")
+    print(f"citations        {sum(r.citations for r in done)}, all resolved (a citation that did not is an error)")
     print(f"throughput       {60 * len(done) / elapsed:.2f} answers/min")
     for name, values in (("latency", latencies), ("  answering", answering), ("  queue wait", waiting)):
         print(f"{name:16} p50 {percentile(values, 0.5):6.1f} s   p95 {percentile(values, 0.95):6.1f} s")
@@ -362,20 +414,30 @@ def report(requests: list[Request], ops: list[WriterOp], elapsed: float, clients
 def main(argv: list[str] | None = None) -> int:
     """Run the load test; returns 1 on any failed request or an inconsistent index."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=4, help="concurrent client sessions (default 4)")
-    parser.add_argument("--seconds", type=float, default=120, help="how long clients keep asking (default 120)")
-    parser.add_argument("--extra", type=int, default=12, help="generated articles the writers ingest (default 12)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client sessions (default 8)")
+    parser.add_argument("--seconds", type=float, default=600, help="how long clients keep asking (default 600)")
+    parser.add_argument(
+        "--extra", type=int, default=400, help="generated articles the writers may ingest, 3 a batch (default 400)"
+    )
+    parser.add_argument("--embedding-model", help="embedding model of the index (default: newsqa's default)")
     parser.add_argument("--articles", type=Path, default=ROOT / "samples" / "news")
     parser.add_argument("--questions", type=Path, default=ROOT / "samples" / "gold" / "dev" / "questions.jsonl")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (index, server log)")
+    parser.add_argument(
+        "--no-probe", action="store_true", help="skip asking afterwards about the writers' changes (saves answers)"
+    )
     args = parser.parse_args(argv)
+    global EMBEDDING_MODEL
+    EMBEDDING_MODEL = args.embedding_model
     rng = random.Random(args.seed)
     questions = [
         json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line
     ]
     rng.shuffle(questions)
 
+    # A SIGTERM (a `timeout`, a CI limit) unwinds through `finally`, which stops the server it started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     work = Path(tempfile.mkdtemp(prefix="newsqa-load-"))
     server: subprocess.Popen | None = None
     try:
@@ -407,9 +469,10 @@ def main(argv: list[str] | None = None) -> int:
         deadline = started + args.seconds
         victims = pick_victims(args.questions, base_ids, rng)
         writers = Writers(served, base_ids, fresh, garbage, list(victims))
+        known_ids = base_ids | {article_id for article_id, _ in fresh}
         threads = writers.run(deadline)
         askers = [
-            threading.Thread(target=asker, args=(n, url, questions, deadline, requests), daemon=True)
+            threading.Thread(target=asker, args=(n, url, questions, deadline, requests, known_ids), daemon=True)
             for n in range(args.clients)
         ]
         for thread in askers:
@@ -422,15 +485,18 @@ def main(argv: list[str] | None = None) -> int:
         report(requests, writers.ops, elapsed, args.clients, {article_id for article_id, _ in fresh})
         if writers.busy_retries:
             print(f"writers retried {writers.busy_retries} time(s) after the 30 s index-lock wait ran out")
-        probe_freshness(url, writers, fresh, victims)
+        if not args.no_probe:
+            probe_freshness(url, writers, fresh, victims)
         server_errors = [line for line in log.read_text().splitlines() if "Traceback" in line or " ERROR " in line]
         print(f"\nserver log: {len(server_errors)} error lines ({log if args.keep else 'removed'})")
         stop(server)
         server = None
 
         problems = check_index(served, writers.expected)
+        lost = len(writers.expected - (listed_ids(served) or set()))
         print("\n== the index afterwards ==")
         print(f"expected {len(writers.expected)} articles ({len(base_ids)} samples + the writers' net additions)")
+        print(f"articles lost    {lost} (ingested or sampled, never deleted, and not listed at the end)")
         for problem in problems:
             print(f"  PROBLEM: {problem}")
         print("consistent: yes (opens, expected articles, every chunk owned, newsqa check ok)" if not problems else "")

@@ -253,7 +253,7 @@ class FeedFile:
             raise StoreError(f"{self.path} is damaged ({error}); fix or delete it and add the feeds again") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             raise StoreError(f"{self.path} has an unknown format; this newsqa reads format {FORMAT_VERSION}")
-        states = [state for state in (_state_or_none(item) for item in _entries(data)) if state is not None]
+        states = [state for state in (feed_from_entry(item) for item in _entries(data)) if state is not None]
         return {state.url: state for state in states}
 
     def update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
@@ -498,8 +498,9 @@ def _entries(data: dict[str, Any]) -> list[Any]:
     return feeds if isinstance(feeds, list) else []
 
 
-def _state_or_none(item: Any) -> FeedState | None:
-    """The feed an entry of feeds.json describes; None when it is unusable (no URL, wrong types)."""
+def feed_from_entry(item: Any) -> FeedState | None:
+    """The feed an entry of feeds.json (or a row of a database's feeds) describes; None when it is unusable
+    (no URL, wrong types)."""
     if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"].strip():
         return None
     try:
@@ -529,7 +530,7 @@ def feeds_file_problems(data: Any) -> list[str]:
         return ["feeds.json: 'feeds' is not a list"]
     problems = []
     for number, item in enumerate(_entries(data), start=1):
-        if _state_or_none(item) is None:
+        if feed_from_entry(item) is None:
             url = item.get("url") if isinstance(item, dict) else None
             what = f"feed {url!r}" if isinstance(url, str) and url.strip() else "an entry without a URL"
             problems.append(f"feeds.json entry {number} ({what}) is unusable and ignored; add the feed again")

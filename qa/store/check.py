@@ -1125,6 +1125,8 @@ def _check_leftovers(path: Path, current: str | None, names: list[str], plan: _P
 
 
 def _check_feeds(path: Path, report: CheckReport) -> None:
+    from qa.ingest.feeds import feeds_file_problems  # the store does not depend on ingestion at import time
+
     feeds = path / FEEDS
     if not feeds.exists():
         return
@@ -1140,6 +1142,9 @@ def _check_feeds(path: Path, report: CheckReport) -> None:
                 f"{FEEDS} does not parse ({error}); fix it, or delete it and add the feeds again",
             )
         )
+        return
+    for number, message in enumerate(feeds_file_problems(data), start=1):
+        report.problems.append(Problem("feeds", f"{FEEDS}:{number}", message))
 
 
 # -- repair ----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ ARTICLES_FILE = "articles.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
 FAISS_FILE = "vectors.faiss"
 SNAPSHOT_FILES = (ARTICLES_FILE, CHUNKS_FILE, FAISS_FILE)
-SNAPSHOT_NAME = re.compile(r"^v(\d{6,})$")
+SNAPSHOT_NAME = re.compile(r"v([0-9]{6,18})")  # ASCII digits, bounded: a damaged CURRENT may hold anything
 
 
 def ann_name(version: int) -> str:
@@ -71,7 +71,7 @@ def fsync_write(path: Path, data: bytes) -> None:
 
 def snapshot_version(name: str) -> int | None:
     """The version of a snapshot folder name (`v000012` → 12); None for any other name."""
-    match = SNAPSHOT_NAME.match(name)
+    match = SNAPSHOT_NAME.fullmatch(name)
     return int(match.group(1)) if match else None
 
 

@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 
 from qa.embedding.cache import DEFAULT_MAX_ENTRIES, EmbeddingCacheWarning
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState
+from qa.ingest.feeds import FeedState, feed_from_entry
 from qa.retrieval.filters import Filters
 from qa.store.protocol import check_upsert, redact
 from qa.types import Article, Chunk
@@ -662,8 +662,10 @@ class PostgresFeeds:
         connection = self.backend.connection()
         if scalar(connection.execute(f"SELECT to_regclass('{SCHEMA}.feeds')")) is None:
             return {}
-        rows = connection.execute(f"SELECT state FROM {SCHEMA}.feeds ORDER BY added").fetchall()
-        return {state.url: state for state in (FeedState.from_dict(row[0]) for row in rows)}
+        rows = connection.execute(f"SELECT url, state FROM {SCHEMA}.feeds ORDER BY added").fetchall()
+        # A row whose state is unusable is left out, as `feeds.json` entries are; `newsqa check` reports it.
+        states = [(url, feed_from_entry(state)) for url, state in rows]
+        return {url: state for url, state in states if state is not None and state.url == url}
 
     def update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
         """Apply `change` to the feeds in one transaction, one writer at a time."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState
+from qa.ingest.feeds import feed_from_entry
 from qa.store.check import WARNING, CheckReport, Problem, merge
 from qa.store.postgres import (
     EF_SEARCH,
@@ -130,12 +130,15 @@ def _inspect(backend: PostgresBackend) -> tuple[CheckReport, dict[str, Any]]:
     report.missing_vectors = sorted(set(missing) | plan["offsets"])
 
     for url, state in connection.execute(f"SELECT url, state FROM {SCHEMA}.feeds ORDER BY added").fetchall():
-        try:
-            if FeedState.from_dict(state).url != url:
-                raise ValueError("its state names another URL")
-        except (TypeError, ValueError, AttributeError) as error:
+        feed = feed_from_entry(state)
+        if feed is None or feed.url != url:
+            why = "its state names another URL" if feed is not None else "no URL, or fields of the wrong type"
             report.problems.append(
-                Problem("feeds", url, f"feed {url} is unreadable ({error}); remove it and add it again")
+                Problem(
+                    "feeds",
+                    url,
+                    f"feed {url!r} is unusable and ignored ({why}); `newsqa feeds add {url}` follows it again",
+                )
             )
 
     report.articles = int(scalar(connection.execute(f"SELECT count(*) FROM {SCHEMA}.articles")))

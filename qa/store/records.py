@@ -214,12 +214,30 @@ class ChunkRecord:
     intact: bool = True
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _parsed(text: str, value: Any) -> Any:
+    """`value`, parsed from `text`, with lone surrogates (what a damaged line's `\\udXXX` escape decodes to) made
+    U+FFFD: they cannot be written as UTF-8, and newsqa never stores them, so such a field is damaged anyway."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return value
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_parsed(text, item) for item in value]
+    if isinstance(value, dict):
+        return {_parsed(text, key): _parsed(text, item) for key, item in value.items()}
+    return value
+
+
 def read_article_line(number: int, text: str) -> ArticleRecord:
     """Parse one `articles.jsonl` line; a damaged line keeps whatever fields can still be read."""
     recorded, matches = seal_state(text)
     record = ArticleRecord(number, sealed=recorded, intact=matches is not False)
     try:
-        data = json.loads(text)
+        data = _parsed(text, json.loads(text))
         if not isinstance(data, dict):
             raise TypeError("not an object")
     except (ValueError, TypeError):
@@ -246,7 +264,7 @@ def read_chunk_line(number: int, text: str) -> ChunkRecord:
     recorded, matches = seal_state(text)
     record = ChunkRecord(number, sealed=recorded, intact=matches is not False)
     try:
-        data = json.loads(text)
+        data = _parsed(text, json.loads(text))
         if not isinstance(data, dict):
             raise TypeError("not an object")
     except (ValueError, TypeError):
@@ -287,7 +305,7 @@ def _salvage(text: str) -> tuple[dict[str, Any], dict[str, str]]:
             value, _ = decoder.raw_decode(text, position + len(name) + 4)
         except ValueError:
             continue
-        found[name] = value
+        found[name] = _parsed(text, value)
     digests = found.pop("digests", None)
     return found, {k: v for k, v in digests.items() if isinstance(v, str)} if isinstance(digests, dict) else {}
 

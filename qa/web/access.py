@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict, deque
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import gradio as gr
@@ -17,6 +20,7 @@ LOGIN_FAILURES = 5  # wrong passwords from one client within LOGIN_WINDOW_S befo
 LOGIN_WINDOW_S = 60.0
 MAX_UI_SESSIONS = 10_000
 NOT_A_UI_SESSION = "this change can only be made from the newsqa page: reload it and try again"
+PAGE_COOKIE = "newsqa_page"  # set on the page's HTML; corpus changes must carry it (see UiSessions)
 
 
 class LoginThrottle:
@@ -76,23 +80,48 @@ class LoginThrottle:
 
 class UiSessions:
     """The browser sessions that loaded the newsqa page. Corpus changes (upload, paste, add URLs, delete) are
-    queued events that Gradio would run for any caller that names them; they run only for these sessions."""
+    queued events that Gradio would run for any caller that names them; they run only for these sessions.
 
-    def __init__(self, limit: int = MAX_UI_SESSIONS) -> None:
+    With `page_cookie` (how `newsqa serve` runs it, with `PageCookies` in front), a session counts only when its
+    requests carry a cookie that this server set on the page's HTML itself: replaying the page-load event over
+    the queue is not enough, and another web site's page cannot make the browser send the cookie along
+    (SameSite=Strict). A program that fetches the page as a browser does still gets in: only --auth keeps it out.
+    """
+
+    def __init__(self, limit: int = MAX_UI_SESSIONS, page_cookie: bool = False) -> None:
         self.limit = limit
+        self.page_cookie = page_cookie
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._cookies: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
+    def mint(self) -> str:
+        """A new page cookie value, remembered (the oldest are forgotten past `limit`)."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            _remember(self._cookies, token, self.limit)
+        return token
+
+    def is_page_cookie(self, token: str | None) -> bool:
+        """True when `token` is a page cookie this server set."""
+        with self._lock:
+            return bool(token) and token in self._cookies
+
+    def _from_page(self, request: gr.Request | None) -> bool:
+        if not self.page_cookie:
+            return True
+        cookies = getattr(request, "cookies", None)
+        if not cookies or PAGE_COOKIE not in cookies:
+            return False
+        return self.is_page_cookie(cookies[PAGE_COOKIE])
+
     def register(self, request: gr.Request | None) -> None:
-        """Remember the session of a page load."""
+        """Remember the session of a page load (one whose requests carry the page's cookie, when required)."""
         session = getattr(request, "session_hash", None)
-        if not session:
+        if not session or not self._from_page(request):
             return
         with self._lock:
-            self._seen[session] = None
-            self._seen.move_to_end(session)
-            while len(self._seen) > self.limit:
-                self._seen.popitem(last=False)
+            _remember(self._seen, session, self.limit)
 
     def check(self, request: gr.Request | None) -> None:
         """gr.Error unless `request` comes from a session that loaded the page (None: called from Python)."""
@@ -101,6 +130,44 @@ class UiSessions:
         session = getattr(request, "session_hash", None)
         with self._lock:
             known = bool(session) and session in self._seen
-        if not known:
+        if not (known and self._from_page(request)):
             log.warning("refused a corpus change from session %r, which never loaded the page", session)
             raise gr.Error(NOT_A_UI_SESSION)
+
+
+def _remember(seen: OrderedDict[str, None], key: str, limit: int) -> None:
+    seen[key] = None
+    seen.move_to_end(key)
+    while len(seen) > limit:
+        seen.popitem(last=False)
+
+
+class PageCookies:
+    """ASGI middleware: every HTML page served sets the page cookie of `sessions`, unless the browser already
+    sends one that this server set (so tabs opened one after another all keep working)."""
+
+    def __init__(self, app: Any, sessions: UiSessions) -> None:
+        self.app = app
+        self.sessions = sessions
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                with contextlib.suppress(CookieError):  # a malformed Cookie header counts as none
+                    cookies.load(value.decode("latin-1"))
+        sent = cookies[PAGE_COOKIE].value if PAGE_COOKIE in cookies else None
+
+        async def set_cookie(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = dict(message.get("headers", []))
+                is_page = headers.get(b"content-type", b"").startswith(b"text/html")
+                if is_page and not self.sessions.is_page_cookie(sent):
+                    cookie = f"{PAGE_COOKIE}={self.sessions.mint()}; Path=/; HttpOnly; SameSite=Strict"
+                    message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, set_cookie)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from qa.assistant import Assistant
 from qa.config import DEFAULT_INDEX, Settings
 from qa.errors import ConfigError
-from qa.web.access import LoginThrottle
+from qa.web.access import LoginThrottle, PageCookies, UiSessions
 from qa.web.discovery import announce, withdraw
 from qa.web.model_queue import ModelQueue
 from qa.web.openai_api import ChatApi
@@ -94,12 +94,14 @@ def build_server(
     # No docs routes of its own: / belongs to the web UI.
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(LoginThrottle)  # wraps every route, the web UI's /login included
+    sessions = UiSessions(page_cookie=True)
+    app.add_middleware(PageCookies, sessions=sessions)
     api.install(app)
     if mcp_server:
         mount_mcp(app, mcp_server, api_key, host)
     return gr.mount_gradio_app(
         app,
-        build_app(assistant, queue=queue),
+        build_app(assistant, queue=queue, sessions=sessions),
         path="/",
         server_name=host,
         server_port=port,

@@ -310,10 +310,12 @@ class Handlers:
 # -- layout --------------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant, title: str = "newsqa", queue: ModelQueue | None = None) -> gr.Blocks:
+def build_app(
+    assistant: Assistant, title: str = "newsqa", queue: ModelQueue | None = None, sessions: UiSessions | None = None
+) -> gr.Blocks:
     """The whole web app over `assistant`, queued so that one answer is generated at a time (also
-    across the other users of `queue`)."""
-    handlers = Handlers(assistant, queue or ModelQueue())
+    across the other users of `queue`); `sessions` decides who may change the corpus."""
+    handlers = Handlers(assistant, queue or ModelQueue(), sessions or UiSessions())
     # Uploaded files are only read once, into the index: Gradio may delete them after an hour.
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# {escape_markdown(title)}\nAsk about the news articles in the index; every answer cites them.")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
+from qa.assistant import Assistant
+from qa.cli import main
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedRegistry, FeedState
+from qa.ingest.feeds import FEEDS_FILE, FeedRegistry, FeedState
 from qa.retrieval.filters import Filters
+from qa.store.postgres import SCHEMA
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Article, Chunk
 
@@ -259,6 +264,43 @@ def test_feeds_live_with_the_index(index_location: str | Path) -> None:
     listed = FeedRegistry(open_backend(index_location).feeds()).list()
     assert [f.url for f in listed] == ["https://a.example/rss", "https://c.example/rss"]
     assert listed[1].title == "feed s"
+
+
+def _break_a_feed(location: str | Path, broken_url: str) -> None:
+    """Store a feed with no URL in its state (a hand-edited feeds.json, a row written by hand)."""
+    if isinstance(location, Path):
+        data = json.loads((location / FEEDS_FILE).read_text())
+        data["feeds"].append({"title": "no url", "seen": []})
+        (location / FEEDS_FILE).write_text(json.dumps(data))
+        return
+    with psycopg.connect(location, autocommit=True) as connection:
+        connection.execute(
+            f"INSERT INTO {SCHEMA}.feeds (url, state) VALUES (%s, %s)", [broken_url, json.dumps({"title": "no url"})]
+        )
+
+
+def test_check_reports_a_feed_without_a_url_that_the_feed_commands_skip(
+    index_location: str | Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend, store = new_store(index_location)
+    store.upsert(*make_article("a", 2, 1))
+    store.save()
+    good, broken = "https://a.example/rss", "https://broken.example/rss"
+    backend.feeds().update(lambda feeds: feeds.setdefault(good, FeedState(url=good, title="A")))
+    assert main(["check", "--index", str(index_location)]) == 0
+    capsys.readouterr()
+
+    _break_a_feed(index_location, broken)
+    assert main(["feeds", "list", "--index", str(index_location)]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith(good) and listed.count("\n") == 1, listed
+    assert main(["check", "--index", str(index_location)]) == 1
+    out = capsys.readouterr()
+    lines = [line for line in (out.out + out.err).splitlines() if "unusable" in line]
+    assert len(lines) == 1 and lines[0].startswith("error:"), out
+    assert ("without a URL" if isinstance(index_location, Path) else broken) in lines[0]
+    report = Assistant.check_index(index_location)
+    assert [p.kind for p in report.remaining] == ["feeds"]
 
 
 def test_embedding_cache_lives_with_the_index(index_location: str | Path) -> None:

@@ -14,7 +14,17 @@ from qa.cli import main
 from qa.config import Settings
 from qa.errors import StoreError
 from qa.store.check import check
-from qa.store.layout import CURRENT, FAISS_FILE, FEEDS, RECORDS, SAVING, TMP_MARK, VECTORS, manifest_of
+from qa.store.layout import (
+    CURRENT,
+    FAISS_FILE,
+    FEEDS,
+    RECORDS,
+    SAVING,
+    TMP_MARK,
+    VECTORS,
+    manifest_of,
+    snapshot_version,
+)
 from qa.store.records import seal
 from qa.store.store import Store
 from tests.conftest import write_article
@@ -289,3 +299,11 @@ def test_a_deleted_vector_of_a_format2_folder_is_restored_from_the_previous_snap
     assert repaired.ok and all(p.repaired for p in repaired.problems)
     _assert_all_articles(index)
     assert check(index).problems == [] and manifest_of(index)["format"] == 3
+
+
+def test_a_snapshot_name_is_v_and_six_to_eighteen_ascii_digits() -> None:
+    """A damaged CURRENT may hold anything: 5,000 digits (past int()'s limit) or non-ASCII digits name nothing."""
+    assert snapshot_version("v000012") == 12
+    assert snapshot_version("v" + "9" * 5000) is None
+    assert snapshot_version("v\u0660\u0660\u0660\u0660\u0660\u0663") is None
+    assert snapshot_version("v000012\n") is None

@@ -313,6 +313,17 @@ def test_a_garbled_title_is_named_as_lost(
     assert code == 0, "the loss is reported once; the index is consistent again"
 
 
+def test_a_lone_surrogate_escape_in_a_stored_line_is_found_and_repaired(
+    backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `\\ud800` escape written into a title (it parses, but is no text UTF-8 can hold): `check` finds it
+    and `check --repair` names the title as lost (nothing else holds it), instead of failing on it."""
+    backend.edit_article("tram", "Lyon opens", "\\ud800Lyon opens")
+    code, output = repair(backend, capsys)
+    assert_refused(output, code, ["article tram", "title"])
+    assert cli(capsys, "check", "--index", backend.location)[0] == 0
+
+
 @pytest.mark.parametrize("article_id", ["tram", "hospital"])
 def test_edited_article_text_is_not_kept_as_truth(
     backend: FolderBackend, before: Stored, settings: Settings, capsys: pytest.CaptureFixture[str], article_id: str

@@ -15,7 +15,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.store.store import Store
-from qa.web.access import LOGIN_FAILURES, NOT_A_UI_SESSION
+from qa.web.access import LOGIN_FAILURES, NOT_A_UI_SESSION, PAGE_COOKIE
 from tests.conftest import ROOT
 from tests.web.conftest import free_port, run_server
 
@@ -108,12 +108,28 @@ def test_corpus_changes_sent_straight_to_the_queue_are_refused(open_app: str, sm
         assert not refused["success"] and NOT_A_UI_SESSION in json.dumps(refused["output"])
         assert Store.load(small_index).article("tram") is not None
 
-        # The page's own session (it ran the page-load event first) may delete.
+        # Replaying the page-load event over the queue, without the page itself, is not loading the page;
+        # nor is a made-up page cookie.
         load_fn, page = _dependency(config, None, "load")
+        for cookie in (None, "made-up"):
+            replayed = uuid.uuid4().hex
+            client.cookies.clear()
+            if cookie:
+                client.cookies.set(PAGE_COOKIE, cookie)
+            assert _call(client, load_fn, page, [], replayed)["success"]
+            refused = _call(client, delete_fn, delete_button, [["tram"]], replayed)
+            assert not refused["success"] and NOT_A_UI_SESSION in json.dumps(refused["output"]), cookie
+        assert Store.load(small_index).article("tram") is not None
+
+        # The page's own session (it fetched the page, which set the cookie, then ran its load event) may delete.
+        client.cookies.clear()
+        assert client.get("").status_code == 200 and client.cookies.get(PAGE_COOKIE)
         page_session = uuid.uuid4().hex
         assert _call(client, load_fn, page, [], page_session)["success"]
         deleted = _call(client, delete_fn, delete_button, [["tram"]], page_session)
         assert deleted["success"] and "Deleted 1 of 1" in json.dumps(deleted["output"])
+        # A second tab keeps the cookie the browser has (the first tab keeps working).
+        assert PAGE_COOKIE not in client.get("").headers.get("set-cookie", "")
     assert Store.load(small_index).article("tram") is None
 
 
