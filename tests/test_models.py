@@ -26,7 +26,9 @@ def test_registry_holds_the_defaults_with_the_right_kinds() -> None:
     assert models.get_spec(DEFAULT_LLM_MODEL).kind == "llm"
     assert models.get_spec(SMALL).kind == "embedding"
     assert {s.name for s in models.known_models("llm")} == {DEFAULT_LLM_MODEL, GEMMA_LLM}
-    assert models.get_spec(GEMMA_LLM).chat_format == "gemma" and not models.get_spec(DEFAULT_LLM_MODEL).chat_format
+    assert (
+        models.get_spec(GEMMA_LLM).chat_format == "gemma" and models.get_spec(DEFAULT_LLM_MODEL).chat_format == "chatml"
+    )
 
 
 def test_registry_entries_are_well_formed() -> None:
