@@ -62,7 +62,7 @@ def test_a_stale_marker_is_ignored(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_served_answer_streams_its_draft_then_the_checked_answer(served_index: tuple[Path, str]) -> None:
     index, url = served_index
-    body = {"messages": [{"role": "user", "content": KOREA}], "stream": True, "newsqa_draft": True}
+    body = {"model": "newsqa", "messages": [{"role": "user", "content": KOREA}], "stream": True, "newsqa_draft": True}
     request = urllib.request.Request(
         f"{url}/v1/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
@@ -77,7 +77,7 @@ def test_the_served_answer_streams_its_draft_then_the_checked_answer(served_inde
                 elif event["choices"] and event["choices"][0]["finish_reason"] == "stop":
                     final = event
     assert drafts and final is not None
-    assert "Lee" in "".join(drafts) and final["newsqa"]["text"]
+    assert "Cho" in "".join(drafts) and final["newsqa"]["text"]
     answered = ask(index)
     assert answered.returncode == 0 and "answered by the server" in answered.stderr
     assert "[1]" in answered.stdout
