@@ -18,6 +18,29 @@ LANGUAGE_NAMES = {
 }
 SUPPORTED_LANGUAGES = tuple(LANGUAGE_NAMES)
 
+# Number words from one to twelve in en/fr/de/es/it ("a"/"un"/"ein" are "one" too), lower case.
+NUMBER_WORDS = {
+    word: value
+    for value, words in enumerate(
+        (
+            "one a an un une ein eine einem einer uno una",
+            "two deux zwei dos due",
+            "three trois drei tres tre",
+            "four quatre vier cuatro quattro",
+            "five cinq fünf cinco cinque",
+            "six sechs seis sei",
+            "seven sept sieben siete sette",
+            "eight huit acht ocho otto",
+            "nine neuf neun nueve nove",
+            "ten dix zehn diez dieci",
+            "eleven onze elf once undici",
+            "twelve douze zwölf doce dodici",
+        ),
+        start=1,
+    )
+    for word in words.split()
+}
+
 
 @lru_cache(maxsize=1)
 def _identifier():

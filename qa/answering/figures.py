@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.language import NUMBER_WORDS
 from qa.text import fold
 
 # A figure: thousands groups of exactly three digits with one separator, or plain digits, then an optional
@@ -37,27 +38,8 @@ _SCALE = re.compile(r"\s?(" + "|".join(sorted(_SCALES, key=len, reverse=True)) +
 # A currency or money word written after a scale ("Millionen Euro"), kept with the figure.
 _MONEY_AFTER = re.compile(r"\s(euros?|dollars?|pounds?|francs?|eur|usd|gbp|chf)\b", re.IGNORECASE)
 _MONEY_BEFORE = re.compile(r"[$€£]\s?$")
-# Number words from two to twelve ("one"/"un"/"ein" double as articles), en/fr/de/es/it, folded.
-_WORDS = {
-    word: value
-    for value, spelled in enumerate(
-        (
-            "two deux zwei dos due",
-            "three trois drei tres tre",
-            "four quatre vier cuatro quattro",
-            "five cinq funf cinco cinque",
-            "six sechs seis sei",
-            "seven sept sieben siete sette",
-            "eight huit acht ocho otto",
-            "nine neuf neun nueve nove",
-            "ten dix zehn diez dieci",
-            "eleven onze elf once undici",
-            "twelve douze zwolf doce dodici",
-        ),
-        start=2,
-    )
-    for word in spelled.split()
-}
+# Number words from two to twelve, folded ("one"/"un"/"ein" double as articles, so they are no figure).
+_WORDS = {fold(word): value for word, value in NUMBER_WORDS.items() if value >= 2}
 _WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b")
 
 

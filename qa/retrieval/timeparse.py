@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from qa.errors import InputError
+from qa.language import NUMBER_WORDS
 
 
 @dataclass(frozen=True)
@@ -92,27 +93,7 @@ _YEAR = r"(?P<y>(?:19|20)\d\d)(?![\w%]|[-–/.,]\d)"
 _B = r"(?<![\w$€£/#.,\-–])"  # start of a word that is not glued to a symbol or a number
 _E = r"(?!\w)"
 
-_NUMBER_WORDS = {
-    word: value
-    for value, words in enumerate(
-        (
-            "",
-            "one a an un une ein eine einem einer uno una",
-            "two deux zwei dos due",
-            "three trois drei tres tre",
-            "four quatre vier cuatro quattro",
-            "five cinq fünf cinco cinque",
-            "six sechs seis sei",
-            "seven sept sieben siete sette",
-            "eight huit acht ocho otto",
-            "nine neuf neun nueve nove",
-            "ten dix zehn diez dieci",
-            "eleven onze elf once undici",
-            "twelve douze zwölf doce dodici",
-        )
-    )
-    for word in words.split()
-}
+_NUMBER_WORDS = dict(NUMBER_WORDS)
 _NUMBER_WORDS.update({"fifteen": 15, "quinze": 15, "fünfzehn": 15, "quince": 15, "quindici": 15})
 _NUMBER_WORDS.update({"thirty": 30, "trente": 30, "dreißig": 30, "treinta": 30, "trenta": 30})
 _NUMBER = rf"(?P<n>\d{{1,3}}|{_alternation(list(_NUMBER_WORDS))})"
