@@ -586,13 +586,9 @@ def _check_record_leftovers(path: Path, chosen: _Snapshot, plan: _Plan, report: 
         )
         plan.rewrite = True
     for entry in sorted(path.iterdir()):
-        if TMP_MARK in entry.name:
-            what = "staging folder" if entry.is_dir() else "temporary file"
-            report.problems.append(
-                Problem("leftover", entry.name, f"leftover {what} {entry.name} of an interrupted save", WARNING)
-            )
-            plan.leftovers.append(entry)
-        elif (is_ann_name(entry.name) and entry.name != named) or (
+        if _interrupted_save_leftover(entry, plan, report):
+            continue
+        if (is_ann_name(entry.name) and entry.name != named) or (
             entry.name == CURRENT or snapshot_version(entry.name) is not None
         ):
             report.problems.append(
@@ -1105,19 +1101,27 @@ def _check_counts(chosen: _Snapshot, plan: _Plan, report: CheckReport) -> None:
         plan.rewrite = True
 
 
+def _interrupted_save_leftover(entry: Path, plan: _Plan, report: CheckReport) -> bool:
+    """Report and plan to remove `entry` if an interrupted save left it (a temporary file or staging folder)."""
+    if TMP_MARK not in entry.name:
+        return False
+    what = "staging folder" if entry.is_dir() else "temporary file"
+    report.problems.append(
+        Problem("leftover", entry.name, f"leftover {what} {entry.name} of an interrupted save", WARNING)
+    )
+    plan.leftovers.append(entry)
+    return True
+
+
 def _check_leftovers(path: Path, current: str | None, names: list[str], plan: _Plan, report: CheckReport) -> None:
     fallback = None
     if current is not None:
         older = [n for n in names if (snapshot_version(n) or 0) < (snapshot_version(current) or 0)]
         fallback = older[-1] if older else None
     for entry in sorted(path.iterdir()):
-        if TMP_MARK in entry.name:
-            what = "staging folder" if entry.is_dir() else "temporary file"
-            report.problems.append(
-                Problem("leftover", entry.name, f"leftover {what} {entry.name} of an interrupted save", WARNING)
-            )
-            plan.leftovers.append(entry)
-        elif current is not None and entry.is_dir() and entry.name in names and entry.name not in {current, fallback}:
+        if _interrupted_save_leftover(entry, plan, report):
+            continue
+        if current is not None and entry.is_dir() and entry.name in names and entry.name not in {current, fallback}:
             report.problems.append(
                 Problem("leftover", entry.name, f"snapshot {entry.name} is neither current nor the fallback", WARNING)
             )
