@@ -35,7 +35,8 @@ class Embedder:
     OpenVINO IR beside the fetched models, then run by OpenVINO) or "openvino-int8" (the same with int8
     weights and int8 matrix products; exporting needs the `nncf` package); if an OpenVINO backend fails,
     a warning, and PyTorch.
-    `batch_tokens` > 0 batches the OpenVINO backend by tokens (rows × longest row) instead of `batch_size` texts.
+    `batch_tokens` > 0 batches the OpenVINO backend by tokens (rows × longest row) instead of `batch_size` texts;
+    `streams` > 1 runs that many OpenVINO batches at once, the cores shared among them.
     `dimension` > 0 keeps only that many leading components (Matryoshka truncation), renormalised.
     With `cache_dir`, passage vectors are kept by content there and reused; `embedded` and `reused`
     count passages encoded and passages taken from the cache.
@@ -52,6 +53,7 @@ class Embedder:
         titles: bool = True,
         cache_dir: Path | None = None,
         batch_tokens: int = 0,
+        streams: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
@@ -63,6 +65,7 @@ class Embedder:
         self.models_dir = Path(models_dir)
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
+        self.streams = streams
         self.device = device
         self.backend = backend
         self.truncate_to = dimension
@@ -103,6 +106,7 @@ class Embedder:
             titles=recorded.get("titles", settings.embed_titles),
             cache_dir=cache_dir,
             batch_tokens=settings.embed_batch_tokens,
+            streams=settings.embed_streams,
         )
 
     # -- loading -----------------------------------------------------------------------------
@@ -125,7 +129,7 @@ class Embedder:
                     ov.check_no_failed_export(folder, location)
                     torch_model = self._load_torch(location)
                     self._export(torch_model, location, folder, weights)
-                self._model = ov.OpenVINOEncoder(folder)
+                self._model = ov.OpenVINOEncoder(folder, streams=self.streams)
                 self.active_backend = self.backend
                 return
             except Exception as error:  # an accelerator that fails must not stop ingestion: PyTorch takes over
@@ -310,6 +314,7 @@ class Embedder:
             "models_dir": str(self.models_dir),
             "batch_size": self.batch_size,
             "batch_tokens": self.batch_tokens,
+            "streams": self.streams,
             "device": self.device,
             "backend": self.backend,
             "dimension": self.truncate_to,
@@ -331,4 +336,5 @@ class Embedder:
             titles=bool(data.get("titles", True)),
             cache_dir=Path(cache_dir) if cache_dir else None,
             batch_tokens=int(data.get("batch_tokens") or 0),
+            streams=int(data.get("streams") or 1),
         )
