@@ -131,7 +131,7 @@ def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = No
     environment = child_env(root, env)
     done = subprocess.run(command, env=environment, cwd=Path(args[0]).parent, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"probe {kind} failed for {root}:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"probe {kind} failed for {root} (exit status {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -327,7 +327,12 @@ def main() -> None:
                 scratch = work / f"run-{len(columns)}"
                 scratch.mkdir()
                 print(f"measuring {name}…", file=sys.stderr, flush=True)
-                columns.append((name, measure(root, scratch, long_folder, args.questions, args.cold, env)))
+                try:
+                    figures = measure(root, scratch, long_folder, args.questions, args.cold, env)
+                except RuntimeError as error:  # one failing variant must not cost the run its other columns
+                    print(f"{name} failed: {error}", file=sys.stderr, flush=True)
+                    figures = {}
+                columns.append((name, figures))
         finally:
             if args.compare:
                 subprocess.run(["git", "worktree", "remove", "--force", str(work / "previous")], cwd=ROOT, check=False)

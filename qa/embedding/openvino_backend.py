@@ -255,6 +255,10 @@ class OpenVINOEncoder:
         )
         if meta.get("weights") == "int8":
             config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = DYNAMIC_QUANTIZATION_GROUP
+        if streams > 1 and meta.get("weights") != "int8" and not precision:
+            # OpenVINO 2026.4 dies of SIGFPE compiling fp16 weights for bf16 on one thread per stream (seen with
+            # EmbeddingGemma on an AMX CPU); in f32 it does not.
+            precision = "f32"
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()
