@@ -196,15 +196,16 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
 
 
 def measure(
-    root: Path, work: Path, long_folder: Path, questions: int, colds: int, env: dict[str, str] | None = None
+    root: Path, work: Path, long_folder: Path | None, questions: int, colds: int, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Every figure for the code at `root` (a variant's `env` settings: ingestion and warm answers only);
-    scratch files under `work`."""
+    scratch files under `work`; no ingestion without `long_folder`."""
     figures: dict[str, Any] = {}
     say = lambda what: print(f"  {what}…", file=sys.stderr, flush=True)  # noqa: E731
-    say("ingest")
-    ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
-    figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
+    if long_folder is not None:
+        say("ingest")
+        ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
+        figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
     index = work / "samples-index"
     if questions and not (env or {}).get("INGEST_ONLY"):
         say("warm answers")
@@ -277,7 +278,7 @@ def main() -> None:
     """Measure this code (and REV's), print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", metavar="REV", help="also measure the code at this git revision, same run")
-    parser.add_argument("--long", type=int, default=40, help="synthetic long articles to ingest")
+    parser.add_argument("--long", type=int, default=40, help="synthetic long articles to ingest (0: no ingestion)")
     parser.add_argument("--questions", type=int, default=15, help="warm dev questions to time")
     parser.add_argument("--cold", type=int, default=2, help="cold `ask` runs (median)")
     parser.add_argument(
@@ -305,8 +306,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))
     try:
-        long_folder = work / "long"
-        longnews.write_markdown(long_folder, args.long)
+        long_folder = work / "long" if args.long else None
+        if long_folder is not None:
+            longnews.write_markdown(long_folder, args.long)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         versions: list[tuple[str, Path, dict[str, str] | None]] = [(f"this ({head.stdout.strip()})", ROOT, None)]
         for variant in args.variant + args.ingest_variant:

@@ -293,7 +293,9 @@ class OpenVINOEncoder:
                     result = self._request.infer(self._padded([ids[i] for i in picked]))
                     out[picked] = np.asarray(result[0], dtype=np.float32)
             else:
-                self._queue.set_callback(lambda request, picked: out.__setitem__(picked, request.get_output_tensor(0).data))
+                self._queue.set_callback(
+                    lambda request, picked: out.__setitem__(picked, request.get_output_tensor(0).data)
+                )
                 for picked in batches:
                     self._queue.start_async(self._padded([ids[i] for i in picked]), picked)
                 self._queue.wait_all()
