@@ -49,7 +49,6 @@ class Settings:
     min_chunk_size: int = 25
     embed_batch_size: int = 16
     embed_batch_tokens: int = 0  # >0: OpenVINO batches hold this many tokens (padding counted) instead of a count
-    embed_streams: int = 1  # OpenVINO batches run at once, the cores shared among them; 1: each batch on every core
     embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; see qa/embedding.py
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
     embed_titles: bool = True  # embed each passage with its article's title and date
@@ -90,8 +89,6 @@ class Settings:
             )
         if self.embed_batch_tokens < 0:
             raise ConfigError(f"embed_batch_tokens must be 0 (batch by count) or more, got {self.embed_batch_tokens}")
-        if self.embed_streams < 1:
-            raise ConfigError(f"embed_streams must be at least 1, got {self.embed_streams}")
         if self.ingest_batch_articles < 1:
             raise ConfigError(f"ingest_batch_articles must be at least 1, got {self.ingest_batch_articles}")
         if self.extract_timeout_s < 0:

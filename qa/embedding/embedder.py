@@ -35,8 +35,7 @@ class Embedder:
     OpenVINO IR beside the fetched models, then run by OpenVINO) or "openvino-int8" (the same with int8
     weights and int8 matrix products; exporting needs the `nncf` package); if an OpenVINO backend fails,
     a warning, and PyTorch.
-    `batch_tokens` > 0 batches the OpenVINO backend by tokens (rows × longest row) instead of `batch_size` texts;
-    `streams` > 1 runs that many OpenVINO batches at once, the cores shared among them.
+    `batch_tokens` > 0 batches the OpenVINO backend by tokens (rows × longest row) instead of `batch_size` texts.
     `dimension` > 0 keeps only that many leading components (Matryoshka truncation), renormalised.
     With `cache_dir`, passage vectors are kept by content there and reused; `embedded` and `reused`
     count passages encoded and passages taken from the cache.
@@ -53,7 +52,6 @@ class Embedder:
         titles: bool = True,
         cache_dir: Path | None = None,
         batch_tokens: int = 0,
-        streams: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
@@ -65,7 +63,6 @@ class Embedder:
         self.models_dir = Path(models_dir)
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
-        self.streams = streams
         self.device = device
         self.backend = backend
         self.truncate_to = dimension
@@ -79,24 +76,18 @@ class Embedder:
         self._prompts: dict[str, str] | None = None
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, index_dir: Path | None = None, manifest: dict[str, Any] | None = None
-    ) -> Embedder:
+    def from_settings(cls, settings: Settings, manifest: dict[str, Any] | None = None) -> Embedder:
         """The embedder for an index: `settings` choose, except that an existing index (its `manifest`)
         fixes the model and the vector dimension its vectors were made with, and the backend when recorded.
-        The cache lives in `settings.embedding_cache_dir`, else in `<index_dir>/embcache`."""
+        The cache is `settings.embedding_cache_dir` when set; otherwise the caller gives the index's own
+        (its backend's `embedding_cache()`)."""
         recorded = (manifest or {}).get("embedder") or {}
         dimension = settings.embedding_dimension
         if manifest is not None:
             dimension = int(manifest["dimension"])  # truncating to the model's own size changes nothing
         cache_dir = None
-        if settings.embedding_cache:
-            if settings.embedding_cache_dir:
-                cache_dir = Path(settings.embedding_cache_dir).expanduser()
-            elif index_dir is not None:
-                from qa.store.layout import EMBEDDING_CACHE  # here: qa.store imports this module
-
-                cache_dir = Path(index_dir) / EMBEDDING_CACHE
+        if settings.embedding_cache and settings.embedding_cache_dir:
+            cache_dir = Path(settings.embedding_cache_dir).expanduser()
         return cls(
             (manifest or {}).get("embedding_model", settings.embedding_model),
             settings.models_dir,
@@ -106,7 +97,6 @@ class Embedder:
             titles=recorded.get("titles", settings.embed_titles),
             cache_dir=cache_dir,
             batch_tokens=settings.embed_batch_tokens,
-            streams=settings.embed_streams,
         )
 
     # -- loading -----------------------------------------------------------------------------
@@ -129,7 +119,7 @@ class Embedder:
                     ov.check_no_failed_export(folder, location)
                     torch_model = self._load_torch(location)
                     self._export(torch_model, location, folder, weights)
-                self._model = ov.OpenVINOEncoder(folder, streams=self.streams)
+                self._model = ov.OpenVINOEncoder(folder)
                 self.active_backend = self.backend
                 return
             except Exception as error:  # an accelerator that fails must not stop ingestion: PyTorch takes over
@@ -314,7 +304,6 @@ class Embedder:
             "models_dir": str(self.models_dir),
             "batch_size": self.batch_size,
             "batch_tokens": self.batch_tokens,
-            "streams": self.streams,
             "device": self.device,
             "backend": self.backend,
             "dimension": self.truncate_to,
@@ -336,5 +325,4 @@ class Embedder:
             titles=bool(data.get("titles", True)),
             cache_dir=Path(cache_dir) if cache_dir else None,
             batch_tokens=int(data.get("batch_tokens") or 0),
-            streams=int(data.get("streams") or 1),
         )

@@ -230,35 +230,20 @@ class OpenVINOEncoder:
     bf16 support, f32 elsewhere), or "f32" / "bf16".
     """
 
-    def __init__(
-        self, folder: Path, meta: dict[str, Any] | None = None, precision: str | None = None, streams: int = 1
-    ) -> None:
+    def __init__(self, folder: Path, meta: dict[str, Any] | None = None, precision: str | None = None) -> None:
         import openvino as ov
         from transformers import AutoTokenizer
 
-        if streams < 1:
-            raise ModelError(f"OpenVINO streams must be at least 1, got {streams}")
         self.folder = Path(folder)
-        self.streams = streams
         meta = meta or read_meta(self.folder)
         if meta is None:
             raise ModelError(f"no OpenVINO export in {self.folder}")
         self.prompts: dict[str, str] = dict(meta.get("prompts") or {})
         self.max_seq_length = int(meta["max_seq_length"])
         self.dimension = int(meta["dimension"])
-        # One stream: each batch uses every core. Several: that many batches run at once, the cores shared out,
-        # so no batch waits at a barrier for a core another process holds.
-        config: dict[str, Any] = (
-            {"PERFORMANCE_HINT": "LATENCY"}
-            if streams == 1
-            else {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(streams)}
-        )
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if meta.get("weights") == "int8":
             config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = DYNAMIC_QUANTIZATION_GROUP
-        if streams > 1 and meta.get("weights") != "int8" and not precision:
-            # OpenVINO 2026.4 dies of SIGFPE compiling fp16 weights for bf16 on one thread per stream (seen with
-            # EmbeddingGemma on an AMX CPU); in f32 it does not.
-            precision = "f32"
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()
@@ -269,7 +254,6 @@ class OpenVINOEncoder:
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
         self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._request = self._compiled.create_infer_request()
-        self._queue = ov.AsyncInferQueue(self._compiled, streams) if streams > 1 else None
         self._lock = threading.Lock()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder / TOKENIZER_DIR))
 
@@ -286,19 +270,11 @@ class OpenVINOEncoder:
         # One tokenizer call for all texts (faster than one per batch); padding is added per batch below.
         ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
-        batches = _batches(order, [len(row) for row in ids], batch_size, token_budget)
-        with self._lock:  # the infer requests are not safe to share between threads
-            if self._queue is None or len(batches) == 1:
-                for picked in batches:
-                    result = self._request.infer(self._padded([ids[i] for i in picked]))
-                    out[picked] = np.asarray(result[0], dtype=np.float32)
-            else:
-                self._queue.set_callback(
-                    lambda request, picked: out.__setitem__(picked, request.get_output_tensor(0).data)
-                )
-                for picked in batches:
-                    self._queue.start_async(self._padded([ids[i] for i in picked]), picked)
-                self._queue.wait_all()
+        for picked in _batches(order, [len(row) for row in ids], batch_size, token_budget):
+            inputs = self._padded([ids[i] for i in picked])
+            with self._lock:  # one infer request, and it is not safe to share between threads
+                result = self._request.infer(inputs)
+            out[picked] = np.asarray(result[0], dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
