@@ -135,10 +135,10 @@ def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = No
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_ask(root: Path, index: Path, extra: list[str] | None = None) -> dict[str, Any]:
+def cold_ask(root: Path, index: Path, question: str = COLD_QUESTION) -> dict[str, Any]:
     """`newsqa ask` in a new process under a terminal: seconds to the first output byte and to exit, peak RSS."""
     env = child_env(root)
-    command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), *(extra or []), COLD_QUESTION]
+    command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), question]
     leader, follower = pty.openpty()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=index.parent, stdout=follower, stderr=subprocess.PIPE)
@@ -214,7 +214,10 @@ def measure(
     if env or not questions:
         return figures
     say("cold ask")
-    runs = [cold_ask(root, index) for _ in range(colds)]
+    # A new question per run, none of them timed warm: a server asked a question twice answers it again from
+    # llama.cpp's prompt cache, without the prompt evaluation a new question needs.
+    asked = dev_questions(questions + colds)[questions:]
+    runs = [cold_ask(root, index, question) for question in asked]
     figures["cold_ttft"] = statistics.median(r["cold_ttft"] for r in runs)
     figures["cold_total"] = statistics.median(r["cold_total"] for r in runs)
     figures["ask_rss_mb"] = max(r["rss_mb"] for r in runs)
@@ -222,7 +225,7 @@ def measure(
     if server is not None:
         say("cold ask with serve")
         try:
-            served = [cold_ask(root, index) for _ in range(colds)]
+            served = [cold_ask(root, index, question) for question in asked]
             figures["served_ttft"] = statistics.median(r["cold_ttft"] for r in served)
             figures["served_total"] = statistics.median(r["cold_total"] for r in served)
         finally:
