@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Generator, Iterable, Iterator
 from datetime import date
@@ -70,24 +69,9 @@ class Assistant:
         return cls(index_dir, settings or Settings.load())
 
     def warm_up(self) -> None:
-        """Load both models now instead of on first use, at the same time: each load spends most of its time in
-        native code that lets the other go on."""
-        failed: list[BaseException] = []
-
-        def load_llm() -> None:
-            try:
-                self.llm.warm_up()
-            except BaseException as error:  # raised again below, in the caller's thread
-                failed.append(error)
-
-        loader = threading.Thread(target=load_llm, name="newsqa-llm-load", daemon=True)
-        loader.start()
-        try:
-            self.embedder.warm_up()
-        finally:
-            loader.join()
-        if failed:
-            raise failed[0]
+        """Load both models now instead of on first use."""
+        self.embedder.warm_up()
+        self.llm.warm_up()
 
     # -- corpus ------------------------------------------------------------------------------
 

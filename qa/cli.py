@@ -332,8 +332,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
     assistant = _assistant(args)
-    assistant.store  # noqa: B018 -- an index with nothing in it fails here, before the models load
-    assistant.warm_up()  # both models load side by side rather than one after the other
     answer = None
     for item in assistant.ask_stream(args.question, k=args.k, filters=filters):
         if isinstance(item, Answer):
