@@ -51,6 +51,12 @@ def dev_questions(count: int) -> list[str]:
     return [row["question"] for row in rows if row["id"].startswith("q")][:count]
 
 
+def cold_questions(warm: int, colds: int) -> list[str]:
+    """A new dev question for each of `colds` cold runs, none of them among the `warm` timed warm: a server asked
+    a question twice answers it again from llama.cpp's kept context, without evaluating the prompt."""
+    return dev_questions(warm + colds)[warm:]
+
+
 # -- probes: each runs in a child process with one version's code first on the path ---------------
 
 
@@ -214,9 +220,7 @@ def measure(
     if env or not questions:
         return figures
     say("cold ask")
-    # A new question per run, none of them timed warm: a server asked a question twice answers it again from
-    # llama.cpp's prompt cache, without the prompt evaluation a new question needs.
-    asked = dev_questions(questions + colds)[questions:]
+    asked = cold_questions(questions, colds)
     runs = [cold_ask(root, index, question) for question in asked]
     figures["cold_ttft"] = statistics.median(r["cold_ttft"] for r in runs)
     figures["cold_total"] = statistics.median(r["cold_total"] for r in runs)
