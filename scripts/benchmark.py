@@ -10,7 +10,8 @@ with like on a shared machine. Prints a table; asserts nothing. Run it under the
   (scripts/longnews.py) into a fresh index with a fresh embedding cache, the model already loaded (a one-time
   export is excluded; the load itself, from OpenVINO's compiled-model cache, is a row of its own).
 - cold ask: `newsqa ask` in a new process under a terminal, from its start to the first answer byte and to its
-  exit; with a `newsqa serve` running on the same index too, when the code has one to use (`cold ask (serve)`).
+  exit; with a `newsqa serve` running on the same index too, when the code has one to use (`cold ask (serve)`);
+  each run puts a dev question no other run put.
 - warm: time to first token and total per question (self-check included), p50 over the first `--questions`
   dev questions on samples/news, after one untimed question.
 - peak RSS of each process.
