@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa.errors import StoreError
-from qa.store.ann import FLAT, IVF
+from qa.store.ann import FLAT, IVF_SQ8 as IVF
 from qa.store.check import check
 from qa.store.layout import manifest_of
 from qa.store.store import Store
