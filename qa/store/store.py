@@ -385,8 +385,10 @@ class Store:
         """The exact vectors of these ids, in order: saved rows from the memory-mapped file, newer ones
         from memory."""
         ids = np.asarray(ids, dtype=np.int64)
-        found = np.empty((len(ids), self.dimension), dtype=np.float32)
         saved = ids < self._rows if self._file is not None else np.zeros(len(ids), dtype=bool)
+        if self._file is not None and saved.all():  # the usual case: one gather from the file
+            return np.asarray(self._file[ids], dtype=np.float32)
+        found = np.empty((len(ids), self.dimension), dtype=np.float32)
         if saved.any():
             assert self._file is not None
             found[saved] = self._file[ids[saved]]
