@@ -620,16 +620,15 @@ def _unchecked_vector(
         if not 0 <= vector_id < rows or vector_id not in crcs:
             return chunk
         crc_by_row[vector_id] = crcs[vector_id]
-    owners = {vector_id: chunk for vector_id, chunk in chunks}
     width = 4 * dimension
-    if not owners:
+    if not chunks:
         return None
     with open(Path(path) / VECTORS, "rb") as handle:
         for start in range(0, rows, 65_536):
             data = handle.read(min(65_536, rows - start) * width)
             for row in np.flatnonzero(crc_by_row[start : start + len(data) // width] >= 0).tolist():
                 if vector_crc(np.frombuffer(data, "<f4", dimension, row * width)) != crc_by_row[start + row]:
-                    return owners[start + row]
+                    return next(chunk for vector_id, chunk in chunks if vector_id == start + row)
     return None
 
 
