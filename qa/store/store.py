@@ -37,7 +37,6 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.files import TMP_MARK, fsync_dir
-from qa.retrieval.filters import Filters
 from qa.store import database
 from qa.store.ann import (
     APPROXIMATE,
@@ -78,7 +77,7 @@ from qa.store.records import (
     surroundings,
     vector_crc,
 )
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 
 # -- the store -------------------------------------------------------------------------------
 
