@@ -35,10 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.retrieval.filters import Filters  # noqa: E402
 from qa.store.layout import ANN_PREFIX, VECTORS, manifest_of  # noqa: E402
 from qa.store.store import Store  # noqa: E402
-from qa.types import Article, Chunk  # noqa: E402
+from qa.types import Article, Chunk, Filters  # noqa: E402
 
 PASSAGES = 8  # per synthetic article
 OUTLETS = [f"Outlet {n:02d}" for n in range(50)]  # a filter on one admits ~2 % of the passages
