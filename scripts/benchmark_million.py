@@ -8,9 +8,10 @@ plus articles from scripts/longnews.py): its passages are the text of the synthe
 article, one of 50 outlets, dates over three years, the metadata of a real article) and its vectors the centres
 synthetic vectors cluster around (centre + noise, cosine ≈ 0.75 to it). Queries are noisy copies of points
 drawn the same way but never stored. Exact neighbours are computed from the vectors file in slices, in this
-process; the searches run in a fresh subprocess that opens the store and searches, whose ru_maxrss is the
-peak RSS reported. Real-vector recall: the real index's passages, some articles held out as queries, stored
-with a low `ann_threshold` so that they are searched through IVF-SQ8. Built stores stay in --work and are
+process; the searches run in a fresh subprocess that opens the store and searches, whose VmHWM is the
+peak RSS reported (its ru_maxrss too, which on Linux starts from this process's size at the fork).
+Real-vector recall: the real index's passages, some articles held out as queries, stored with a low
+`ann_threshold` so that they are searched through IVF-SQ8. Built stores stay in --work and are
 reused by a later run (each run adds its timed batches to them). Asserts nothing.
 
     flock /tmp/newsqa-heavy.lock .venv/bin/python scripts/benchmark_million.py --real /tmp/newsqa-real-index
@@ -144,13 +145,22 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth.tolist())]))
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux carries into it the size of the
+    parent at fork, so a child of a large process reports at least the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def search_child(path: Path, queries_file: Path, out: Path) -> None:
     """In a fresh process: open the store, time the searches, write what was found and the peak RSS."""
     queries = np.load(queries_file)
     started = time.perf_counter()
     store = Store.load(path)
     open_s = time.perf_counter() - started
-    rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_open = peak_rss_mb()
     filters = Filters.build(sources=[OUTLETS[0]])
     started = time.perf_counter()
     allowed = store.allowed_ids(filters)
@@ -176,7 +186,10 @@ def search_child(path: Path, queries_file: Path, out: Path) -> None:
             "p95_ms": float(np.percentile(times, 95) * 1e3),
         }
         found[name] = results
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = peak_rss_mb()
+    figures["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    figures["rss_now"] = {key: status[key].strip() for key in ("VmRSS", "RssAnon", "RssFile")}
     figures["index"] = {k: v for k, v in store.index_info.items() if k != "sha256"}
     out.write_text(json.dumps({"figures": figures, "found": found, "allowed": allowed}))
 

@@ -381,16 +381,15 @@ class Store:
         return self._index.reconstruct(vector_id)  # type: ignore[return-value]  # faiss's stubs pick the torch overload
 
     def _gather(self, ids: np.ndarray) -> np.ndarray:
-        """The exact vectors of these ids, in order: saved rows from the memory-mapped file, newer ones
+        """The exact vectors of these ids, in order: saved rows read from the vectors file, newer ones
         from memory."""
         ids = np.asarray(ids, dtype=np.int64)
         saved = ids < self._rows if self._file is not None else np.zeros(len(ids), dtype=bool)
-        if self._file is not None and saved.all():  # the usual case: one gather from the file
-            return np.asarray(self._file[ids], dtype=np.float32)
+        if saved.all():  # the usual case
+            return read_rows(self.path, ids, self.dimension)
         found = np.empty((len(ids), self.dimension), dtype=np.float32)
         if saved.any():
-            assert self._file is not None
-            found[saved] = self._file[ids[saved]]
+            found[saved] = read_rows(self.path, ids[saved], self.dimension)
         for row in np.flatnonzero(~saved):
             found[row] = self.vector(int(ids[row]))
         return found
@@ -629,6 +628,22 @@ def _unchecked_vector(
                 if vector_crc(np.frombuffer(data, "<f4", dimension, row * width)) != crc_by_row[start + row]:
                     return next(chunk for vector_id, chunk in chunks if vector_id == start + row)
     return None
+
+
+def read_rows(path: Path, ids: np.ndarray, dimension: int) -> np.ndarray:
+    """Rows `ids` of an index folder's vectors file, read with `pread`. Read through the memory map, the
+    pages around each row would stay mapped and count in this process's resident memory, growing it with
+    every search towards the whole file (3 GB at a million vectors); read this way they sit in the page
+    cache only."""
+    width = 4 * dimension
+    found = np.empty((len(ids), dimension), dtype=np.float32)
+    descriptor = os.open(Path(path) / VECTORS, os.O_RDONLY)
+    try:
+        for row, vector_id in enumerate(np.asarray(ids).tolist()):
+            found[row] = np.frombuffer(os.pread(descriptor, width, vector_id * width), dtype="<f4")
+    finally:
+        os.close(descriptor)
+    return found
 
 
 def _open_index(
