@@ -622,8 +622,8 @@ def _unchecked_vector(
     if not chunks:
         return None
     with open(Path(path) / VECTORS, "rb") as handle:
-        for start in range(0, rows, 65_536):
-            data = handle.read(min(65_536, rows - start) * width)
+        for start in range(0, rows, 8_192):
+            data = handle.read(min(8_192, rows - start) * width)
             for row in np.flatnonzero(crc_by_row[start : start + len(data) // width] >= 0).tolist():
                 if vector_crc(np.frombuffer(data, "<f4", dimension, row * width)) != crc_by_row[start + row]:
                     return next(chunk for vector_id, chunk in chunks if vector_id == start + row)
