@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from qa.store.layout import ANN_PREFIX, VECTORS, manifest_of  # noqa: E402
 from qa.store.store import Store  # noqa: E402
 from qa.types import Article, Chunk, Filters  # noqa: E402
+from scripts.benchmark_store import joined  # noqa: E402
 
 PASSAGES = 8  # per synthetic article
 OUTLETS = [f"Outlet {n:02d}" for n in range(50)]  # a filter on one admits ~2 % of the passages
@@ -73,13 +74,7 @@ class Material:
 
     def article(self, number: int, rng: np.random.Generator) -> tuple[Article, list[Chunk], np.ndarray]:
         """Synthetic article `number`: PASSAGES real passages, an outlet, a date, a real article's metadata."""
-        passages = [self.texts[i] for i in rng.integers(0, len(self.texts), PASSAGES)]
-        text = "\n\n".join(passages)
-        chunks, cursor = [], 0
-        for position, passage in enumerate(passages):
-            start = text.index(passage, cursor)
-            chunks.append(Chunk(f"m{number}#{position}", f"m{number}", position, passage, start, start + len(passage)))
-            cursor = start + len(passage)
+        text, chunks = joined(f"m{number}", [self.texts[i] for i in rng.integers(0, len(self.texts), PASSAGES)])
         model = self.articles[number % len(self.articles)]
         published = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=int(rng.integers(0, 3 * 525_600)))
         article = Article(
