@@ -12,7 +12,7 @@ seal and a vector that does not match the CRC its chunk recorded.
 Vectors live in an exact inner-product index while the corpus is small. When a save finds more
 than `ann_threshold` vectors it switches to an inverted-file index over 8-bit codes (IVF-SQ8: codes
 in clustered lists; a search scans only the lists nearest the query, then re-scores its best
-candidates with their exact vectors, read from the memory-mapped vectors file), trained on the
+candidates with their exact vectors, read from the vectors file), trained on the
 stored vectors, with the number of lists to scan measured on the data for recall@10 of at least
 0.95, and written to its own file; vectors saved after it are added to it on loading. It is
 retrained once the corpus has doubled since training, and dropped again when the corpus shrinks to
