@@ -53,15 +53,21 @@ def old_store_class(commit: str) -> type:
     return module.Store
 
 
-def article(number: int, rng: np.random.Generator, dim: int) -> tuple[Article, list[Chunk], np.ndarray]:
-    """A news-like article of PASSAGES_PER_ARTICLE passages of ~90 words, with unit vectors."""
-    passages = [" ".join(rng.choice(WORDS, 90)).capitalize() + "." for _ in range(PASSAGES_PER_ARTICLE)]
+def joined(article_id: str, passages: list[str]) -> tuple[str, list[Chunk]]:
+    """An article text made of `passages` (blank lines between) and its chunks, one per passage."""
     text = "\n\n".join(passages)
     chunks, cursor = [], 0
     for position, passage in enumerate(passages):
         start = text.index(passage, cursor)
-        chunks.append(Chunk(f"a{number}#{position}", f"a{number}", position, passage, start, start + len(passage)))
+        chunks.append(Chunk(f"{article_id}#{position}", article_id, position, passage, start, start + len(passage)))
         cursor = start + len(passage)
+    return text, chunks
+
+
+def article(number: int, rng: np.random.Generator, dim: int) -> tuple[Article, list[Chunk], np.ndarray]:
+    """A news-like article of PASSAGES_PER_ARTICLE passages of ~90 words, with unit vectors."""
+    passages = [" ".join(rng.choice(WORDS, 90)).capitalize() + "." for _ in range(PASSAGES_PER_ARTICLE)]
+    text, chunks = joined(f"a{number}", passages)
     vectors = rng.standard_normal((len(chunks), dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     title = f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} report {number}"
