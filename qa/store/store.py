@@ -38,6 +38,7 @@ import numpy as np
 from qa.errors import StoreError
 from qa.files import TMP_MARK, fsync_dir
 from qa.store import database
+from qa.store.columns import ArticleColumns
 from qa.store.ann import (
     APPROXIMATE,
     DEFAULT_ANN_THRESHOLD,
@@ -108,6 +109,7 @@ class Store:
         self._file: np.ndarray | None = None  # those rows, memory-mapped
         self._pending: dict[int, np.ndarray] = {}  # vectors not saved yet, by id
         self._touched: set[str] = set()  # articles upserted or deleted since the last save
+        self._columns: ArticleColumns | None = None  # the articles' filterable fields; None after a change
         self._rewrite = True  # the next save writes every record (a new or assembled store)
         self._ann_changed = False  # the IVF index was (re)built or dropped since the last save
 
@@ -307,7 +309,9 @@ class Store:
 
     def allowed_ids(self, filters: Filters) -> list[int]:
         """The vector ids of the chunks of every article `filters` accepts."""
-        return self.vector_ids(a.id for a in self._articles.values() if filters.accepts(a))
+        if self._columns is None:  # built on the first filtered search after a change
+            self._columns = ArticleColumns(self._articles.values())
+        return self.vector_ids(self._columns.admitted(filters))
 
     def passages(self) -> Iterator[tuple[int, Chunk, str, str | None]]:
         """(vector id, chunk, article title, article language) of every chunk, by vector id."""
@@ -347,6 +351,7 @@ class Store:
             with one_thread():
                 self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self._articles[article.id] = article
+        self._columns = None
         self._article_vectors[article.id] = [int(i) for i in ids]
         for vector_id, chunk, vector in zip(ids, chunks, vectors):
             self._chunks[int(vector_id)] = chunk
@@ -368,6 +373,7 @@ class Store:
             self._vector_crc.pop(vector_id, None)
             self._pending.pop(vector_id, None)
         del self._articles[article_id]
+        self._columns = None
         self._touched.add(article_id)
         return True
 
