@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
+from qa.retrieval.occasions import occasion_of
 from qa.text import (
     LAST_YEAR,
     MONTH_NAME,
@@ -117,9 +119,12 @@ def question_terms(question: str) -> frozenset[str]:
 class CitationChecker:
     """Attributes answer sentences to passages with lexical overlap plus embedding similarity."""
 
-    def __init__(self, encode: Encoder | None = None, threshold: float = SUPPORT_THRESHOLD) -> None:
+    def __init__(
+        self, encode: Encoder | None = None, threshold: float = SUPPORT_THRESHOLD, today: date | None = None
+    ) -> None:
         self.encode = encode
         self.threshold = threshold
+        self.today = today  # what "this year" in a question means; None: the real date
 
     def _supports(self, sentences: list[str], hits: list[Hit], question: str = "") -> list[list[Support]]:
         """supports[i][j]: how passage j supports answer sentence i."""
@@ -137,6 +142,8 @@ class CitationChecker:
         ]
         asked = question_terms(question)
         derived = derived_numbers(question, hits)
+        # A passage about another edition or year than the question names supports nothing in the answer.
+        occasion = occasion_of(question, self.today or date.today())
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -155,6 +162,11 @@ class CitationChecker:
                 offset += len(spans)
                 whole = lexical_support(sentence, evidence[j], asked, derived)
                 score = max(whole, best[0]) if _numbers_found(sentence, hit, question, derived) else 0.0
+                if score and occasion.active:
+                    passage, article = hit.chunk.text, hit.article
+                    quote = passage[best[1] : best[2]]
+                    if occasion.contradicted_by(sentence, question, quote, passage, article.text, article.published):
+                        score = 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
         return result
