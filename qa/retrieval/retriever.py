@@ -112,7 +112,8 @@ class Retriever:
                 order,
                 similarity,
                 question,
-                lambda a, v: self._occasion_rank(occasion, a, v),
+                # Among reports of the asked occurrence, "latest" still wants the newest.
+                lambda a, v: (self._occasion_rank(occasion, a, v), -_timestamp(a) if prefer_recent else 0.0),
                 admits=lambda a: occasion.edition is not None and occasion.is_occurrence(a.title, a.text),
             )
         elif prefer_recent:
