@@ -24,15 +24,16 @@ from qa.ingest.indexing import Indexer, IngestReport, context_title
 from qa.ingest.readers import IngestIssue, ReadOptions, iter_paths
 from qa.language import detect_language
 from qa.llm.factory import make_llm
-from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.store.check import CheckReport, ModelHint, merge
+from qa.store.layout import EMBEDDING_CACHE
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
-from qa.types import Answer, Article, Chunk, Hit
+from qa.types import Answer, Article, Chunk, Filters, Hit
 
 if TYPE_CHECKING:  # the web modules (feeds, fetching) are imported when first used: `ask` starts faster
-    from qa.ingest.feeds import FeedState, RefreshReport
+    from qa.ingest.feeds import RefreshReport
     from qa.ingest.fetch import Fetcher
+    from qa.store.feeds import FeedState
 
 MAX_QUESTION_CHARS = 2000
 SAME_VECTOR = 0.99  # cosine above which a re-embedded passage gives back its stored vector
@@ -51,10 +52,9 @@ class Assistant:
             settings = settings.with_overrides(embedding_model=manifest["embedding_model"])
         self.settings = settings
         self.prompts = prompts or Prompts.load()
-        folder = self.index_dir if isinstance(self.index_dir, Path) else None
-        self.embedder = Embedder.from_settings(settings, folder, manifest)
+        self.embedder = Embedder.from_settings(settings, manifest)
         if settings.embedding_cache and self.embedder.cache is None:
-            self.embedder.cache = self.backend.embedding_cache()  # a database keeps its cache in a table
+            self.embedder.cache = self.backend.embedding_cache()  # a folder's `embcache`, a database's table
         self.llm = make_llm(settings)
         self.chunker = Chunker(settings.chunk_size, settings.min_chunk_size)
         self._store: ArticleStore | None = self.backend.load() if manifest is not None else None
@@ -364,8 +364,10 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
     """(model, vector size) of the known embedding model whose cached vectors hold these passages."""
     from qa.models import known_models
 
-    cache_dir = Embedder.from_settings(settings, index_dir).cache_dir
-    if not texts or cache_dir is None or not cache_dir.exists():
+    if not texts or not settings.embedding_cache:
+        return None
+    cache_dir = Embedder.from_settings(settings).cache_dir or index_dir / EMBEDDING_CACHE
+    if not cache_dir.exists():
         return None
     for name in dict.fromkeys([settings.embedding_model, *(spec.name for spec in known_models("embedding"))]):
         embedder = Embedder(name, settings.models_dir, cache_dir=cache_dir)

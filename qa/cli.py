@@ -280,7 +280,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty()
     report: IngestReport | None = None
     if args.ray is not None:
-        from qa.ingest.distributed import RayIngestOptions, ingest_on_ray
+        from qa.distributed import RayIngestOptions, ingest_on_ray
 
         options = RayIngestOptions(None if args.ray == RAY_HERE else args.ray, args.ray_actors)
         report = ingest_on_ray(assistant, paths, options, progress=progress)
@@ -328,8 +328,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 text = (final.get("newsqa") or {}).get("text") or final["content"]
                 _print_answer(text, final.get("citations") or [], stream, f"answered by the server at {url}")
                 return EXIT_OK
-    from qa.retrieval.filters import Filters
-    from qa.types import Answer
+    from qa.types import Answer, Filters
 
     filters = Filters.build(args.since, args.until, args.source, args.language, args.article)
     assistant = _assistant(args)

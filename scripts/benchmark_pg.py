@@ -19,9 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.retrieval.filters import Filters
 from qa.store.postgres import PostgresBackend
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 from tests.store.pg_server import PostgresServer
 
 DIM = 768

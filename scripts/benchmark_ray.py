@@ -25,7 +25,7 @@ from ray.cluster_utils import Cluster
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.ingest.distributed import OBJECT_STORE_MB, RayIngestOptions, ingest_on_ray
+from qa.distributed import OBJECT_STORE_MB, RayIngestOptions, ingest_on_ray
 from qa.ingest.readers import read_paths
 from tests.store.pg_server import PostgresServer
 

@@ -59,10 +59,9 @@ from qa.ingest.fetch import FetchConfig, Fetcher, FetchError, FetchResult, _retr
 from qa.ingest.readers import read_file, read_paths  # noqa: E402
 from qa.ingest.records import ReadResult, build_article  # noqa: E402
 from qa.ingest.web_pages import page_record  # noqa: E402
-from qa.retrieval.filters import Filters  # noqa: E402
 from qa.store.layout import VECTORS  # noqa: E402
 from qa.text import key_terms, numbers, sentence_spans  # noqa: E402
-from qa.types import Article  # noqa: E402
+from qa.types import Article, Filters  # noqa: E402
 from tests.store.corruption import FolderBackend, Stored, read_stored  # noqa: E402
 
 STORE_EMBEDDING = "all-minilm-l6-v2"  # the fast embedder: the store target is about damage, not answers

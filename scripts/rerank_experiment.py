@@ -15,12 +15,11 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedding.embedder import Embedder
-from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import Retriever
 from qa.retrieval.timeparse import parse_time_hint
 from qa.store.store import Store
 from qa.text import sentence_spans
-from qa.types import Hit
+from qa.types import Filters, Hit
 
 GOLD = Path(__file__).resolve().parent.parent / "samples" / "gold" / "dev" / "questions.jsonl"
 

@@ -76,24 +76,18 @@ class Embedder:
         self._prompts: dict[str, str] | None = None
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, index_dir: Path | None = None, manifest: dict[str, Any] | None = None
-    ) -> Embedder:
+    def from_settings(cls, settings: Settings, manifest: dict[str, Any] | None = None) -> Embedder:
         """The embedder for an index: `settings` choose, except that an existing index (its `manifest`)
         fixes the model and the vector dimension its vectors were made with, and the backend when recorded.
-        The cache lives in `settings.embedding_cache_dir`, else in `<index_dir>/embcache`."""
+        The cache is `settings.embedding_cache_dir` when set; otherwise the caller gives the index's own
+        (its backend's `embedding_cache()`)."""
         recorded = (manifest or {}).get("embedder") or {}
         dimension = settings.embedding_dimension
         if manifest is not None:
             dimension = int(manifest["dimension"])  # truncating to the model's own size changes nothing
         cache_dir = None
-        if settings.embedding_cache:
-            if settings.embedding_cache_dir:
-                cache_dir = Path(settings.embedding_cache_dir).expanduser()
-            elif index_dir is not None:
-                from qa.store.layout import EMBEDDING_CACHE  # here: qa.store imports this module
-
-                cache_dir = Path(index_dir) / EMBEDDING_CACHE
+        if settings.embedding_cache and settings.embedding_cache_dir:
+            cache_dir = Path(settings.embedding_cache_dir).expanduser()
         return cls(
             (manifest or {}).get("embedding_model", settings.embedding_model),
             settings.models_dir,

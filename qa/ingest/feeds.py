@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,28 +16,21 @@ import lxml.html
 from lxml import etree
 from tqdm import tqdm
 
-from qa.errors import IngestError, InputError, StoreError
-from qa.files import atomic_write
+from qa.errors import IngestError, InputError
 from qa.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
 from qa.ingest.records import IngestIssue, ReadOptions, build_article, unexpected_issue
 from qa.ingest.web_pages import article_from_page
-from qa.store.layout import FEEDS as FEEDS_FILE
-from qa.store.layout import write_lock
+from qa.store.feeds import FeedFile, FeedState, now_iso
 from qa.types import Article
 
 if TYPE_CHECKING:
     from qa.store.protocol import FeedStorage
 
-FORMAT_VERSION = 1
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 MAX_NEW_ENTRIES = 50  # per feed and refresh; the rest are picked up by the next refresh
 MAX_SEEN = 5000  # remembered entry keys and hashes per feed
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
 _BLOCK_END = re.compile(r"(?i)<\s*(?:br\s*/?|/p|/div|/li|/h[1-6]|/blockquote)\s*>")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def parse_interval(text: str) -> float:
@@ -51,32 +43,6 @@ def parse_interval(text: str) -> float:
     if seconds < 1:
         raise ValueError(f"the interval must be at least 1 s, got {text!r}")
     return seconds
-
-
-@dataclass
-class FeedState:
-    """One followed feed and what newsqa remembers of it between refreshes."""
-
-    url: str
-    title: str | None = None
-    added_at: str = field(default_factory=_now)
-    etag: str | None = None
-    last_modified: str | None = None
-    last_refresh: str | None = None
-    last_error: str | None = None
-    articles: int = 0
-    seen: list[str] = field(default_factory=list)
-    seen_hashes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeedState:
-        """The inverse of `to_dict` (unknown keys are ignored)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -236,36 +202,6 @@ def _entry_link(entry: Any) -> str | None:
 # -- the registry --------------------------------------------------------------------------------
 
 
-class FeedFile:
-    """The feeds of an index folder, in `<index>/feeds.json`, rewritten atomically under the index's writer lock."""
-
-    def __init__(self, index_dir: str | Path) -> None:
-        self.index_dir = Path(index_dir)
-        self.path = self.index_dir / FEEDS_FILE
-
-    def read(self) -> dict[str, FeedState]:
-        """The followed feeds by URL, in the order they were added."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, json.JSONDecodeError) as error:
-            raise StoreError(f"{self.path} is damaged ({error}); fix or delete it and add the feeds again") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-            raise StoreError(f"{self.path} has an unknown format; this newsqa reads format {FORMAT_VERSION}")
-        states = [state for state in (feed_from_entry(item) for item in _entries(data)) if state is not None]
-        return {state.url: state for state in states}
-
-    def update(self, change: Callable[[dict[str, FeedState]], None]) -> dict[str, FeedState]:
-        """Apply `change` to the feeds as on disk now, and save them, all under the index's writer lock."""
-        with write_lock(self.index_dir):
-            feeds = self.read()
-            change(feeds)
-            payload = {"format": FORMAT_VERSION, "feeds": [state.to_dict() for state in feeds.values()]}
-            atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
-        return feeds
-
-
 class FeedRegistry:
     """The feeds an index follows, kept by its backend (`feeds.json` in an index folder, a table in a database)."""
 
@@ -358,7 +294,7 @@ class FeedRegistry:
         self, state: FeedState, fetcher: Fetcher, max_new_entries: int, options: ReadOptions, progress: bool = False
     ) -> _Poll:
         new = FeedState.from_dict(state.to_dict())
-        new.last_refresh = _now()
+        new.last_refresh = now_iso()
         poll = _Poll(new, FeedOutcome(state.url, "updated"))
         try:
             self._poll_entries(state, fetcher, max_new_entries, options, poll, progress)
@@ -491,50 +427,6 @@ class FeedRegistry:
         poll.issues.extend(warnings)
         poll.outcome.fallbacks += 1
         return article
-
-
-def _entries(data: dict[str, Any]) -> list[Any]:
-    feeds = data.get("feeds", [])
-    return feeds if isinstance(feeds, list) else []
-
-
-def feed_from_entry(item: Any) -> FeedState | None:
-    """The feed an entry of feeds.json (or a row of a database's feeds) describes; None when it is unusable
-    (no URL, wrong types)."""
-    if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"].strip():
-        return None
-    try:
-        state = FeedState.from_dict(item)
-    except TypeError:
-        return None
-    lists_ok = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (state.seen, state.seen_hashes))
-    texts_ok = all(
-        value is None or isinstance(value, str)
-        for value in (state.title, state.etag, state.last_modified, state.last_refresh, state.last_error)
-    )
-    if not (lists_ok and texts_ok and isinstance(state.articles, int)):
-        return None
-    return state
-
-
-def feeds_file_problems(data: Any) -> list[str]:
-    """What is wrong with the entries of a parsed feeds.json (for `newsqa check`); [] when every entry is usable.
-
-    Unusable entries are left out by `feeds list` and `refresh`; `feeds add URL` follows such a feed again.
-    """
-    if not isinstance(data, dict):
-        return ["feeds.json is not a JSON object"]
-    if data.get("format") != FORMAT_VERSION:
-        return [f"feeds.json has format {data.get('format')!r}; this newsqa reads format {FORMAT_VERSION}"]
-    if not isinstance(data.get("feeds", []), list):
-        return ["feeds.json: 'feeds' is not a list"]
-    problems = []
-    for number, item in enumerate(_entries(data), start=1):
-        if feed_from_entry(item) is None:
-            url = item.get("url") if isinstance(item, dict) else None
-            what = f"feed {url!r}" if isinstance(url, str) and url.strip() else "an entry without a URL"
-            problems.append(f"feeds.json entry {number} ({what}) is unusable and ignored; add the feed again")
-    return problems
 
 
 def _remember(known: list[str], new: Iterable[str]) -> list[str]:

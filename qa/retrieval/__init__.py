@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa.retrieval.filters import Filters
 from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.retrieval.timeparse import TimeHint, parse_time_hint
+from qa.types import Filters
 
 __all__ = ["Filters", "RetrievalOptions", "Retriever", "TimeHint", "parse_time_hint"]

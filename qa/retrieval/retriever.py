@@ -11,13 +11,12 @@ from typing import Any
 import numpy as np
 
 from qa.embedding.embedder import Embedder
-from qa.retrieval.filters import Filters
 from qa.retrieval.lexical import LexicalIndex
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.retrieval.timeparse import parse_time_hint
 from qa.store.protocol import ArticleStore
 from qa.text import names
-from qa.types import Article, Hit
+from qa.types import Article, Filters, Hit
 
 
 @dataclass(frozen=True)

@@ -1129,7 +1129,7 @@ def _check_leftovers(path: Path, current: str | None, names: list[str], plan: _P
 
 
 def _check_feeds(path: Path, report: CheckReport) -> None:
-    from qa.ingest.feeds import feeds_file_problems  # the store does not depend on ingestion at import time
+    from qa.store.feeds import feeds_file_problems  # the store does not depend on ingestion at import time
 
     feeds = path / FEEDS
     if not feeds.exists():

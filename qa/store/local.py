@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from qa.embedding.cache import EmbeddingCache
-from qa.ingest.feeds import FeedFile
 from qa.store.check import CheckReport, ModelHint, check
+from qa.store.feeds import FeedFile
 from qa.store.layout import EMBEDDING_CACHE, manifest_of, write_lock
 from qa.store.store import Store
 

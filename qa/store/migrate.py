@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState
+from qa.store.feeds import FeedState
 from qa.store.protocol import ArticleStore, StoreBackend
 
 DEFAULT_BATCH = 256

@@ -30,10 +30,9 @@ from psycopg.types.json import Jsonb
 
 from qa.embedding.cache import DEFAULT_MAX_ENTRIES, EmbeddingCacheWarning
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState, feed_from_entry
-from qa.retrieval.filters import Filters
+from qa.store.feeds import FeedState, feed_from_entry
 from qa.store.protocol import check_upsert, redact
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 
 if TYPE_CHECKING:
     from qa.store.check import CheckReport

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from qa.errors import StoreError
-from qa.ingest.feeds import feed_from_entry
 from qa.store.check import WARNING, CheckReport, Problem, merge
+from qa.store.feeds import feed_from_entry
 from qa.store.postgres import (
     EF_SEARCH,
     HNSW_EF_CONSTRUCTION,

@@ -17,12 +17,11 @@ import numpy as np
 
 from qa.embedding.cache import EmbeddingCacheLike
 from qa.errors import StoreError
-from qa.retrieval.filters import Filters
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 
 if TYPE_CHECKING:
-    from qa.ingest.feeds import FeedState
     from qa.store.check import CheckReport
+    from qa.store.feeds import FeedState
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")

@@ -34,7 +34,6 @@ import numpy as np
 
 from qa.errors import StoreError
 from qa.files import TMP_MARK, fsync_dir
-from qa.retrieval.filters import Filters
 from qa.store import database
 from qa.store.ann import (
     DEFAULT_ANN_THRESHOLD,
@@ -72,7 +71,7 @@ from qa.store.records import (
     surroundings,
     vector_crc,
 )
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 
 # -- the store -------------------------------------------------------------------------------
 

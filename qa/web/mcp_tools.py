@@ -9,8 +9,7 @@ from starlette.types import Receive, Scope, Send
 
 from qa.assistant import Assistant
 from qa.errors import ConfigError, NewsqaError
-from qa.retrieval.filters import Filters
-from qa.types import Citation, Hit
+from qa.types import Citation, Filters, Hit
 from qa.web.model_queue import ModelQueue
 from qa.web.openai_api import MAX_K, answer_markdown, token_ok, unauthorized
 

@@ -23,8 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.assistant import MAX_QUESTION_CHARS, Assistant
 from qa.errors import InputError, NewsqaError
-from qa.retrieval.filters import Filters
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Filters
 from qa.web.model_queue import ModelQueue, QueueLeft
 from qa.web.render import safe_url
 

@@ -17,8 +17,7 @@ from gradio.utils import get_upload_folder
 
 from qa.assistant import Assistant
 from qa.errors import NewsqaError
-from qa.retrieval.filters import Filters
-from qa.types import Answer
+from qa.types import Answer, Filters
 from qa.web.access import UiSessions
 from qa.web.model_queue import ModelQueue
 from qa.web.render import (

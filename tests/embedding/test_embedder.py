@@ -146,12 +146,14 @@ def test_config_round_trips_and_an_index_fixes_model_and_dimension(tmp_path: Pat
     assert Embedder.from_dict(old).backend == "torch" and Embedder.from_dict(old).cache_dir is None
 
     settings = Settings(embedding_model="embeddinggemma-300m", embedding_dimension=256, embedding_backend="openvino")
-    fresh = Embedder.from_settings(settings, tmp_path / "index")
-    assert fresh.truncate_to == 256 and fresh.cache_dir == tmp_path / "index" / "embcache"
+    fresh = Embedder.from_settings(settings)
+    assert fresh.truncate_to == 256 and fresh.cache_dir is None  # the index's own cache is its backend's
+    shared = Embedder.from_settings(settings.with_overrides(embedding_cache_dir=str(tmp_path / "shared")))
+    assert shared.cache_dir == tmp_path / "shared"
     manifest = {"embedding_model": FAST_EMBEDDING, "dimension": 384, "embedder": {"backend": "torch"}}
-    existing = Embedder.from_settings(settings, tmp_path / "index", manifest)
+    existing = Embedder.from_settings(settings, manifest)
     assert (existing.model_name, existing.truncate_to, existing.backend) == (FAST_EMBEDDING, 384, "torch")
-    assert Embedder.from_settings(settings.with_overrides(embedding_cache=False), tmp_path).cache is None
+    assert Embedder.from_settings(settings.with_overrides(embedding_cache=False)).cache is None
 
 
 def test_a_model_whose_export_failed_before_runs_on_pytorch_with_a_warning(
@@ -212,7 +214,8 @@ def test_an_article_with_a_non_finite_vector_is_skipped_and_the_others_go_in(
     write_article(folder, "bad.md", "Bad", "The poison pill article says nothing else.", id="bad")
     write_article(folder, "bridge.md", "Bridge", BRIDGE, id="bridge")
     assistant = Assistant.open(tmp_path / "index", fast_settings)
-    assistant.embedder = _BrokenEmbedder.from_settings(fast_settings, tmp_path / "index")
+    assistant.embedder = _BrokenEmbedder.from_settings(fast_settings)
+    assistant.embedder.cache = assistant.backend.embedding_cache()
     with pytest.warns(EmbeddingBackendWarning, match="1 still not finite"):
         report = assistant.ingest([folder])
     assert sorted(report.added) == ["bridge", "tram"]

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 
 from qa.errors import InputError
 from qa.ingest.chunking import Chunker, count_tokens, paragraph_spans
-from qa.retrieval.filters import Filters
 from qa.text import key_terms, names, numbers, sentence_spans, trim_spans
-from qa.types import Article
+from qa.types import Article, Filters
 from tests.fuzz.strategies import ANY_TEXT, PARSERS, PROSE
 
 TEXTS = st.one_of(PROSE, ANY_TEXT)

@@ -11,8 +11,9 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import IngestError, InputError, StoreError
-from qa.ingest.feeds import FEEDS_FILE, FeedRegistry, html_to_text, parse_interval
+from qa.ingest.feeds import FeedRegistry, html_to_text, parse_interval
 from qa.ingest.fetch import Fetcher, FetchError
+from qa.store.feeds import FEEDS_FILE
 from qa.store.store import Store
 from tests.ingest.conftest import NewsSite, local_config
 

@@ -10,8 +10,9 @@ import pytest
 from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
-from qa.ingest.feeds import FEEDS_FILE, FeedRegistry, feeds_file_problems
+from qa.ingest.feeds import FeedRegistry
 from qa.ingest.fetch import Fetcher, FetchError
+from qa.store.feeds import FEEDS_FILE, feeds_file_problems
 from tests.ingest.conftest import NewsSite, local_config
 
 

@@ -9,7 +9,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InputError
-from qa.retrieval.filters import Filters
+from qa.types import Filters
 from tests.conftest import write_article
 
 

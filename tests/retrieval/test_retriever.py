@@ -9,8 +9,8 @@ import pytest
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.retrieval.filters import Filters
 from qa.retrieval.lexical import LexicalIndex, query_tokens, tokens
+from qa.types import Filters
 from tests.conftest import FAST_EMBEDDING, write_article
 
 WIRE = (

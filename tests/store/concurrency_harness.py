@@ -58,7 +58,7 @@ READER = """
 import json, os, sys, time
 import numpy as np
 from qa.errors import StoreError
-from qa.retrieval.filters import Filters
+from qa.types import Filters
 url, mode, stop, model, dim, ready = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 questions = ["Which city opened a new tram line?", "How much did the library cost?", "cycling bridge approved",
              "Who called it a turning point?", "harbour electrified shore power"]

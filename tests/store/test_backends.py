@@ -13,11 +13,11 @@ import pytest
 from qa.assistant import Assistant
 from qa.cli import main
 from qa.errors import StoreError
-from qa.ingest.feeds import FEEDS_FILE, FeedRegistry, FeedState
-from qa.retrieval.filters import Filters
+from qa.ingest.feeds import FeedRegistry
+from qa.store.feeds import FEEDS_FILE, FeedState
 from qa.store.postgres import SCHEMA
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Filters
 
 DIM = 16
 MODEL = "test-model"

@@ -10,7 +10,7 @@ import pytest
 
 from qa.cli import main
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState
+from qa.store.feeds import FeedState
 from qa.store.migrate import migrate
 from qa.store.protocol import StoreBackend, open_backend
 from tests.store.test_backends import DIM, MODEL, make_article

@@ -20,9 +20,9 @@ from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import StoreError
-from qa.ingest.feeds import FeedState
-from qa.retrieval.filters import Filters
+from qa.store.feeds import FeedState
 from qa.store.postgres import SCHEMA, PostgresBackend
+from qa.types import Filters
 from tests.conftest import write_article
 from tests.store.concurrency_harness import STORE_WRITER, split_corpus
 from tests.store.test_backends import DIM, MODEL, make_article

@@ -18,7 +18,7 @@ import ray
 from qa.assistant import Assistant
 from qa.cli import main
 from qa.config import Settings
-from qa.ingest.distributed import EMBEDDER_NAME, RayIngestOptions, ingest_on_ray
+from qa.distributed import EMBEDDER_NAME, RayIngestOptions, ingest_on_ray
 from qa.ingest.readers import read_paths
 from tests.conftest import FAST_EMBEDDING, SAMPLES
 
