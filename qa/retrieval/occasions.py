@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from qa.language import ORDINAL_WORDS
-from qa.retrieval.timeparse import parse_time_hint
-from qa.text import LAST_YEAR, MONTH_NAME, STOPWORDS, fold, names, numbers
+from qa.retrieval.timeparse import YEAR, parse_time_hint
+from qa.text import LAST_YEAR, MONTH_NAME, STOPWORDS, THIS_YEAR, fold, names, numbers
 
 # Nouns that name an occurrence of a recurring event, en/fr/de/es/it (folded).
 _EDITION_NOUNS = (
@@ -38,9 +38,6 @@ _ORDINAL = re.compile(
 )
 _JOINING = frozenset("and or to et ou au und oder bis zum zur y o hasta al e ed".split())
 _EDITION_NOUN = re.compile(rf"(?:{_EDITION_NOUNS})\b")
-_YEAR = re.compile(r"(?<![\w.,/-])((?:19|20)\d\d)(?![\w%]|[-–/.,]\d)")
-# "This year" in the supported languages (folded): the article's own year.
-_THIS_YEAR = re.compile(r"\b(this year|cette annee|dieses jahr(es)?|diesjahrig\w*|este ano|quest'anno|questo anno)\b")
 LEAD_CHARS = 600  # an article's lead: where it says which edition it reports
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
@@ -97,12 +94,12 @@ def _ordinals(text: str) -> list[tuple[int | None, str]]:
 def years_stated(text: str, published: datetime | None = None) -> set[int]:
     """The years `text` names: in figures ("nel 2024", not "2024/25" or "C/2024"), and "last year" / "this
     year" counted from `published` when it is known."""
-    years = {int(year) for year in _YEAR.findall(text)}
+    years = {int(match["y"]) for match in YEAR.finditer(text)}
     if published is not None:
         folded = fold(text)
         if LAST_YEAR.search(folded):
             years.add(published.year - 1)
-        if _THIS_YEAR.search(folded):
+        if THIS_YEAR.search(folded):
             years.add(published.year)
     return years
 
@@ -194,7 +191,7 @@ def occasion_of(question: str, today: date) -> Occasion:
     if len(_ordinals(question)) > 1:
         found = set()
     period = parse_time_hint(question, today).period
-    years = {int(year) for year in _YEAR.findall(question)}
+    years = {int(match["y"]) for match in YEAR.finditer(question)}
     if period is None and len(years) == 1:
         # "the 2023 edition", "the 2024 Grand Prix", "l'édition 2023": too loose to filter on, enough to prefer.
         year = years.pop()
@@ -211,7 +208,7 @@ def _answer_clause(answer: str, question: str, quote: str) -> str:
     """The clause of `quote` that holds most of what `answer` adds to `question` (its new figures and names);
     the whole quote when no clause holds any."""
     asked = names(question) | numbers(question)
-    wanted = {term for term in names(answer) | numbers(answer) if term not in asked and not _YEAR.fullmatch(term)}
+    wanted = {term for term in names(answer) | numbers(answer) if term not in asked and not YEAR.fullmatch(term)}
     best, best_count = quote, 0
     for clause in _CLAUSE_BREAK.split(quote):
         count = len(wanted & (names(clause) | numbers(clause)))
