@@ -186,3 +186,15 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 )
 def test_retrieval_puts_the_asked_occurrence_first(assistant: Assistant, question: str, article_id: str) -> None:
     assert assistant.retrieve(question, k=3)[0].article.id == article_id
+
+
+def test_a_sentence_about_the_next_edition_does_not_sink_its_passage() -> None:
+    text = (
+        "The 5th Alpine Water Summit ended in Innsbruck with 1,150 delegates. "
+        "The sixth edition is planned for June 2024 in Bolzano."
+    )
+    hit = _hit(text, "2023-06-16T00:00:00+00:00", "summit")
+    checker = CitationChecker(today=TODAY)
+    _, citations = checker.run("Innsbruck hosted it [1].", [hit], "Which city hosted the 5th Alpine Water Summit?")
+    assert citations and "Innsbruck" in citations[0].quote
+    assert checker.run("Bolzano hosted it [1].", [hit], "Which city hosted the 5th Alpine Water Summit?")[1] == []
