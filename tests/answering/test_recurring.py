@@ -23,7 +23,7 @@ ARTICLES = {
         "arrivati da 31 paesi. «Un racconto asciutto sul lavoro in cantiere», ha detto Gattai.",
     ),
     "castellaro-13": (
-        "'The Quiet Pier' by Jonas Lindqvist wins the 13th Castellaro Short Film Festival",
+        "Jonas Lindqvist's 'The Quiet Pier' wins the 13th Castellaro Short Film Festival",
         "2024-09-16",
         "en",
         "The Swedish director Jonas Lindqvist has won the 13th Castellaro Short Film Festival with 'The Quiet "
