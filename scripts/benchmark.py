@@ -6,10 +6,12 @@ with like on a shared machine. Prints a table; asserts nothing. Run it under the
 
     flock /tmp/newsqa-heavy.lock .venv/bin/python scripts/benchmark.py --compare main [--long 40] [--questions 15]
 
-- ingest: passages/s embedding `--long` synthetic ~850-word articles (scripts/longnews.py) into a fresh index
-  with a fresh embedding cache, the model already loaded (a one-time export is excluded).
+- ingest: passages/s (and per CPU-second of the process) embedding `--long` synthetic ~850-word articles
+  (scripts/longnews.py) into a fresh index with a fresh embedding cache, the model already loaded (a one-time
+  export is excluded; the load itself, from OpenVINO's compiled-model cache, is a row of its own).
 - cold ask: `newsqa ask` in a new process under a terminal, from its start to the first answer byte and to its
-  exit; with a `newsqa serve` running on the same index too, when the code has one to use (`cold ask (serve)`).
+  exit; with a `newsqa serve` running on the same index too, when the code has one to use (`cold ask (serve)`);
+  each run puts a dev question no other run put.
 - warm: time to first token and total per question (self-check included), p50 over the first `--questions`
   dev questions on samples/news, after one untimed question.
 - peak RSS of each process.
@@ -50,6 +52,12 @@ def dev_questions(count: int) -> list[str]:
     return [row["question"] for row in rows if row["id"].startswith("q")][:count]
 
 
+def cold_questions(warm: int, colds: int) -> list[str]:
+    """A new dev question for each of `colds` cold runs, none of them among the `warm` timed warm: a server asked
+    a question twice answers it again from llama.cpp's kept context, without evaluating the prompt."""
+    return dev_questions(warm + colds)[warm:]
+
+
 # -- probes: each runs in a child process with one version's code first on the path ---------------
 
 
@@ -61,11 +69,15 @@ def probe_ingest(index: Path, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     assistant.embedder.warm_up()
     load_s = time.perf_counter() - started
+    before = os.times()
     report = assistant.ingest([folder])
+    after = os.times()
+    cpu_s = (after.user - before.user) + (after.system - before.system)
     return {
         "passages": report.chunks,
         "ingest_s": report.seconds,
         "passages_per_s": report.chunks / report.seconds,
+        "passages_per_cpu_s": report.chunks / cpu_s,
         "embedder_load_s": load_s,
         "rss_mb": peak_rss_mb(),
     }
@@ -126,14 +138,14 @@ def run_probe(root: Path, kind: str, *args: str, env: dict[str, str] | None = No
     environment = child_env(root, env)
     done = subprocess.run(command, env=environment, cwd=Path(args[0]).parent, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"probe {kind} failed for {root}:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"probe {kind} failed for {root} (exit status {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_ask(root: Path, index: Path, extra: list[str] | None = None) -> dict[str, Any]:
+def cold_ask(root: Path, index: Path, question: str = COLD_QUESTION) -> dict[str, Any]:
     """`newsqa ask` in a new process under a terminal: seconds to the first output byte and to exit, peak RSS."""
     env = child_env(root)
-    command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), *(extra or []), COLD_QUESTION]
+    command = [sys.executable, "-m", "qa.cli", "ask", "--index", str(index), question]
     leader, follower = pty.openpty()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=index.parent, stdout=follower, stderr=subprocess.PIPE)
@@ -191,15 +203,16 @@ def with_server(root: Path, index: Path) -> subprocess.Popen | None:
 
 
 def measure(
-    root: Path, work: Path, long_folder: Path, questions: int, colds: int, env: dict[str, str] | None = None
+    root: Path, work: Path, long_folder: Path | None, questions: int, colds: int, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Every figure for the code at `root` (a variant's `env` settings: ingestion and warm answers only);
-    scratch files under `work`."""
+    scratch files under `work`; no ingestion without `long_folder`."""
     figures: dict[str, Any] = {}
     say = lambda what: print(f"  {what}…", file=sys.stderr, flush=True)  # noqa: E731
-    say("ingest")
-    ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
-    figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
+    if long_folder is not None:
+        say("ingest")
+        ingest = run_probe(root, "ingest", str(work / "long-index"), str(long_folder), env=env)
+        figures.update({f"ingest_{k}" if k == "rss_mb" else k: v for k, v in ingest.items()})
     index = work / "samples-index"
     if questions and not (env or {}).get("INGEST_ONLY"):
         say("warm answers")
@@ -208,7 +221,8 @@ def measure(
     if env or not questions:
         return figures
     say("cold ask")
-    runs = [cold_ask(root, index) for _ in range(colds)]
+    asked = cold_questions(questions, colds)
+    runs = [cold_ask(root, index, question) for question in asked]
     figures["cold_ttft"] = statistics.median(r["cold_ttft"] for r in runs)
     figures["cold_total"] = statistics.median(r["cold_total"] for r in runs)
     figures["ask_rss_mb"] = max(r["rss_mb"] for r in runs)
@@ -216,7 +230,7 @@ def measure(
     if server is not None:
         say("cold ask with serve")
         try:
-            served = [cold_ask(root, index) for _ in range(colds)]
+            served = [cold_ask(root, index, question) for question in asked]
             figures["served_ttft"] = statistics.median(r["cold_ttft"] for r in served)
             figures["served_total"] = statistics.median(r["cold_total"] for r in served)
         finally:
@@ -227,7 +241,9 @@ def measure(
 
 ROWS = [
     ("ingest passages/s (long articles)", "passages_per_s", "{:.1f}"),
+    ("ingest passages per CPU-second (less sensitive to a busy machine)", "passages_per_cpu_s", "{:.1f}"),
     ("ingest: passages embedded", "passages", "{:.0f}"),
+    ("embedding model load s (export excluded)", "embedder_load_s", "{:.1f}"),
     ("ingest peak RSS MB", "ingest_rss_mb", "{:.0f}"),
     ("cold ask: first token s", "cold_ttft", "{:.1f}"),
     ("cold ask: total s", "cold_total", "{:.1f}"),
@@ -270,7 +286,7 @@ def main() -> None:
     """Measure this code (and REV's), print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", metavar="REV", help="also measure the code at this git revision, same run")
-    parser.add_argument("--long", type=int, default=40, help="synthetic long articles to ingest")
+    parser.add_argument("--long", type=int, default=40, help="synthetic long articles to ingest (0: no ingestion)")
     parser.add_argument("--questions", type=int, default=15, help="warm dev questions to time")
     parser.add_argument("--cold", type=int, default=2, help="cold `ask` runs (median)")
     parser.add_argument(
@@ -298,8 +314,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))
     try:
-        long_folder = work / "long"
-        longnews.write_markdown(long_folder, args.long)
+        long_folder = work / "long" if args.long else None
+        if long_folder is not None:
+            longnews.write_markdown(long_folder, args.long)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         versions: list[tuple[str, Path, dict[str, str] | None]] = [(f"this ({head.stdout.strip()})", ROOT, None)]
         for variant in args.variant + args.ingest_variant:
@@ -320,7 +337,12 @@ def main() -> None:
                 scratch = work / f"run-{len(columns)}"
                 scratch.mkdir()
                 print(f"measuring {name}…", file=sys.stderr, flush=True)
-                columns.append((name, measure(root, scratch, long_folder, args.questions, args.cold, env)))
+                try:
+                    figures = measure(root, scratch, long_folder, args.questions, args.cold, env)
+                except RuntimeError as error:  # one failing variant must not cost the run its other columns
+                    print(f"{name} failed: {error}", file=sys.stderr, flush=True)
+                    figures = {}
+                columns.append((name, figures))
         finally:
             if args.compare:
                 subprocess.run(["git", "worktree", "remove", "--force", str(work / "previous")], cwd=ROOT, check=False)
