@@ -38,7 +38,6 @@ import numpy as np
 from qa.errors import StoreError
 from qa.files import TMP_MARK, fsync_dir
 from qa.store import database
-from qa.store.columns import ArticleColumns
 from qa.store.ann import (
     APPROXIMATE,
     DEFAULT_ANN_THRESHOLD,
@@ -54,6 +53,7 @@ from qa.store.ann import (
     one_thread,
     search_ivf,
 )
+from qa.store.columns import ArticleColumns
 from qa.store.layout import (
     ANN_PREFIX,
     FORMAT_VERSION,
