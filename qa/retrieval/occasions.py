@@ -43,7 +43,10 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 
 def _roman(numeral: str) -> int | None:
-    values = [_ROMAN_VALUES[c] for c in numeral.upper()]
+    # Case-insensitive matching lets "İ" or "ı" through as I; they are no numerals.
+    values = [_ROMAN_VALUES.get(c, 0) for c in numeral]
+    if not all(values):
+        return None
     total = sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
     return total if total > 0 else None
 
@@ -80,7 +83,9 @@ def _ordinals(text: str) -> list[tuple[int | None, str]]:
                 continue
         elif match["w"]:
             if edition_noun:
-                value = ORDINAL_WORDS[match["w"].lower()]
+                value = ORDINAL_WORDS.get(match["w"].lower())  # None for "ſecond": a case-folding match
+                if value is None:
+                    continue
             elif not joined:
                 continue
         elif match["r"].isupper() and edition_noun:

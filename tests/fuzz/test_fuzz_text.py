@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from qa.errors import InputError
 from qa.ingest.chunking import Chunker, count_tokens, paragraph_spans
+from qa.retrieval.occasions import editions_named, occasion_of, years_stated
 from qa.text import key_terms, names, numbers, sentence_spans, trim_spans
 from qa.types import Article, Filters
 from tests.fuzz.strategies import ANY_TEXT, PARSERS, PROSE
@@ -80,6 +81,16 @@ def test_numbers_and_terms_of_any_text(text: str) -> None:
     found = numbers(text)
     assert all(value and value.isdigit() for value in found)
     assert found <= key_terms(text) and found <= names(text)
+
+
+@PARSERS
+@given(text=TEXTS)
+def test_editions_and_years_of_any_text(text: str) -> None:
+    # Case-insensitive patterns match "ſecond" or "İ"; reading them must not fail.
+    for variant in (text, f"the {text} edition", f"la {text} edizione of the 15th prize"):
+        assert all(value > 0 for value in editions_named(variant))
+        assert all(1900 <= year < 2100 for year in years_stated(variant, datetime(2024, 5, 1, tzinfo=UTC)))
+        occasion_of(variant, date(2024, 5, 1))
 
 
 @PARSERS

@@ -198,3 +198,10 @@ def test_a_sentence_about_the_next_edition_does_not_sink_its_passage() -> None:
     _, citations = checker.run("Innsbruck hosted it [1].", [hit], "Which city hosted the 5th Alpine Water Summit?")
     assert citations and "Innsbruck" in citations[0].quote
     assert checker.run("Bolzano hosted it [1].", [hit], "Which city hosted the 5th Alpine Water Summit?")[1] == []
+
+
+@pytest.mark.parametrize(
+    "question", ["Who won the ſecond edition of the prize?", "PRİMA edizione", "La İ edizione", "La XİI edizione"]
+)
+def test_letters_that_only_fold_to_an_ordinal_or_a_numeral_name_no_edition(question: str) -> None:
+    assert editions_named(question) == set()
