@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import faiss
 import numpy as np
 
 from qa.store.ann import FLAT, build_ivf, flat_index
+from qa.store.layout import VECTORS
 from qa.store.records import vector_crc
 from qa.store.store import Store
 from qa.types import Article, Chunk
@@ -85,7 +87,9 @@ def store_over(index: faiss.Index, info: dict, vectors: np.ndarray) -> Store:
         "index": info,
     }
     crcs = {v: vector_crc(vectors[v]) for v in range(count)}
-    store = Store.assemble(Path("/nonexistent"), manifest, articles, chunks, index, crcs)
+    folder = Path(tempfile.mkdtemp(prefix="newsqa-scale-"))
+    vectors.astype("<f4").tofile(folder / VECTORS)  # re-ranking reads exact rows from this file, as in a store
+    store = Store.assemble(folder, manifest, articles, chunks, index, crcs)
     store._file, store._rows = vectors, count
     return store
 
