@@ -26,7 +26,7 @@ from qa.language import detect_language
 from qa.llm.factory import make_llm
 from qa.retrieval.retriever import RetrievalOptions, Retriever
 from qa.store.check import CheckReport, ModelHint, merge
-from qa.store.layout import EMBEDDING_CACHE
+from qa.store.local import LocalBackend
 from qa.store.protocol import ArticleStore, StoreBackend, open_backend
 from qa.types import Answer, Article, Chunk, Filters, Hit
 
@@ -366,7 +366,7 @@ def _cached_model(index_dir: Path, settings: Settings, texts: list[str], titles:
 
     if not texts or not settings.embedding_cache:
         return None
-    cache_dir = Embedder.from_settings(settings).cache_dir or index_dir / EMBEDDING_CACHE
+    cache_dir = Embedder.from_settings(settings).cache_dir or LocalBackend(index_dir).embedding_cache().folder
     if not cache_dir.exists():
         return None
     for name in dict.fromkeys([settings.embedding_model, *(spec.name for spec in known_models("embedding"))]):

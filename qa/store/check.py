@@ -24,6 +24,7 @@ import numpy as np
 from qa.errors import StoreError
 from qa.store import database
 from qa.store.ann import flat_index, index_kind, index_vectors
+from qa.store.feeds import feeds_file_problems
 from qa.store.layout import (
     ARTICLES_FILE,
     CHUNKS_FILE,
@@ -1129,8 +1130,6 @@ def _check_leftovers(path: Path, current: str | None, names: list[str], plan: _P
 
 
 def _check_feeds(path: Path, report: CheckReport) -> None:
-    from qa.store.feeds import feeds_file_problems  # the store does not depend on ingestion at import time
-
     feeds = path / FEEDS
     if not feeds.exists():
         return

@@ -28,7 +28,7 @@ ANN_PREFIX = "ann-"  # `ann-v000012.faiss`: the IVF index trained at save 12 (de
 ANN_SUFFIX = ".faiss"
 SAVING = ".saving"  # `.saving.tmp-PID` holds the version a save in progress will commit
 LOCK = ".lock"
-FEEDS = "feeds.json"  # the feeds the index follows (qa.ingest.feeds)
+FEEDS = "feeds.json"  # the feeds the index follows (qa.store.feeds)
 EMBEDDING_CACHE = "embcache"  # passage vectors by content (qa.embedding.cache)
 # Formats 1 and 2: numbered snapshot folders, the one `CURRENT` names is live.
 CURRENT = "CURRENT"

@@ -14,7 +14,7 @@ than `ann_threshold` vectors it switches to an inverted-file index over 8-bit co
 in clustered lists; a search scans only the lists nearest the query, then re-scores its best
 candidates with their exact vectors, read from the vectors file), trained on the
 stored vectors, with the number of lists to scan measured on the data for recall@10 of at least
-0.95, and written to its own file; vectors saved after it are added to it on loading. It is
+0.97, and written to its own file; vectors saved after it are added to it on loading. It is
 retrained once the corpus has doubled since training, and dropped again when the corpus shrinks to
 half the threshold. Only the codes (a quarter of the vectors' size) are held in memory; an IVF-Flat
 file saved by an earlier newsqa is still opened and searched until the next retraining.
