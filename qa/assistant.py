@@ -308,7 +308,7 @@ class Assistant:
         return answer
 
     def _answerer(self) -> Answerer:
-        checker = CitationChecker(encode=self.embedder.encode_query)
+        checker = CitationChecker(encode=self.embedder.encode_query, today=self.today)
         return Answerer(
             self.llm,
             self.prompts,

@@ -42,6 +42,43 @@ NUMBER_WORDS = {
 }
 
 
+# Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
+# ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.
+_ORDINAL_STEMS = (
+    ("first", "premier première", "erst", "primer", "prim"),
+    ("second", "deuxième second seconde", "zweit", "segund", "second"),
+    ("third", "troisième", "dritt", "tercer", "terz"),
+    ("fourth", "quatrième", "viert", "cuart", "quart"),
+    ("fifth", "cinquième", "fünft", "quint", "quint"),
+    ("sixth", "sixième", "sechst", "sext", "sest"),
+    ("seventh", "septième", "siebt", "séptim", "settim"),
+    ("eighth", "huitième", "acht", "octav", "ottav"),
+    ("ninth", "neuvième", "neunt", "noven", "non"),
+    ("tenth", "dixième", "zehnt", "décim", "decim"),
+    ("eleventh", "onzième", "elft", "undécim", "undicesim"),
+    ("twelfth", "douzième", "zwölft", "duodécim", "dodicesim"),
+    ("thirteenth", "treizième", "dreizehnt", "decimotercer", "tredicesim"),
+    ("fourteenth", "quatorzième", "vierzehnt", "decimocuart", "quattordicesim"),
+    ("fifteenth", "quinzième", "fünfzehnt", "decimoquint", "quindicesim"),
+    ("sixteenth", "seizième", "sechzehnt", "decimosext", "sedicesim"),
+    ("seventeenth", "dix-septième", "siebzehnt", "decimoséptim", "diciassettesim"),
+    ("eighteenth", "dix-huitième", "achtzehnt", "decimoctav", "diciottesim"),
+    ("nineteenth", "dix-neuvième", "neunzehnt", "decimonoven", "diciannovesim"),
+    ("twentieth", "vingtième", "zwanzigst", "vigésim", "ventesim"),
+)
+ORDINAL_WORDS = {
+    word: value
+    for value, (english, french, german, spanish, italian) in enumerate(_ORDINAL_STEMS, start=1)
+    for word in (
+        *english.split(),
+        *french.split(),
+        *(german + ending for ending in ("e", "en", "er", "es", "em")),
+        *(spanish + ending for ending in ("o", "a")),
+        *(italian + ending for ending in ("o", "a", "e", "i")),
+    )
+} | {"primer": 1, "tercer": 3}  # the Spanish short forms before a masculine noun
+
+
 @lru_cache(maxsize=1)
 def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier

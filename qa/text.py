@@ -67,6 +67,8 @@ LAST_YEAR = re.compile(
     r"\b(last year|l'an dernier|l'annee derniere|l'an passe|letztes jahr|im vorjahr|"
     r"vergangenes jahr|el ano pasado|l'anno scorso|ano passado|vorig jaar)\b"
 )
+# "This year" (folded): the article's own year.
+THIS_YEAR = re.compile(r"\b(this year|cette annee|dieses jahr(es)?|diesjahrig\w*|este ano|quest'anno|questo anno)\b")
 # Words a period follows without ending the sentence, folded: titles (M. Cho, Dr. Weber, Dott. Rossi),
 # amounts (12 Mio. Euro, 3 Mrd.), approximations (ca. 300, env. 20 %), month abbreviations (Jan. 5), and
 # common Latin/German/French/Spanish/Italian abbreviations. Single letters (initials, U.S.) count too.

@@ -43,7 +43,7 @@ class Article:
         return cls(**{**data, "published": _date_from_str(data.get("published"))})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-instance dict: ~270 bytes less per chunk, a million are held
 class Chunk:
     """A passage of an article; `start`/`end` are character offsets into `Article.text`."""
 

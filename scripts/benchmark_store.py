@@ -14,7 +14,7 @@ two run in one process on the same data. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import shutil
 import statistics
 import subprocess
@@ -40,28 +40,40 @@ WORDS = (
 
 
 def old_store_class(commit: str) -> type:
-    """The `Store` class of qa/store/store.py at `commit` (format 2: a whole snapshot per save)."""
-    source = subprocess.run(
-        ["git", "show", f"{commit}:qa/store/store.py"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    """The `Store` class of qa/store/store.py at `commit` (format 2: a whole snapshot per save), imported with the
+    rest of that commit's package, which is then taken off `sys.modules` so that this process goes on with
+    today's `qa`."""
     folder = Path(tempfile.mkdtemp(prefix="newsqa-store-before-"))
-    (folder / "store_before.py").write_text(source)
-    spec = importlib.util.spec_from_file_location("store_before", folder / "store_before.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Store
+    archive = subprocess.run(["git", "archive", commit, "qa"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    today = {name: module for name, module in sys.modules.items() if name == "qa" or name.startswith("qa.")}
+    for name in today:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module("qa.store.store").Store
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if name == "qa" or name.startswith("qa.")]:
+            del sys.modules[name]
+        sys.modules.update(today)
+
+
+def joined(article_id: str, passages: list[str]) -> tuple[str, list[Chunk]]:
+    """An article text made of `passages` (blank lines between) and its chunks, one per passage."""
+    text = "\n\n".join(passages)
+    chunks, cursor = [], 0
+    for position, passage in enumerate(passages):
+        start = text.index(passage, cursor)
+        chunks.append(Chunk(f"{article_id}#{position}", article_id, position, passage, start, start + len(passage)))
+        cursor = start + len(passage)
+    return text, chunks
 
 
 def article(number: int, rng: np.random.Generator, dim: int) -> tuple[Article, list[Chunk], np.ndarray]:
     """A news-like article of PASSAGES_PER_ARTICLE passages of ~90 words, with unit vectors."""
     passages = [" ".join(rng.choice(WORDS, 90)).capitalize() + "." for _ in range(PASSAGES_PER_ARTICLE)]
-    text = "\n\n".join(passages)
-    chunks, cursor = [], 0
-    for position, passage in enumerate(passages):
-        start = text.index(passage, cursor)
-        chunks.append(Chunk(f"a{number}#{position}", f"a{number}", position, passage, start, start + len(passage)))
-        cursor = start + len(passage)
+    text, chunks = joined(f"a{number}", passages)
     vectors = rng.standard_normal((len(chunks), dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     title = f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} report {number}"

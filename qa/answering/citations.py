@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
+from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
     LAST_YEAR,
     MONTH_NAME,
@@ -117,9 +119,12 @@ def question_terms(question: str) -> frozenset[str]:
 class CitationChecker:
     """Attributes answer sentences to passages with lexical overlap plus embedding similarity."""
 
-    def __init__(self, encode: Encoder | None = None, threshold: float = SUPPORT_THRESHOLD) -> None:
+    def __init__(
+        self, encode: Encoder | None = None, threshold: float = SUPPORT_THRESHOLD, today: date | None = None
+    ) -> None:
         self.encode = encode
         self.threshold = threshold
+        self.today = today  # what "this year" in a question means; None: the real date
 
     def _supports(self, sentences: list[str], hits: list[Hit], question: str = "") -> list[list[Support]]:
         """supports[i][j]: how passage j supports answer sentence i."""
@@ -131,12 +136,10 @@ class CitationChecker:
             similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T
         # Text addressed to an assistant is never evidence: flag it once per passage sentence.
         instructions = [[is_instruction(text) for _, _, text in spans] for spans in passage_sentences]
-        evidence = [
-            " ".join(text for (_, _, text), flagged in zip(spans, flags, strict=True) if not flagged)
-            for spans, flags in zip(passage_sentences, instructions, strict=True)
-        ]
         asked = question_terms(question)
         derived = derived_numbers(question, hits)
+        # A passage sentence about another edition or year than the question names supports nothing.
+        occasion = occasion_of(question, self.today or date.today())
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -144,20 +147,30 @@ class CitationChecker:
             for j, hit in enumerate(hits):
                 spans = passage_sentences[j]
                 best = (-1.0, 0, len(hit.chunk.text))
+                usable: list[str] = []
                 for k, (s, e, text) in enumerate(spans):
-                    if instructions[j][k]:
+                    if instructions[j][k] or self._other_occasion(occasion, sentence, question, text, hit):
                         continue
+                    usable.append(text)
                     lexical = lexical_support(sentence, text, asked, derived)
                     semantic = float(similarity[i, offset + k]) if similarity is not None else lexical
                     score = 0.5 * lexical + 0.5 * semantic
                     if score > best[0]:
                         best = (score, s, e)
                 offset += len(spans)
-                whole = lexical_support(sentence, evidence[j], asked, derived)
+                whole = lexical_support(sentence, " ".join(usable), asked, derived) if usable else 0.0
                 score = max(whole, best[0]) if _numbers_found(sentence, hit, question, derived) else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
         return result
+
+    @staticmethod
+    def _other_occasion(occasion: Occasion, sentence: str, question: str, text: str, hit: Hit) -> bool:
+        """True when the passage sentence `text` is about another edition or year than the question's."""
+        if not occasion.active:
+            return False
+        article = hit.article
+        return occasion.contradicted_by(sentence, question, text, hit.chunk.text, article.text, article.published)
 
     def run(self, answer: str, hits: list[Hit], question: str = "") -> tuple[str, list[Citation]]:
         """The answer with only supported, renumbered [n] markers, and the citations they map to.

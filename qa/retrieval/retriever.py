@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from qa.embedding.embedder import Embedder
 from qa.retrieval.lexical import LexicalIndex
+from qa.retrieval.occasions import Occasion, occasion_of
 from qa.retrieval.timeparse import parse_time_hint
 from qa.store.protocol import ArticleStore
 from qa.text import names
@@ -54,8 +55,9 @@ class Retriever:
         self, question: str, k: int, filters: Filters | None, today: date
     ) -> tuple[list[Hit], dict[str, float]]:
         """`run` for a question as asked: a time it names (see `qa.retrieval.timeparse`, relative to `today`)
-        becomes a publication-date window unless `filters` set dates themselves, and only words such as
-        "latest" or "now" put the newest articles first."""
+        becomes a publication-date window unless `filters` set dates themselves, only words such as
+        "latest" or "now" put the newest articles first, and an edition or year it names
+        (`qa.retrieval.occasions`) puts the articles about that occurrence first."""
         hint = parse_time_hint(question, today)
         if hint.has_window and not (filters and (filters.since or filters.until)):
             # A date read from the question narrows the search but must not hide undated articles.
@@ -63,7 +65,7 @@ class Retriever:
         # Only words like "latest" or "now" ask for recency: preferring newer articles for every present-tense
         # question put the wrong article first for cross-lingual questions on the gold set.
         recent = hint.prefer_recent and hint.expression is not None
-        return self.run(question, k, filters, prefer_recent=recent, period=hint.period)
+        return self.run(question, k, filters, prefer_recent=recent, occasion=occasion_of(question, today))
 
     def run(
         self,
@@ -72,17 +74,20 @@ class Retriever:
         filters: Filters | None = None,
         prefer_recent: bool = False,
         period: tuple[date, date] | None = None,
+        occasion: Occasion | None = None,
     ) -> tuple[list[Hit], dict[str, float]]:
         """The `k` best passages for `question` (rank 1 first) among the articles `filters` accepts,
         and the time each step took, in seconds.
 
-        Among the articles on the leading story, those published within `period` come first, else the
-        newest first when `prefer_recent`. Every read sees one state of the store, even while others write."""
+        Among the articles on the leading story, those about the `occasion` (an edition, a time; `period` alone
+        is a time) come first (`Occasion.article_rank`), else the newest first when `prefer_recent`. Every read
+        sees one state of the store, even while others write."""
+        occasion = occasion or Occasion(period=period)
         with self.store.reading():
-            return self._run(question, k, filters, prefer_recent, period)
+            return self._run(question, k, filters, prefer_recent, occasion)
 
     def _run(
-        self, question: str, k: int, filters: Filters | None, prefer_recent: bool, period: tuple[date, date] | None
+        self, question: str, k: int, filters: Filters | None, prefer_recent: bool, occasion: Occasion
     ) -> tuple[list[Hit], dict[str, float]]:
         started = time.perf_counter()
         vector = self.embedder.encode_query([question])[0]
@@ -101,10 +106,17 @@ class Retriever:
         searched = time.perf_counter()
         order = sorted(fused, key=lambda v: fused[v], reverse=True)
         similarity = {v: dense[v] if v in dense else float(np.dot(self.store.vector(v), vector)) for v in order}
-        if period is not None:
-            order = self._story_first(order, similarity, question, lambda a: not _within(a, period))
+        if occasion.active:
+            order = self._story_first(
+                order,
+                similarity,
+                question,
+                # Among reports of the asked occurrence, "latest" still wants the newest.
+                lambda a, v: (self._occasion_rank(occasion, a, v), -_timestamp(a) if prefer_recent else 0.0),
+                admits=lambda a: occasion.edition is not None and occasion.is_occurrence(a.title, a.text),
+            )
         elif prefer_recent:
-            order = self._story_first(order, similarity, question, lambda a: -_timestamp(a))
+            order = self._story_first(order, similarity, question, lambda a, v: -_timestamp(a))
         hits = self._one_per_story(order, similarity, vector, k)
         if self.options.follow_best and hits:
             hits = self._with_following(hits, vector, k)
@@ -113,12 +125,20 @@ class Retriever:
         return hits, timings
 
     def _story_first(
-        self, order: list[int], similarity: dict[int, float], question: str, key: Callable[[Article], Any]
+        self,
+        order: list[int],
+        similarity: dict[int, float],
+        question: str,
+        key: Callable[[Article, int], Any],
+        admits: Callable[[Article], bool] | None = None,
     ) -> list[int]:
-        """`order` with the articles on the leading story first, sorted by `key` (stable otherwise).
+        """`order` with the articles on the leading story first, sorted by `key` (of the article and the vector
+        id of its best passage; stable otherwise).
 
         An article is on the leading story when its best passage is within `recency_margin` of the best
-        passage overall and it mentions a name (a capitalised word or number) of the question."""
+        passage overall and it mentions a name (a capitalised word or number) of the question, or when
+        `admits` it and it is within twice that margin: reports of one event's editions in other languages
+        share no name with the question, and a report of another edition often matches it better."""
         best_of: dict[str, int] = {}
         for vector_id in order:
             best_of.setdefault(self.store.chunk(vector_id).article_id, vector_id)
@@ -126,20 +146,28 @@ class Retriever:
             return order
         top = max(similarity[v] for v in best_of.values())
         asked = names(question)
-        story: list[Article] = []
+        story: list[tuple[Article, int]] = []
         for article_id, vector_id in best_of.items():
             article = self.store.article(article_id)
-            if article is None or similarity[vector_id] < top - self.options.recency_margin:
+            if article is None:
                 continue
-            if asked and not asked & names(f"{article.title} {article.text}"):
+            admitted = admits is not None and admits(article)
+            if similarity[vector_id] < top - self.options.recency_margin * (2 if admitted else 1):
                 continue
-            story.append(article)
+            if not admitted and asked and not asked & names(f"{article.title} {article.text}"):
+                continue
+            story.append((article, vector_id))
         if len(story) < 2:
             return order
-        position = {article.id: i for i, article in enumerate(sorted(story, key=key))}
+        position = {article.id: i for i, (article, _) in enumerate(sorted(story, key=lambda pair: key(*pair)))}
         leading = [v for v in order if self.store.chunk(v).article_id in position]
         leading.sort(key=lambda v: position[self.store.chunk(v).article_id])  # stable: passage order kept inside
         return leading + [v for v in order if self.store.chunk(v).article_id not in position]
+
+    def _occasion_rank(self, occasion: Occasion, article: Article, vector_id: int) -> int:
+        """`Occasion.article_rank` of `article`, whose best passage is `vector_id`."""
+        passage = self.store.chunk(vector_id).text
+        return occasion.article_rank(article.title, article.text, passage, article.published)
 
     def _one_per_story(self, order: list[int], similarity: dict[int, float], vector: np.ndarray, k: int) -> list[Hit]:
         """The first `k` hits of `order`, with one article per group of near-duplicates: its earliest
@@ -201,10 +229,3 @@ class Retriever:
 
 def _timestamp(article: Article) -> float:
     return article.published.timestamp() if article.published else float("-inf")
-
-
-def _within(article: Article, period: tuple[date, date]) -> bool:
-    """Published during `period` or the day after (reports come out the next day)."""
-    if article.published is None:
-        return False
-    return period[0] <= article.published.date() <= period[1] + timedelta(days=1)

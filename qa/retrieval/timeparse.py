@@ -93,6 +93,8 @@ _YEAR = r"(?P<y>(?:19|20)\d\d)(?![\w%]|[-–/.,]\d)"
 _B = r"(?<![\w$€£/#.,\-–])"  # start of a word that is not glued to a symbol or a number
 _E = r"(?!\w)"
 
+YEAR = re.compile(rf"{_B}{_YEAR}")  # a year in figures ("nel 2024"), group "y"; not "2024/25" or "C/2024"
+
 _NUMBER_WORDS = dict(NUMBER_WORDS)
 _NUMBER_WORDS.update({"fifteen": 15, "quinze": 15, "fünfzehn": 15, "quince": 15, "quindici": 15})
 _NUMBER_WORDS.update({"thirty": 30, "trente": 30, "dreißig": 30, "treinta": 30, "trenta": 30})

@@ -10,11 +10,14 @@ by the next save. Writers hold an exclusive lock. Loading refuses a record that 
 seal and a vector that does not match the CRC its chunk recorded.
 
 Vectors live in an exact inner-product index while the corpus is small. When a save finds more
-than `ann_threshold` vectors it switches to an inverted-file index (IVF-Flat: exact vectors in
-clustered lists; a search scans only the lists nearest the query), trained on the stored vectors,
-with the number of lists to scan measured on the data for recall@10 of at least 0.95, and written
-to its own file; vectors saved after it are added to it on loading. It is retrained once the corpus
-has doubled since training, and dropped again when the corpus shrinks to half the threshold.
+than `ann_threshold` vectors it switches to an inverted-file index over 8-bit codes (IVF-SQ8: codes
+in clustered lists; a search scans only the lists nearest the query, then re-scores its best
+candidates with their exact vectors, read from the vectors file), trained on the
+stored vectors, with the number of lists to scan measured on the data for recall@10 of at least
+0.95, and written to its own file; vectors saved after it are added to it on loading. It is
+retrained once the corpus has doubled since training, and dropped again when the corpus shrinks to
+half the threshold. Only the codes (a quarter of the vectors' size) are held in memory; an IVF-Flat
+file saved by an earlier newsqa is still opened and searched until the next retraining.
 Indexes of formats 1 and 2 (whole snapshot folders) are upgraded once, when first opened.
 """
 
@@ -36,17 +39,21 @@ from qa.errors import StoreError
 from qa.files import TMP_MARK, fsync_dir
 from qa.store import database
 from qa.store.ann import (
+    APPROXIMATE,
     DEFAULT_ANN_THRESHOLD,
+    EXACT_BELOW,
     FLAT,
-    IVF,
     MIN_ANN_THRESHOLD,
     RETRAIN_GROWTH,
     build_ivf,
+    exact_top,
     flat_index,
     index_kind,
     index_vectors,
     one_thread,
+    search_ivf,
 )
+from qa.store.columns import ArticleColumns
 from qa.store.layout import (
     ANN_PREFIX,
     FORMAT_VERSION,
@@ -108,6 +115,7 @@ class Store:
         self._file: np.ndarray | None = None  # those rows, memory-mapped
         self._pending: dict[int, np.ndarray] = {}  # vectors not saved yet, by id
         self._touched: set[str] = set()  # articles upserted or deleted since the last save
+        self._columns: ArticleColumns | None = None  # the articles' filterable fields; None after a change
         self._rewrite = True  # the next save writes every record (a new or assembled store)
         self._ann_changed = False  # the IVF index was (re)built or dropped since the last save
 
@@ -132,39 +140,31 @@ class Store:
         if header is not None:
             raise StoreError(f"index {path} is damaged ({header}); run `newsqa check --repair`")
         connection = database.connect(path, writing=False)
+        articles, chunks, crcs = [], [], {}
         try:
             connection.execute("BEGIN")  # one read transaction: the records and manifest of one save
             manifest = database.read_manifest_row(path, connection)
-            article_lines = [database.row_text(r[0]) for r in connection.execute("SELECT line FROM articles")]
-            chunk_lines = [
-                database.row_text(r[0]) for r in connection.execute("SELECT line FROM chunks ORDER BY vector_id")
-            ]
-            connection.execute("COMMIT")
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"index {path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`") from error
-        finally:
-            connection.close()
-        try:
-            for line in (*article_lines, *chunk_lines):
-                if seal_state(line)[1] is not True:
-                    raise ValueError(f"a record changed after it was saved: {line[:80]!r}")
-            articles = [load_article(line) for line in article_lines]
-            chunks, crcs = [], {}
-            for line in chunk_lines:
-                vector_id, chunk, crc = load_chunk(line)
+            # Each row is parsed as it is read: a million lines are never held beside their records.
+            for (line,) in connection.execute("SELECT line FROM articles"):
+                articles.append(load_article(_sealed_text(line)))
+            for (line,) in connection.execute("SELECT line FROM chunks ORDER BY vector_id"):
+                vector_id, chunk, crc = load_chunk(_sealed_text(line))
                 chunks.append((vector_id, chunk))
                 if crc is not None:
                     crcs[vector_id] = crc
-        except (ValueError, TypeError, KeyError) as error:
+            connection.execute("COMMIT")
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as error:
             raise StoreError(f"index {path} is damaged ({RECORDS}: {error}); run `newsqa check --repair`") from error
+        finally:
+            connection.close()
         rows = int(manifest.get("vector_rows", 0))
         matrix = read_vectors(path, rows, int(manifest["dimension"]))
-        for vector_id, chunk in chunks:
-            if not 0 <= vector_id < rows or crcs.get(vector_id) != vector_crc(matrix[vector_id]):
-                raise StoreError(
-                    f"index {path} is damaged: the vector of chunk {chunk.id} does not match its checksum; "
-                    "run `newsqa check --repair`"
-                )
+        bad = _unchecked_vector(path, rows, int(manifest["dimension"]), chunks, crcs)
+        if bad is not None:
+            raise StoreError(
+                f"index {path} is damaged: the vector of chunk {bad.id} does not match its checksum; "
+                "run `newsqa check --repair`"
+            )
         live = np.fromiter((v for v, _ in chunks), dtype=np.int64, count=len(chunks))
         index, ann = _open_index(path, manifest, live, matrix)
         store = cls.assemble(path, {**manifest, "index": ann}, articles, chunks, index, crcs)
@@ -218,7 +218,7 @@ class Store:
         kind = index_kind(index)
         saved = manifest.get("index") or {"kind": FLAT}
         store._ann = dict(saved) if saved.get("kind") == kind else {"kind": kind}
-        if isinstance(index, faiss.IndexIVFFlat):  # kind == IVF
+        if isinstance(index, faiss.IndexIVF):  # kind in APPROXIMATE
             store._ann.setdefault("nlist", int(index.nlist))
             store._ann.setdefault("nprobe", int(index.nprobe))
             store._ann.setdefault("trained_at", int(index.ntotal))
@@ -236,8 +236,8 @@ class Store:
 
     @property
     def index_info(self) -> dict[str, Any]:
-        """Which FAISS index is in use: kind (`flat` or `ivf-flat`) and, for IVF, nlist, nprobe and
-        the vector count it was trained at."""
+        """Which FAISS index is in use: kind (`flat`, `ivf-sq8` or `ivf-flat`) and, for IVF, nlist,
+        nprobe and the vector count it was trained at."""
         return {**self._ann, "vectors": int(self._index.ntotal), "ann_threshold": self.ann_threshold}
 
     def articles(self) -> list[Article]:
@@ -277,22 +277,29 @@ class Store:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dimension:
             raise StoreError(f"query vector has {query.shape[1]} dimensions, the index has {self.dimension}")
+        approximate = self._ann["kind"] in APPROXIMATE
+        if approximate and allowed is not None and len(allowed) <= EXACT_BELOW:
+            # So few admitted vectors that scoring each one exactly costs less than scanning lists.
+            wanted = np.unique(np.asarray([v for v in allowed if v in self._chunks], dtype=np.int64))
+            ids, scores = exact_top(wanted, self._gather(wanted), query[0], k)
+            return [(int(i), float(s)) for i, s in zip(ids, scores)]
         selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-        if self._ann["kind"] == IVF:
-            assert isinstance(self._index, faiss.IndexIVFFlat)
+        if approximate:
+            assert isinstance(self._index, faiss.IndexIVF)
             nprobe = int(self._ann["nprobe"])
             if allowed is not None:
                 # Scan as many allowed vectors as an unfiltered search scans vectors; a small
-                # allowed set ends up scanning every list, which is an exact search over it.
+                # allowed set ends up scanning every list, which is an exact search over its codes.
                 share = len(allowed) / self._index.ntotal
                 nprobe = min(self._index.nlist, math.ceil(nprobe / max(share, 1e-9)))
-            # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
-            params: faiss.SearchParameters | None = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
-        else:
-            params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            with one_thread():
+                ids, scores = search_ivf(self._index, query, k, nprobe, self._gather, selector)
+            return [(int(i), float(s)) for i, s in zip(ids, scores)]
+        # faiss's Python wrapper takes the fields as keywords; its type stubs do not know that.
+        params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         with one_thread():
-            scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
-        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+            found_scores, found_ids = self._index.search(query, min(k, self._index.ntotal), params=params)
+        return [(int(i), float(s)) for s, i in zip(found_scores[0], found_ids[0]) if i >= 0]
 
     def reading(self) -> AbstractContextManager[None]:
         """A block of consistent reads: a loaded store is already one state of the index."""
@@ -309,7 +316,9 @@ class Store:
 
     def allowed_ids(self, filters: Filters) -> list[int]:
         """The vector ids of the chunks of every article `filters` accepts."""
-        return self.vector_ids(a.id for a in self._articles.values() if filters.accepts(a))
+        if self._columns is None:  # built on the first filtered search after a change
+            self._columns = ArticleColumns(self._articles.values())
+        return self.vector_ids(self._columns.admitted(filters))
 
     def passages(self) -> Iterator[tuple[int, Chunk, str, str | None]]:
         """(vector id, chunk, article title, article language) of every chunk, by vector id."""
@@ -349,6 +358,7 @@ class Store:
             with one_thread():
                 self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self._articles[article.id] = article
+        self._columns = None
         self._article_vectors[article.id] = [int(i) for i in ids]
         for vector_id, chunk, vector in zip(ids, chunks, vectors):
             self._chunks[int(vector_id)] = chunk
@@ -370,6 +380,7 @@ class Store:
             self._vector_crc.pop(vector_id, None)
             self._pending.pop(vector_id, None)
         del self._articles[article_id]
+        self._columns = None
         self._touched.add(article_id)
         return True
 
@@ -382,6 +393,20 @@ class Store:
             return np.array(self._file[vector_id])
         return self._index.reconstruct(vector_id)  # type: ignore[return-value]  # faiss's stubs pick the torch overload
 
+    def _gather(self, ids: np.ndarray) -> np.ndarray:
+        """The exact vectors of these ids, in order: saved rows read from the vectors file, newer ones
+        from memory."""
+        ids = np.asarray(ids, dtype=np.int64)
+        saved = ids < self._rows if self._file is not None else np.zeros(len(ids), dtype=bool)
+        if saved.all():  # the usual case
+            return read_rows(self.path, ids, self.dimension)
+        found = np.empty((len(ids), self.dimension), dtype=np.float32)
+        if saved.any():
+            found[saved] = read_rows(self.path, ids[saved], self.dimension)
+        for row in np.flatnonzero(~saved):
+            found[row] = self.vector(int(ids[row]))
+        return found
+
     def vectors_of(self, article_id: str) -> np.ndarray:
         """The stored vectors of an article's chunks, in chunk order."""
         ids = sorted(self._article_vectors.get(article_id, []), key=lambda v: self._chunks[v].position)
@@ -389,22 +414,23 @@ class Store:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self.vector(i) for i in ids])
 
-    def tune_index(self) -> bool:
+    def tune_index(self, table: np.ndarray) -> bool:
         """Switch between the exact and the IVF index, or retrain the IVF one, as the vector count
-        asks; True if the index was rebuilt. `save` calls this."""
+        asks, from `table` (row n the vector with id n: the vectors file a save has just written);
+        True if the index was rebuilt. `save` calls this."""
         count = self._index.ntotal
         kind = self._ann["kind"]
-        grown = kind == IVF and count > RETRAIN_GROWTH * self._ann.get("trained_at", count)
+        grown = kind in APPROXIMATE and count > RETRAIN_GROWTH * self._ann.get("trained_at", count)
         if (kind == FLAT and count > self.ann_threshold) or grown:
-            ids, vectors = index_vectors(self._index)
-            self._index, self._ann = build_ivf(ids, vectors)
+            ids = np.sort(index_vectors(self._index, with_vectors=False)[0])
+            self._index, self._ann = build_ivf(ids, table)
             self._ann_changed = True
             return True
-        if kind == IVF and count < self.ann_threshold // 2:
-            ids, vectors = index_vectors(self._index)
+        if kind in APPROXIMATE and count < self.ann_threshold // 2:
+            ids = np.sort(index_vectors(self._index, with_vectors=False)[0])
             index = flat_index(self.dimension)
             if len(ids):
-                index.add_with_ids(vectors, ids)
+                index.add_with_ids(np.ascontiguousarray(table[ids], dtype=np.float32), ids)
             self._index, self._ann = index, {"kind": FLAT}
             self._ann_changed = True
             return True
@@ -412,7 +438,6 @@ class Store:
 
     def save(self) -> None:
         """Append the new vectors, then commit the changed records and the manifest in one transaction."""
-        self.tune_index()
         self.path.mkdir(parents=True, exist_ok=True)
         marker = self.path / f"{SAVING}{TMP_MARK}{os.getpid()}"
         connection = database.connect(self.path, create=True)
@@ -454,6 +479,8 @@ class Store:
             self._rewrite_vectors()
         else:
             self._append_vectors(int(stored.get("vector_rows", 0)) if stored else 0)
+        # The index is (re)built from the vectors as just written, read back through a memory map.
+        self.tune_index(read_vectors(self.path, self.next_vector_id, self.dimension))
         if self._ann_changed:
             self._write_ann(version)
         changed = list(self._articles) if self._rewrite else sorted(self._touched)
@@ -525,16 +552,21 @@ class Store:
     def _rewrite_vectors(self) -> None:
         """Write every row of a new vectors file beside the old one, then put it in its place."""
         staging = self.path / f"{VECTORS}{TMP_MARK}{os.getpid()}"
-        block = np.zeros((self.next_vector_id, self.dimension), dtype=np.float32)
-        for vector_id in self._chunks:
-            block[vector_id] = self.vector(vector_id)
-        fsync_write(staging, block.tobytes())
+        with open(staging, "wb") as handle:
+            for start in range(0, self.next_vector_id, 65_536):  # in slices: one copy of a big corpus is enough
+                block = np.zeros((min(65_536, self.next_vector_id - start), self.dimension), dtype=np.float32)
+                for vector_id in range(start, start + len(block)):
+                    if vector_id in self._chunks:
+                        block[vector_id - start] = self.vector(vector_id)
+                handle.write(block.tobytes())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(staging, self.path / VECTORS)
         fsync_dir(self.path)
 
     def _write_ann(self, version: int) -> None:
         """Write the IVF index to its own file (named in the manifest), or forget it for an exact index."""
-        if self._ann["kind"] != IVF:
+        if self._ann["kind"] not in APPROXIMATE:
             self._ann = {"kind": FLAT}
             return
         name = ann_name(version)
@@ -582,6 +614,53 @@ def read_vectors(path: Path, rows: int, dimension: int) -> np.ndarray:
     return np.memmap(file, dtype="<f4", mode="r", shape=(rows, dimension))
 
 
+def _sealed_text(line: str | bytes) -> str:
+    """A record row's text, ValueError if it does not match its seal."""
+    text = database.row_text(line)
+    if seal_state(text)[1] is not True:
+        raise ValueError(f"a record changed after it was saved: {text[:80]!r}")
+    return text
+
+
+def _unchecked_vector(
+    path: Path, rows: int, dimension: int, chunks: list[tuple[int, Chunk]], crcs: dict[int, int]
+) -> Chunk | None:
+    """The first chunk whose vector is missing from the vectors file or differs from its CRC, or None.
+    The file is read in slices rather than through the memory map, so that checking a large index
+    does not leave all its vectors resident in this process."""
+    crc_by_row = np.full(rows, -1, dtype=np.int64)
+    for vector_id, chunk in chunks:
+        if not 0 <= vector_id < rows or vector_id not in crcs:
+            return chunk
+        crc_by_row[vector_id] = crcs[vector_id]
+    width = 4 * dimension
+    if not chunks:
+        return None
+    with open(Path(path) / VECTORS, "rb") as handle:
+        for start in range(0, rows, 8_192):
+            data = handle.read(min(8_192, rows - start) * width)
+            for row in np.flatnonzero(crc_by_row[start : start + len(data) // width] >= 0).tolist():
+                if vector_crc(np.frombuffer(data, "<f4", dimension, row * width)) != crc_by_row[start + row]:
+                    return next(chunk for vector_id, chunk in chunks if vector_id == start + row)
+    return None
+
+
+def read_rows(path: Path, ids: np.ndarray, dimension: int) -> np.ndarray:
+    """Rows `ids` of an index folder's vectors file, read with `pread`. Read through the memory map, the
+    pages around each row would stay mapped and count in this process's resident memory, growing it with
+    every search towards the whole file (3 GB at a million vectors); read this way they sit in the page
+    cache only."""
+    width = 4 * dimension
+    found = np.empty((len(ids), dimension), dtype=np.float32)
+    descriptor = os.open(Path(path) / VECTORS, os.O_RDONLY)
+    try:
+        for row, vector_id in enumerate(np.asarray(ids).tolist()):
+            found[row] = np.frombuffer(os.pread(descriptor, width, vector_id * width), dtype="<f4")
+    finally:
+        os.close(descriptor)
+    return found
+
+
 def _open_index(
     path: Path, manifest: dict[str, Any], live: np.ndarray, matrix: np.ndarray
 ) -> tuple[faiss.Index, dict[str, Any]]:
@@ -589,12 +668,12 @@ def _open_index(
     whose file is intact (deleted ids taken out, later ones added), else an exact index."""
     ann = dict(manifest.get("index") or {"kind": FLAT})
     file = path / str(ann.get("file", ""))
-    if ann.get("kind") == IVF and is_ann_name(file.name) and file.is_file():
+    if ann.get("kind") in APPROXIMATE and is_ann_name(file.name) and file.is_file():
         try:
             if file.stat().st_size != ann.get("bytes") or file_digest(file) != ann.get("sha256"):
                 raise ValueError("changed after it was saved")
             index = faiss.read_index(str(file))
-            if index_kind(index) != IVF or index.d != matrix.shape[1]:
+            if index_kind(index) != ann.get("kind") or index.d != matrix.shape[1]:
                 raise ValueError("not an IVF index of these vectors")
         except (OSError, RuntimeError, ValueError, StoreError):
             index = None
@@ -602,12 +681,15 @@ def _open_index(
             covered = int(ann.get("rows", 0))
             old, _ = index_vectors(index, with_vectors=False)
             gone = np.setdiff1d(old, live)
-            with one_thread():
-                if len(gone):
+            if len(gone):
+                with one_thread():
                     index.remove_ids(gone)  # type: ignore[arg-type]
-                later = live[live >= covered]
-                if len(later):
-                    index.add_with_ids(np.ascontiguousarray(matrix[later], dtype=np.float32), later)
+            later = live[live >= covered]
+            for start in range(0, len(later), 8_192):
+                # Read, not mapped, in slices: up to as many vectors as the index was trained on are
+                # added here (it is retrained when the corpus doubles), 1.5 GB at 500,000.
+                part = later[start : start + 8_192]
+                index.add_with_ids(read_rows(path, part, matrix.shape[1]), part)
             nprobe = ann.get("nprobe")
             if isinstance(nprobe, int):
                 index.nprobe = nprobe  # type: ignore[attr-defined]

@@ -64,6 +64,9 @@ def test_a_year_taken_from_the_question_needs_the_passage() -> None:
     _, citations = CitationChecker().run("Théo Marchal won the Grand Prix in 2023 [1].", [hit], question)
     assert citations == []
     _, citations = CitationChecker().run("Théo Marchal won the Grand Prix in 2024 [1].", [hit], question)
+    assert citations == [], "the 2024 report does not answer for the 2023 edition"
+    unasked = "Who won the Grand Prix de la Vallée de l'Ance?"
+    _, citations = CitationChecker().run("Théo Marchal won the Grand Prix in 2024 [1].", [hit], unasked)
     assert citations, "the article's own year is given by its date"
 
 

@@ -1,17 +1,21 @@
-"""Past `ann_threshold` vectors the store switches to an IVF index: recall against exact search,
-persistence, deletes, filtered search and the switch back, on real FAISS indexes."""
+"""Past `ann_threshold` vectors the store switches to an IVF-SQ8 index re-ranked exactly: recall against
+exact search, persistence, deletes, filtered search, the switch back, IVF-Flat files saved before, and
+check/repair of the index file, on real FAISS indexes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
 from qa.errors import StoreError
-from qa.store.ann import FLAT, IVF
+from qa.store import database
+from qa.store.ann import EXACT_BELOW, FLAT, IVF, IVF_SQ8
 from qa.store.check import check
-from qa.store.layout import manifest_of
+from qa.store.layout import ann_name, manifest_of
+from qa.store.records import file_digest
 from qa.store.store import Store
 from qa.types import Article, Chunk
 
@@ -61,17 +65,19 @@ def _queries(vectors: np.ndarray, seed: int, count: int = 60) -> np.ndarray:
     return _unit(picks + 0.8 * rng.normal(size=picks.shape) / np.sqrt(DIM))
 
 
-def test_past_the_threshold_the_store_uses_an_ivf_index(tmp_path: Path) -> None:
+def test_past_the_threshold_the_store_uses_an_ivf_sq8_index(tmp_path: Path) -> None:
     vectors = _corpus(2_400, seed=1)
     store = Store(tmp_path, "m", DIM, ann_threshold=THRESHOLD)
     _fill(store, vectors)
     assert store.index_info["kind"] == FLAT, "the switch happens when saving"
     store.save()
     info = store.index_info
-    assert info["kind"] == IVF and info["trained_at"] == 2_400 and 1 <= info["nprobe"] <= info["nlist"]
-    assert manifest_of(tmp_path)["index"]["kind"] == IVF
+    assert info["kind"] == IVF_SQ8 and info["trained_at"] == 2_400 and 1 <= info["nprobe"] <= info["nlist"]
+    assert manifest_of(tmp_path)["index"]["kind"] == IVF_SQ8
     queries = _queries(vectors, seed=2)
-    assert _recall(store, queries) >= 0.9
+    assert _recall(store, queries) >= 0.95
+    scores = dict(store.search_ids(queries[0], 10))
+    assert all(abs(score - float(vectors[v] @ queries[0])) < 1e-5 for v, score in scores.items()), "exact scores"
 
     loaded = Store.load(tmp_path)
     assert loaded.index_info == info
@@ -95,7 +101,7 @@ def test_past_the_threshold_the_store_uses_an_ivf_index(tmp_path: Path) -> None:
 
     loaded.save()
     again = Store.load(tmp_path)
-    assert again.index_info["kind"] == IVF and again.chunk_count == 2_400 - 2 * len(gone)
+    assert again.index_info["kind"] == IVF_SQ8 and again.chunk_count == 2_400 - 2 * len(gone)
     assert check(tmp_path).problems == []
 
 
@@ -124,3 +130,90 @@ def test_the_index_is_retrained_as_the_corpus_grows_and_dropped_as_it_shrinks(tm
 def test_the_threshold_has_a_floor(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="ann_threshold"):
         Store(tmp_path, "m", DIM, ann_threshold=10)
+
+
+def test_a_filter_too_wide_for_an_exact_scan_searches_the_codes_of_admitted_rows_only(tmp_path: Path) -> None:
+    vectors = _corpus(6_000, seed=6)
+    store = Store(tmp_path, "m", DIM, ann_threshold=THRESHOLD)
+    _fill(store, vectors)
+    store.save()
+    store = Store.load(tmp_path)
+    assert store.index_info["kind"] == IVF_SQ8
+    admitted = store.vector_ids(f"a{n}" for n in range(3_000) if n % 5)
+    assert len(admitted) > EXACT_BELOW, "past the exact scan: the IVF lists are scanned with a selector"
+    queries = _queries(vectors, seed=7)
+    for query in queries:
+        found = store.search_ids(query, 10, admitted)
+        assert len(found) == 10 and {v for v, _ in found} <= set(admitted)
+    assert _recall(store, queries, admitted) >= 0.95
+    few = store.vector_ids(f"a{n}" for n in range(0, 3_000, 50))
+    assert all({v for v, _ in store.search_ids(q, 10, few)} <= set(few) for q in queries)
+    assert _recall(store, queries, few) == 1.0, "a narrow filter is an exact scan of its rows"
+
+
+def test_an_ivf_flat_file_saved_before_still_opens_and_is_replaced_when_retrained(tmp_path: Path) -> None:
+    vectors = _corpus(3_000, seed=8)
+    store = Store(tmp_path, "m", DIM, ann_threshold=THRESHOLD)
+    _fill(store, vectors[:2_400])
+    store.save()
+    # What an earlier newsqa saved: an IVF-Flat file named in the manifest with its checksum.
+    flat = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, 40, faiss.METRIC_INNER_PRODUCT)
+    flat.train(vectors[:2_400])
+    flat.set_direct_map_type(faiss.DirectMap.Hashtable)
+    flat.add_with_ids(vectors[:2_400], np.arange(2_400, dtype=np.int64))
+    manifest = manifest_of(tmp_path)
+    name = ann_name(manifest["version"])
+    (tmp_path / manifest["index"]["file"]).unlink()
+    faiss.write_index(flat, str(tmp_path / name))
+    manifest["index"] = {
+        "kind": IVF,
+        "nlist": 40,
+        "nprobe": 40,
+        "trained_at": 2_400,
+        "file": name,
+        "rows": 2_400,
+        "sha256": file_digest(tmp_path / name),
+        "bytes": (tmp_path / name).stat().st_size,
+    }
+    connection = database.connect(tmp_path)
+    with connection:
+        connection.execute(
+            "UPDATE meta SET value = ? WHERE key = ?", (database.manifest_row(manifest), database.MANIFEST_KEY)
+        )
+    connection.close()
+    assert check(tmp_path).problems == []
+
+    old = Store.load(tmp_path)
+    assert old.index_info["kind"] == IVF
+    queries = _queries(vectors[:2_400], seed=9)
+    assert _recall(old, queries) == 1.0, "every list scanned: exact"
+    _fill(old, vectors[2_400:], first=1_200)
+    old.save()
+    assert Store.load(tmp_path).index_info["kind"] == IVF, "not yet doubled: the old file is kept"
+    for number in range(1_200):
+        old.delete(f"a{number}")
+    _fill(old, _corpus(5_000, seed=10), first=10_000)
+    old.save()
+    assert old.index_info["kind"] == IVF_SQ8 and old.index_info["trained_at"] == 5_600
+    assert Store.load(tmp_path).index_info == old.index_info
+    assert check(tmp_path).problems == []
+
+
+def test_a_damaged_ivf_file_is_reported_and_rebuilt_by_repair(tmp_path: Path) -> None:
+    vectors = _corpus(2_400, seed=11)
+    store = Store(tmp_path, "m", DIM, ann_threshold=THRESHOLD)
+    _fill(store, vectors)
+    store.save()
+    file = tmp_path / manifest_of(tmp_path)["index"]["file"]
+    data = bytearray(file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    file.write_bytes(bytes(data))
+    queries = _queries(vectors, seed=12)
+    assert _recall(Store.load(tmp_path), queries) == 1.0, "opened with an exact index instead"
+    found = check(tmp_path)
+    assert [p.kind for p in found.problems] == ["ann"]
+    check(tmp_path, repair=True)
+    assert check(tmp_path).problems == []
+    repaired = Store.load(tmp_path)
+    assert repaired.index_info["kind"] == IVF_SQ8 and repaired.chunk_count == 2_400
+    assert _recall(repaired, queries) >= 0.95
