@@ -50,9 +50,14 @@ class Assistant:
         if manifest is not None:
             # The index remembers which model embedded it; questions must use the same one.
             settings = settings.with_overrides(embedding_model=manifest["embedding_model"])
+        self.embedder = Embedder.from_settings(settings, manifest)
+        if manifest is not None:
+            # It also fixes the backend and titles flag when it records them: the settings show what is used.
+            settings = settings.with_overrides(
+                embedding_backend=self.embedder.backend, embed_titles=self.embedder.titles
+            )
         self.settings = settings
         self.prompts = prompts or Prompts.load()
-        self.embedder = Embedder.from_settings(settings, manifest)
         if settings.embedding_cache and self.embedder.cache is None:
             self.embedder.cache = self.backend.embedding_cache()  # a folder's `embcache`, a database's table
         self.llm = make_llm(settings)

@@ -49,9 +49,9 @@ class Settings:
     min_chunk_size: int = 25
     embed_batch_size: int = 16
     embed_batch_tokens: int = 0  # >0: OpenVINO batches hold this many tokens (padding counted) instead of a count
-    embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; see qa/embedding.py
+    embedding_backend: str = "openvino"  # or "openvino-int8" (needs nncf to export) or "torch"; an index keeps its own
     embedding_dimension: int = 0  # 0: the model's own; else keep that many leading components (Matryoshka)
-    embed_titles: bool = True  # embed each passage with its article's title and date
+    embed_titles: bool = True  # embed each passage with its article's title and date (an index keeps its own)
     embedding_cache: bool = True  # reuse the vectors of passages already embedded (kept by content)
     embedding_cache_dir: str | None = None  # None: <index>/embcache; a shared folder lets rebuilt indexes reuse it
     ingest_batch_articles: int = 64  # ingestion saves after this many new or changed articles

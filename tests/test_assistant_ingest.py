@@ -10,11 +10,13 @@ import pytest
 
 from qa.assistant import Assistant
 from qa.config import Settings
+from qa.embedding.embedder import Embedder
 from qa.errors import InputError, StoreError
+from qa.ingest.indexing import context_title
 from qa.store.layout import TMP_MARK
 from qa.store.protocol import open_backend
 from qa.types import Article
-from tests.conftest import write_article
+from tests.conftest import FAST_EMBEDDING, write_article
 
 TRAM = "Lyon opened a new tram line on Monday. It links the station to the university in twenty minutes."
 BRIDGE = "Leeds approved a new cycling bridge on Tuesday. Construction starts in 2025 and costs 12 million pounds."
@@ -148,3 +150,42 @@ def test_an_article_that_cannot_be_saved_costs_only_itself(tmp_path: Path, fast_
     assert issue.origin == "feed entry 7" and "cannot be stored" in issue.reason
     assert sorted(a.id for a in Assistant.open(index, fast_settings).articles()) == [a.id for a in good]
     assert not [entry for entry in index.iterdir() if TMP_MARK in entry.name]  # no staging folder left
+
+
+def test_an_index_keeps_the_backend_and_titles_it_was_made_with(
+    tmp_path: Path, index_location: str | Path, corpus: Path
+) -> None:
+    made_with = Settings(embedding_model=FAST_EMBEDDING, embedding_backend="torch", embed_titles=False)
+    Assistant.open(index_location, made_with).ingest([corpus])
+    assert open_backend(index_location).manifest()["embedder"] == {"backend": "torch", "titles": False}
+
+    reopened = Assistant.open(index_location, Settings(embedding_model=FAST_EMBEDDING))  # openvino, titles on
+    assert (reopened.embedder.backend, reopened.embedder.titles) == ("torch", False)
+    assert (reopened.settings.embedding_backend, reopened.settings.embed_titles) == ("torch", False)
+    more = tmp_path / "more"
+    more.mkdir()
+    write_article(more, "museum.md", "Turin museum", "Turin's Egyptian museum reopened its second floor.", id="museum")
+    assert reopened.ingest([more]).added == ["museum"]
+    assert open_backend(index_location).manifest()["embedder"] == {"backend": "torch", "titles": False}
+
+    store = open_backend(index_location).load()
+    article, (chunk,) = store.article("museum"), store.chunks_of("museum")
+    assert article is not None
+    stored = store.vectors_of("museum")[0]
+    plain, titled = (
+        Embedder(FAST_EMBEDDING, made_with.models_dir, backend="torch", titles=titles).encode_documents(
+            [chunk.text], [context_title(article)]
+        )[0]
+        for titles in (False, True)
+    )
+    assert float(stored @ plain) > 0.999 and float(stored @ titled) < 0.99  # embedded without its title
+    assert reopened.retrieve("Which museum reopened a floor?", k=1)[0].article.id == "museum"
+
+
+def test_an_index_that_records_no_embedder_follows_the_settings(index_location: str | Path) -> None:
+    open_backend(index_location).create(FAST_EMBEDDING, 384, 1000).save()  # as newsqa made indexes before
+    assert "embedder" not in open_backend(index_location).manifest()
+    for backend, titles in (("torch", False), ("openvino", True)):
+        settings = Settings(embedding_model=FAST_EMBEDDING, embedding_backend=backend, embed_titles=titles)
+        assistant = Assistant.open(index_location, settings)
+        assert (assistant.embedder.backend, assistant.embedder.titles) == (backend, titles)

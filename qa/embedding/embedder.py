@@ -78,7 +78,8 @@ class Embedder:
     @classmethod
     def from_settings(cls, settings: Settings, manifest: dict[str, Any] | None = None) -> Embedder:
         """The embedder for an index: `settings` choose, except that an existing index (its `manifest`)
-        fixes the model and the vector dimension its vectors were made with, and the backend when recorded.
+        fixes the model and the vector dimension its vectors were made with, and the backend and titles flag
+        when it records them (an index made before they were recorded leaves both to `settings`).
         The cache is `settings.embedding_cache_dir` when set; otherwise the caller gives the index's own
         (its backend's `embedding_cache()`)."""
         recorded = (manifest or {}).get("embedder") or {}
@@ -98,6 +99,11 @@ class Embedder:
             cache_dir=cache_dir,
             batch_tokens=settings.embed_batch_tokens,
         )
+
+    def record(self) -> dict[str, Any]:
+        """What an index records of the embedder that made its vectors, beside the model and dimension
+        (read back by `from_settings`): the backend and whether titles are embedded with passages."""
+        return {"backend": self.backend, "titles": self.titles}
 
     # -- loading -----------------------------------------------------------------------------
 

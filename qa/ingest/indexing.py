@@ -197,7 +197,9 @@ class Indexer:
         if store is None:
             # Vectors taken whole from the cache give the dimension without loading the model.
             dimension = vectors.shape[1] if len(vectors) else self.embedder.dimension
-            store = self.backend.create(self.settings.embedding_model, dimension, self.settings.ann_threshold)
+            store = self.backend.create(
+                self.settings.embedding_model, dimension, self.settings.ann_threshold, self.embedder.record()
+            )
         offset = 0
         for article, chunks in chunked:
             try:

@@ -43,9 +43,11 @@ class LocalBackend:
             return store
         return self.load()
 
-    def create(self, embedding_model: str, dimension: int, ann_threshold: int) -> Store:
+    def create(
+        self, embedding_model: str, dimension: int, ann_threshold: int, embedder: dict[str, Any] | None = None
+    ) -> Store:
         """An empty index (written on its first save)."""
-        return Store(self.location, embedding_model, dimension, ann_threshold)
+        return Store(self.location, embedding_model, dimension, ann_threshold, embedder)
 
     def writing(self) -> AbstractContextManager[None]:
         """The folder's exclusive writer lock."""

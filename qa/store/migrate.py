@@ -103,12 +103,18 @@ def migrate(
 def _target_store(target: StoreBackend, manifest: dict[str, Any]) -> ArticleStore:
     model, dimension = manifest["embedding_model"], int(manifest["dimension"])
     if not target.exists():
-        return target.create(model, dimension, int(manifest.get("ann_threshold") or 50_000))
+        return target.create(model, dimension, int(manifest.get("ann_threshold") or 50_000), manifest.get("embedder"))
     found = target.manifest()
     if (found["embedding_model"], int(found["dimension"])) != (model, dimension):
         raise StoreError(
             f"{target.describe()} holds {found['dimension']}-dimension vectors of {found['embedding_model']}, "
             f"the source {dimension}-dimension vectors of {model}: migrate into an empty index"
+        )
+    made, found_made = manifest.get("embedder"), found.get("embedder")
+    if made is not None and found_made is not None and made != found_made:
+        raise StoreError(
+            f"{target.describe()} holds vectors made by {found_made}, the source vectors made by {made}: "
+            "migrate into an empty index"
         )
     return target.load()
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from qa.store.check import CheckReport
 
 SCHEMA = "newsqa"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: meta.embedder
 MAX_DIMENSION = 2000  # the most dimensions pgvector's HNSW index takes for `vector` columns
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
 EF_SEARCH = 100  # candidates an HNSW search keeps; raised to k for larger k
@@ -58,7 +58,8 @@ BASE_DDL = (
         embedding_model text,
         dimension integer,
         version bigint NOT NULL DEFAULT 0,
-        saved_at timestamptz)""",
+        saved_at timestamptz,
+        embedder jsonb)""",
     f"""CREATE TABLE {SCHEMA}.feeds (
         url text PRIMARY KEY,
         added bigint GENERATED ALWAYS AS IDENTITY,
@@ -106,6 +107,10 @@ INDEX_DDL = (
     f"CREATE INDEX passages_source ON {SCHEMA}.passages (source_key)",
     f"CREATE INDEX passages_published ON {SCHEMA}.passages (published)",
 )
+# What turns a database of schema version N into one of N + 1, in order; each step is idempotent.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    1: (f"ALTER TABLE {SCHEMA}.meta ADD COLUMN IF NOT EXISTS embedder jsonb",),
+}
 INDEX_NAMES = ("passages_embedding", "passages_language", "passages_source", "passages_published")
 
 # Connections inherited through fork() are kept referenced, never closed: closing one in the child would end
@@ -303,11 +308,21 @@ class PostgresBackend:
         return meta is not None and meta[1] is not None
 
     def manifest(self) -> dict[str, Any]:
-        """Model, dimension, version and schema version of the index."""
+        """Model, dimension, version and schema version of the index, and its embedder when recorded."""
         meta = self.meta_row()
         if meta is None or meta[1] is None or meta[2] is None:
             raise StoreError(f"no index at {self.describe()}; build one with `newsqa ingest PATH --index URL`")
-        return {"schema_version": meta[0], "embedding_model": meta[1], "dimension": int(meta[2]), "version": meta[3]}
+        manifest = {
+            "schema_version": meta[0],
+            "embedding_model": meta[1],
+            "dimension": int(meta[2]),
+            "version": meta[3],
+        }
+        # Read through to_jsonb: a database not upgraded yet (schema version 1) has no embedder column.
+        embedder = scalar(self.connection().execute(f"SELECT to_jsonb(m) -> 'embedder' FROM {SCHEMA}.meta m"))
+        if embedder is not None:
+            manifest["embedder"] = embedder
+        return manifest
 
     def load(self) -> PostgresStore:
         """The index (reads always go to the database)."""
@@ -320,17 +335,26 @@ class PostgresBackend:
             return store
         return self.load() if self.exists() else None
 
-    def create(self, embedding_model: str, dimension: int, ann_threshold: int = 0) -> PostgresStore:
-        """Create the tables for vectors of `embedding_model` (unless another process just did) and open them."""
+    def create(
+        self, embedding_model: str, dimension: int, ann_threshold: int = 0, embedder: dict[str, Any] | None = None
+    ) -> PostgresStore:
+        """Create the tables for vectors of `embedding_model` made by `embedder` (unless another process just
+        did) and open them."""
         if not 1 <= dimension <= MAX_DIMENSION:
             raise StoreError(f"pgvector's HNSW index takes 1 to {MAX_DIMENSION} dimensions, not {dimension}")
-        self.ensure_schema(embedding_model, dimension)
+        self.ensure_schema(embedding_model, dimension, embedder)
         return self.load()
 
-    def ensure_schema(self, embedding_model: str | None = None, dimension: int | None = None) -> None:
-        """Create the base tables, and the index tables when `embedding_model` is given, each only once."""
+    def ensure_schema(
+        self, embedding_model: str | None = None, dimension: int | None = None, embedder: dict[str, Any] | None = None
+    ) -> None:
+        """Create the base tables, and the index tables when `embedding_model` is given, each only once;
+        upgrade a database of an older schema version first."""
         connection = self.connection()
         meta = self.meta_row()
+        if meta is not None and meta[0] < SCHEMA_VERSION:
+            self._upgrade()
+            meta = self.meta_row()
         if meta is not None and (embedding_model is None or meta[1] is not None):
             self._check_same(meta, embedding_model, dimension)
             return
@@ -349,11 +373,24 @@ class PostgresBackend:
                 for statement in INDEX_DDL:
                     connection.execute(statement.replace("{dimension}", str(int(dimension or 0))))
                 connection.execute(
-                    f"UPDATE {SCHEMA}.meta SET embedding_model = %s, dimension = %s", [embedding_model, dimension]
+                    f"UPDATE {SCHEMA}.meta SET embedding_model = %s, dimension = %s, embedder = %s",
+                    [embedding_model, dimension, Jsonb(embedder) if embedder is not None else None],
                 )
             else:
                 self._check_same(meta, embedding_model, dimension)
         self._local.vectors = _register_vector(connection)
+
+    def _upgrade(self) -> None:
+        """Bring the schema to SCHEMA_VERSION, one step at a time, once (other processes wait, then find it done)."""
+        connection = self.connection()
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK])
+            found = int(scalar(connection.execute(f"SELECT schema_version FROM {SCHEMA}.meta")))
+            for version in range(found, SCHEMA_VERSION):
+                for statement in UPGRADES[version]:
+                    connection.execute(statement)
+            if found < SCHEMA_VERSION:
+                connection.execute(f"UPDATE {SCHEMA}.meta SET schema_version = %s", [SCHEMA_VERSION])
 
     def _check_same(self, meta: tuple[Any, ...], embedding_model: str | None, dimension: int | None) -> None:
         if embedding_model is not None and (meta[1], meta[2]) != (embedding_model, dimension):

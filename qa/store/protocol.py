@@ -134,7 +134,8 @@ class StoreBackend(Protocol[StoreT]):
         """True when an index has been created here."""
 
     def manifest(self) -> dict[str, Any]:
-        """embedding_model, dimension and version of the index (cheap: no vectors read)."""
+        """embedding_model, dimension and version of the index (cheap: no vectors read), and "embedder"
+        ({"backend", "titles"}, see `Embedder.record`) when the index records it."""
 
     def load(self) -> StoreT:
         """The index as stored now."""
@@ -142,8 +143,11 @@ class StoreBackend(Protocol[StoreT]):
     def fresh(self, store: StoreT | None) -> StoreT | None:
         """`store` if it still shows the index as stored now, else the index loaded again; None if none exists."""
 
-    def create(self, embedding_model: str, dimension: int, ann_threshold: int) -> StoreT:
-        """A new, empty index for vectors of `embedding_model` with `dimension` components (saved on first save)."""
+    def create(
+        self, embedding_model: str, dimension: int, ann_threshold: int, embedder: dict[str, Any] | None = None
+    ) -> StoreT:
+        """A new, empty index for vectors of `embedding_model` with `dimension` components, made by `embedder`
+        (`Embedder.record()`, kept in the manifest; saved on first save)."""
 
     def writing(self) -> AbstractContextManager[None]:
         """Held by a process while it reads, changes and saves the index, if the backend needs it."""

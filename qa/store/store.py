@@ -87,7 +87,12 @@ class Store:
     """Articles, chunks and vectors of one index; `search` answers from memory, `save` persists the changes."""
 
     def __init__(
-        self, path: Path, embedding_model: str, dimension: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD
+        self,
+        path: Path,
+        embedding_model: str,
+        dimension: int,
+        ann_threshold: int = DEFAULT_ANN_THRESHOLD,
+        embedder: dict[str, Any] | None = None,
     ) -> None:
         if dimension < 1:
             raise StoreError(f"vector dimension must be positive, got {dimension}")
@@ -97,6 +102,7 @@ class Store:
         self.embedding_model = embedding_model
         self.dimension = dimension
         self.ann_threshold = ann_threshold
+        self.embedder = embedder  # backend and titles flag of the vectors (None: an index made before they were kept)
         self.version = 0
         self.next_vector_id = 0
         self._articles: dict[str, Article] = {}
@@ -184,6 +190,7 @@ class Store:
             manifest["embedding_model"],
             int(manifest["dimension"]),
             int(manifest.get("ann_threshold", DEFAULT_ANN_THRESHOLD)),
+            manifest.get("embedder"),
         )
         store.version = int(manifest["version"])
         store.next_vector_id = int(manifest["next_vector_id"])
@@ -511,6 +518,8 @@ class Store:
             "saved_at": datetime.now(UTC).isoformat(),
             "files": {},
         }
+        if self.embedder is not None:
+            manifest["embedder"] = self.embedder
         connection.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             (database.MANIFEST_KEY, database.manifest_row(manifest)),

@@ -307,3 +307,19 @@ def test_a_snapshot_name_is_v_and_six_to_eighteen_ascii_digits() -> None:
     assert snapshot_version("v" + "9" * 5000) is None
     assert snapshot_version("v\u0660\u0660\u0660\u0660\u0660\u0663") is None
     assert snapshot_version("v000012\n") is None
+
+
+def test_a_repair_keeps_the_embedder_record(tmp_path: Path) -> None:
+    made = {"backend": "torch", "titles": False}
+    path = tmp_path / "index"
+    store = Store(path, "test-model", DIM, embedder=made)
+    for seed, article_id in enumerate(["a", "b"], start=1):
+        store.upsert(*_article(article_id, 3, seed))
+    store.save()
+    data = (path / RECORDS).read_bytes()
+    (path / RECORDS).write_bytes(b"\x00" * 100 + data[100:])  # one rebuilt from the database's bytes
+    assert check(path, repair=True).ok
+    assert manifest_of(path)["embedder"] == made
+    write_vector(path, Store.load(path).vector_ids(["b"])[1], np.ones(DIM))  # one that rewrites the index
+    assert check(path, repair=True).missing_vectors == ["b"]
+    assert manifest_of(path)["embedder"] == made

@@ -105,3 +105,22 @@ def test_migrate_command_checks_both_ends(
     out = capsys.readouterr().out
     assert "12 articles copied (24 passages)" in out and out.count("consistent") == 2
     assert main(["migrate", "--from", postgres_url, "--to", postgres_url]) == 2
+
+
+def test_the_embedder_record_goes_across(tmp_path: Path, postgres_url: str) -> None:
+    made = {"backend": "torch", "titles": False}
+    folder = open_backend(tmp_path / "index")
+    store = folder.create(MODEL, DIM, 1000, made)
+    store.upsert(*make_article("a", 2, 1))
+    store.save()
+    database = open_backend(postgres_url)
+    migrate(folder, database)
+    assert database.manifest()["embedder"] == made
+    back = open_backend(tmp_path / "back")
+    migrate(database, back)
+    assert back.manifest()["embedder"] == made
+
+    other = open_backend(tmp_path / "other")
+    other.create(MODEL, DIM, 1000, {"backend": "openvino", "titles": True}).save()
+    with pytest.raises(StoreError, match="vectors made by"):
+        migrate(folder, other)

@@ -179,3 +179,16 @@ def test_a_killed_writer_leaves_no_half_article(postgres_url: str, tmp_path: Pat
             chunks = store.chunks_of(article.id)
             assert [c.position for c in chunks] == list(range(len(texts[article.id].split("\n\n"))))
     assert stored_before < 200, "a writer finished before it was killed: the kill tested nothing"
+
+
+def test_a_schema_1_database_reads_and_is_upgraded_without_guessing_its_embedder(postgres_url: str) -> None:
+    PostgresBackend(postgres_url).create(MODEL, DIM, embedder={"backend": "torch", "titles": False})
+    with psycopg.connect(postgres_url, autocommit=True) as connection:  # as newsqa made databases before
+        connection.execute(f"ALTER TABLE {SCHEMA}.meta DROP COLUMN embedder")
+        connection.execute(f"UPDATE {SCHEMA}.meta SET schema_version = 1")
+    old = PostgresBackend(postgres_url)
+    assert "embedder" not in old.manifest() and old.manifest()["schema_version"] == 1
+    old.feeds().update(lambda feeds: None)  # the first use that writes upgrades the schema
+    upgraded = PostgresBackend(postgres_url).manifest()
+    assert upgraded["schema_version"] == 2 and "embedder" not in upgraded
+    assert len(PostgresBackend(postgres_url).load().articles()) == 0
