@@ -229,21 +229,29 @@ def run_round(
 
 
 def _stack_before_kill(process: subprocess.Popen, stderr: Any) -> list[str]:
-    """The newsqa functions on the main thread's stack (innermost first), dumped on SIGUSR1."""
+    """The newsqa functions on the main thread's stack (innermost first), dumped on SIGUSR1; when none are on it
+    (a kill while Python imports torch), every function on it, so that the stack says where the kill landed."""
     start = stderr.seek(0, os.SEEK_END)
     process.send_signal(signal.SIGUSR1)
     deadline = time.monotonic() + 2.0
     main: list[tuple[str, str]] = []
+    current: list[tuple[str, str]] = []
     while time.monotonic() < deadline and process.poll() is None and not main:
         time.sleep(0.005)
         stderr.seek(start)
         text = stderr.read().decode("utf-8", errors="replace")
-        # One section per thread; the main thread's ends in the `-c` program's `<module>` frame.
+        # One section per thread; the main thread's ends in the `-c` program's frame, unless faulthandler cut
+        # a deep stack (imports nest ~6 frames each) at 100 frames: then the section of the thread the signal
+        # interrupted, which is the main thread, marked "Current thread".
         for section in re.split(r"\n(?=(?:Current thread|Thread) 0x)", text):
             frames = [(m["file"], m["function"]) for m in _FRAME.finditer(section)]
-            if frames and frames[-1][1] == "<module>":
+            if frames and frames[-1] == ("<string>", "<module>"):
                 main = frames
-    return [f"{Path(file).stem}.{function}" for file, function in main if f"{os.sep}qa{os.sep}" in file]
+            elif frames and section.lstrip().startswith("Current thread"):
+                current = frames
+    frames = main or current
+    ours = [f"{Path(file).stem}.{function}" for file, function in frames if f"{os.sep}qa{os.sep}" in file]
+    return ours or [f"{Path(file).stem}.{function}" for file, function in frames]
 
 
 def landing(stack: list[str]) -> str:
