@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from qa.language import ORDINAL_WORDS
 from qa.retrieval.timeparse import YEAR, parse_time_hint
@@ -51,12 +52,13 @@ def _roman(numeral: str) -> int | None:
     return total if total > 0 else None
 
 
-def editions_named(text: str) -> set[int]:
+@lru_cache(maxsize=512)  # the citation check asks it of the same article texts for every answer sentence
+def editions_named(text: str) -> frozenset[int]:
     """The edition numbers `text` names: an ordinal before a word for an edition ("la 16ª edizione", "die
     15. Ausgabe", "the seventh edition", "XII edición") or, written in figures, before a name ("the 15th
     Lanterna prize", "la 9e édition", "beim 12. Meridian-Preis"). Ranks, dates and parts ("3rd place", "am 5.
     März", "35e kilomètre", "third quarter") are not editions."""
-    return {value for value, _ in _ordinals(text) if value is not None}
+    return frozenset(value for value, _ in _ordinals(text) if value is not None)
 
 
 def _ordinals(text: str) -> list[tuple[int | None, str]]:
@@ -191,10 +193,9 @@ class Occasion:
 
 def occasion_of(question: str, today: date) -> Occasion:
     """The edition and the past or present period `question` names (relative times count from `today`)."""
-    found = editions_named(question)
+    ordinals = _ordinals(question)
     # "the 14th and 15th editions", "from the 9th to the 10th": several occurrences, none to prefer.
-    if len(_ordinals(question)) > 1:
-        found = set()
+    found = {value for value, _ in ordinals if value is not None} if len(ordinals) == 1 else set()
     period = parse_time_hint(question, today).period
     years = {int(match["y"]) for match in YEAR.finditer(question)}
     if period is None and len(years) == 1:
