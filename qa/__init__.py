@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qa.lazy import lazy_getattr
 
 # The one copy of the version (pyproject.toml reads it from here).
 __version__ = "0.1.0"
@@ -28,11 +29,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The exported classes, each imported from its module on first use."""
-    if name in _HOMES:
-        return getattr(import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _HOMES)
 
 
 __all__ = [

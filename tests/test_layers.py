@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "qa"
 # Bottom to top. Shared helpers, then the stages (each using only the ones before it), then the
 # orchestration that runs them, then the faces that people and programs use.
 LAYERS = [
+    "lazy",
     "errors",
     "config",
     "files",
