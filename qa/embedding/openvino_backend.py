@@ -232,7 +232,6 @@ class OpenVINOEncoder:
 
     def __init__(self, folder: Path, meta: dict[str, Any] | None = None, precision: str | None = None) -> None:
         import openvino as ov
-        from transformers import AutoTokenizer
 
         self.folder = Path(folder)
         meta = meta or read_meta(self.folder)
@@ -255,7 +254,7 @@ class OpenVINOEncoder:
         self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder / TOKENIZER_DIR))
+        self.tokenizer = ExportedTokenizer(self.folder / TOKENIZER_DIR, self.max_seq_length)
 
     def get_sentence_embedding_dimension(self) -> int:
         """Length of the vectors (the sentence-transformers name, so both backends answer alike)."""
@@ -268,7 +267,7 @@ class OpenVINOEncoder:
         if not texts:
             return out
         # One tokenizer call for all texts (faster than one per batch); padding is added per batch below.
-        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)["input_ids"]
+        ids = self.tokenizer.ids(list(texts))
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         for picked in _batches(order, [len(row) for row in ids], batch_size, token_budget):
             inputs = self._padded([ids[i] for i in picked])
@@ -281,7 +280,7 @@ class OpenVINOEncoder:
     def _padded(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
         """`input_ids` and `attention_mask` for token rows, padded on the tokenizer's side."""
         width = max(len(row) for row in rows)
-        input_ids = np.full((len(rows), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        input_ids = np.full((len(rows), width), self.tokenizer.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         left = self.tokenizer.padding_side == "left"
         for n, row in enumerate(rows):
@@ -289,6 +288,34 @@ class OpenVINOEncoder:
             input_ids[n, span] = row
             mask[n, span] = 1
         return {"input_ids": input_ids, "attention_mask": mask}
+
+
+class ExportedTokenizer:
+    """The export's tokenizer, read with the `tokenizers` library alone.
+
+    Loading it through transformers imported transformers and torch, which cost a cold `ask` several seconds.
+    Texts are truncated to `max_length` tokens on the side the tokenizer's configuration names, special tokens
+    included, as transformers does; padding is left to the caller.
+    """
+
+    def __init__(self, folder: Path, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        config_file = folder / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+        if not (folder / "tokenizer.json").exists():
+            raise ModelError(f"no tokenizer.json in {folder}; delete the export folder so that it is made again")
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length, direction=config.get("truncation_side") or "right")
+        pad = config.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = (self._tokenizer.token_to_id(pad) if pad else None) or 0
+        self.padding_side = config.get("padding_side") or "right"
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, special tokens added."""
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
 
 
 def _batches(order: list[int], lengths: list[int], batch_size: int, token_budget: int) -> list[list[int]]:

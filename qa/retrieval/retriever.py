@@ -6,17 +6,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.embedding.embedder import Embedder
-from qa.retrieval.lexical import LexicalIndex
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.retrieval.timeparse import parse_time_hint
 from qa.store.protocol import ArticleStore
 from qa.text import names
 from qa.types import Article, Filters, Hit
+
+if TYPE_CHECKING:
+    from qa.retrieval.lexical import LexicalIndex
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Retriever:
     def lexical(self) -> LexicalIndex:
         """The BM25 index over the store's chunks (title included), built on first use."""
         if self._lexical is None:
+            # Imported here: BM25 and the SciPy it loads cost a cold `ask` time, and only hybrid search uses them.
+            from qa.retrieval.lexical import LexicalIndex
+
             documents = [(v, f"{title}\n{chunk.text}", language) for v, chunk, title, language in self.store.passages()]
             self._lexical = LexicalIndex(documents)
         return self._lexical
