@@ -294,27 +294,43 @@ class ExportedTokenizer:
     """The export's tokenizer, read with the `tokenizers` library alone.
 
     Loading it through transformers imported transformers and torch, which cost a cold `ask` several seconds.
-    Texts are truncated to `max_length` tokens on the side the tokenizer's configuration names, special tokens
-    included, as transformers does; padding is left to the caller.
+    It tokenises as transformers' fast tokenizer does when called with truncation to `max_length`: special tokens
+    added, the truncation and padding sides, the pad token and `split_special_tokens` read from
+    `tokenizer_config.json`, else from `tokenizer.json`'s own settings. Padding itself is done by the encoder.
+    A tokenizer that transformers can only run in Python (no `tokenizer.json`) is loaded through transformers.
     """
 
     def __init__(self, folder: Path, max_length: int) -> None:
-        from tokenizers import Tokenizer
-
         config_file = folder / "tokenizer_config.json"
         config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+        self._slow: Any = None
+        self._max_length = max_length
         if not (folder / "tokenizer.json").exists():
-            raise ModelError(f"no tokenizer.json in {folder}; delete the export folder so that it is made again")
+            from transformers import AutoTokenizer
+
+            self._slow = AutoTokenizer.from_pretrained(str(folder))
+            self.pad_token_id: int = self._slow.pad_token_id or 0
+            self.padding_side: str = self._slow.padding_side
+            return
+        from tokenizers import Tokenizer
+
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        saved_truncation = self._tokenizer.truncation or {}
+        saved_padding = self._tokenizer.padding or {}
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length, direction=config.get("truncation_side") or "right")
+        side = config.get("truncation_side") or saved_truncation.get("direction") or "right"
+        self._tokenizer.enable_truncation(max_length, direction=side)
+        self._tokenizer.encode_special_tokens = bool(config.get("split_special_tokens", False))
         pad = config.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
-        self.pad_token_id = (self._tokenizer.token_to_id(pad) if pad else None) or 0
-        self.padding_side = config.get("padding_side") or "right"
+        pad_id = self._tokenizer.token_to_id(pad) if pad else saved_padding.get("pad_id")
+        self.pad_token_id = pad_id or 0
+        self.padding_side = config.get("padding_side") or saved_padding.get("direction") or "right"
 
     def ids(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of each text, special tokens added."""
+        """Token ids of each text, special tokens added, truncated to `max_length`."""
+        if self._slow is not None:
+            return list(self._slow(texts, truncation=True, max_length=self._max_length)["input_ids"])
         return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
 
 
