@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from qa.config import Settings
 from qa.models import resolve
@@ -55,7 +56,13 @@ def main() -> None:
         for name in args.types:
             files[name] = str(Path(scratch) / f"{name}.gguf")
             requantise(source, Path(files[name]), name)
-        options = {"n_ctx": 2048, "n_threads": settings.threads, "n_batch": 512, "n_ubatch": 512, "use_mmap": False}
+        options: dict[str, Any] = {
+            "n_ctx": 2048,
+            "n_threads": settings.threads,
+            "n_batch": 512,
+            "n_ubatch": 512,
+            "use_mmap": False,
+        }
         models = {label: Llama(model_path=path, verbose=False, **options) for label, path in files.items()}
         text = news_prompt().encode()
         tokens = {label: model.tokenize(text)[: args.tokens] for label, model in models.items()}
