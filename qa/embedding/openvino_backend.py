@@ -305,7 +305,8 @@ class ExportedTokenizer:
         config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
         self._slow: Any = None
         self._max_length = max_length
-        if not (folder / "tokenizer.json").exists():
+        tokenizer_file = folder / "tokenizer.json"  # what transformers saves for a fast tokenizer
+        if not tokenizer_file.exists():
             from transformers import AutoTokenizer
 
             self._slow = AutoTokenizer.from_pretrained(str(folder))
@@ -314,7 +315,7 @@ class ExportedTokenizer:
             return
         from tokenizers import Tokenizer
 
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         saved_truncation = self._tokenizer.truncation or {}
         saved_padding = self._tokenizer.padding or {}
         self._tokenizer.no_padding()

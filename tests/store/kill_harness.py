@@ -190,13 +190,18 @@ def run_round(
         while process.poll() is None:
             now = time.monotonic()
             if mode == "mid-save" and _saving(index, process.pid) >= start_version + nth:
-                result.mid_save = True
-                kill_at = now
+                # Stopped first, so that the save cannot finish before the kill: its marker, still there once the
+                # process is stopped, proves the kill lands inside the save. Gone already: wait for the next save.
+                process.send_signal(signal.SIGSTOP)
+                if _saving(index, process.pid) >= start_version + nth:
+                    result.mid_save = True
+                    kill_at = now
+                else:
+                    process.send_signal(signal.SIGCONT)
             elif mode == "after-commit" and kill_at is None and _version(index) >= start_version + nth:
                 kill_at = now + delay
             if kill_at is not None and now >= kill_at:
-                # Inside a save the kill is sent at once: waiting for a stack dump outlasts a small save, and the
-                # save's marker file left behind shows where the kill landed better than a stack would.
+                # A stopped process cannot dump its stack; inside a save its marker file says where the kill landed.
                 if mode != "mid-save":
                     result.stack = _stack_before_kill(process, stderr)
                 process.send_signal(signal.SIGKILL)
