@@ -58,9 +58,7 @@ class MultiHop:
         if not passages:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
-        named = ", ".join(question_names(question)) or "none"
-        messages = [("user", self.prompts.bridge.format(passages=listing, question=question, named=named))]
-        reply = self._complete(messages)
+        reply = self._complete([("user", self.prompts.bridge.format(passages=listing, question=question))])
         name = parse_bridge(reply)
         if name is None or fold(name) in fold(question):
             # A small model often repeats a name of the question here; asked what the description is, as an
