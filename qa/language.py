@@ -1,4 +1,4 @@
-"""Language detection for articles and questions."""
+"""The languages newsqa knows: detecting them, and words that name the same thing in each."""
 
 from __future__ import annotations
 
@@ -40,6 +40,84 @@ NUMBER_WORDS = {
     )
     for word in words.split()
 }
+
+
+# Month names in en/fr/de/es/it, lower case, January first (full names; abbreviations are the date parser's).
+MONTH_NAMES = (
+    "january janvier januar jänner enero gennaio",
+    "february février fevrier februar febrero febbraio",
+    "march mars märz maerz marzo",
+    "april avril abril aprile",
+    "may mai mayo maggio",
+    "june juin juni junio giugno",
+    "july juillet juli julio luglio",
+    "august août aout agosto",
+    "september septembre septiembre setiembre settembre",
+    "october octobre oktober octubre ottobre",
+    "november novembre noviembre",
+    "december décembre decembre dezember diciembre dicembre",
+)
+# Weekday names in en/fr/de/es/it, lower case, Monday first.
+WEEKDAY_NAMES = (
+    "monday lundi montag lunes lunedì",
+    "tuesday mardi dienstag martes martedì",
+    "wednesday mercredi mittwoch miércoles mercoledì",
+    "thursday jeudi donnerstag jueves giovedì",
+    "friday vendredi freitag viernes venerdì",
+    "saturday samedi samstag sonnabend sábado sabato",
+    "sunday dimanche sonntag domingo domenica",
+)
+# Countries with their adjectives and inhabitants in en/fr/de/es/it, lower case: a reader asks where someone
+# "comes from" in one language ("Germany") of an article that says it in another ("l'Allemand Lukas Brenner").
+COUNTRY_WORDS = (
+    "germany german germans allemagne allemand allemande allemands allemandes deutschland deutsch deutsche "
+    "deutscher deutschen alemania alemán alemana alemanes alemanas germania tedesco tedesca tedeschi tedesche",
+    "france french frankreich französisch französische französischen franzose französin franzosen francia "
+    "francés francesa franceses francesas francese francesi français française françaises",
+    "spain spanish spaniard spaniards espagne espagnol espagnole espagnols espagnoles spanien spanisch spanische "
+    "spanischen spanier españa español española españoles españolas spagna spagnolo spagnola spagnoli spagnole",
+    "italy italian italians italie italien italienne italiens italiennes italienisch italienische italienischen "
+    "italiener italia italiano italiana italianos italianas italiani italiane",
+    "belgium belgian belgians belgique belge belges belgien belgisch belgische belgischen belgier bélgica belga "
+    "belgas belgio",
+    "netherlands dutch pays-bas néerlandais néerlandaise niederlande niederländisch niederländische "
+    "niederländischen niederländer holland hollande neerlandés neerlandesa olanda olandese olandesi",
+    "portugal portuguese portugais portugaise portugiesisch portugiesische portugiesischen portugiese portugués "
+    "portuguesa portugueses portogallo portoghese portoghesi",
+    "switzerland swiss suisse suisses schweiz schweizer schweizerisch schweizerische suiza suizo suiza suizos "
+    "svizzera svizzero svizzeri",
+    "austria austrian austrians autriche autrichien autrichienne österreich österreichisch österreichische "
+    "österreicher austríaco austriaco austriaca austriaci",
+    "britain british briton britons britannique britanniques großbritannien grossbritannien britisch britische "
+    "britischen brite briten británico británica britannico britannica britannici",
+    "america american americans états-unis américain américaine américains amerika amerikanisch amerikanische "
+    "amerikanischen amerikaner estadounidense estadounidenses americano americana statunitense statunitensi",
+    "china chinese chine chinois chinoise chinesisch chinesische chinesischen chinese chino china cina cinese cinesi",
+    "japan japanese japon japonais japonaise japanisch japanische japanischen japaner japón japonés japonesa "
+    "giappone giapponese giapponesi",
+    "korea korean koreans corée coréen coréenne coréens koreanisch koreanische koreanischen koreaner corea "
+    "coreano coreana coreani",
+    "poland polish pologne polonais polonaise polen polnisch polnische polnischen polonia polaco polaca polacco",
+    "russia russian russians russie russe russes russland russisch russische russischen rusia ruso rusa russo "
+    "russa russi",
+    "ukraine ukrainian ukrainians ukrainien ukrainienne ukrainisch ukrainische ukrainischen ucrania ucraniano "
+    "ucraniana ucraina ucraino ucraini",
+    "sweden swedish suède suédois suédoise schweden schwedisch schwedische suecia sueco sueca svezia svedese",
+    "norway norwegian norvège norvégien norvégienne norwegen norwegisch norwegische noruega noruego noruega "
+    "norvegia norvegese",
+    "denmark danish dane danes danemark danois danoise dänemark dänisch dänische dinamarca danés danesa "
+    "danimarca danese",
+    "greece greek greeks grèce grec grecque griechenland griechisch griechische grecia griego griega greco greca",
+    "ireland irish irlande irlandais irlandaise irland irisch irische irlanda irlandés irlandesa irlandese",
+    "canada canadian canadians canadien canadienne kanada kanadisch kanadische canadiense canadese",
+    "brazil brazilian brésil brésilien brésilienne brasilien brasilianisch brasilianische brasil brasileño "
+    "brasileña brasile brasiliano brasiliana",
+    "mexico mexican mexique mexicain mexicaine mexiko mexikanisch mexikanische méxico mexicano mexicana messico "
+    "messicano messicana",
+    "india indian indians inde indien indienne indisch indische indiano indiana",
+    "turkey turkish turquie turc turque türkei türkisch türkische turquía turco turca",
+    "morocco moroccan maroc marocain marocaine marokko marokkanisch marruecos marroquí marocco marocchino",
+)
 
 
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings

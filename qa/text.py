@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from qa.language import COUNTRY_WORDS, MONTH_NAMES, NUMBER_WORDS, WEEKDAY_NAMES
+
 # Control characters, line/paragraph separators, byte-order marks and the bidirectional controls that
 # reorder what a terminal shows: refused in ids, escaped when printed.
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
@@ -157,6 +159,45 @@ def names(text: str) -> set[str]:
     stripped = CITATION_MARKER.sub(" ", text)
     capitalised = {fold(w) for w in _WORD.findall(stripped) if w[0].isupper() and fold(w) not in STOPWORDS}
     return {w for w in capitalised if len(w) >= 2} | numbers(stripped)
+
+
+# Number words that are also common words of another language ("due to", "sei", "très", "once", "neuf",
+# "Sept." for September, "Otto"): never read as figures.
+_AMBIGUOUS_NUMBER_WORDS = frozenset("due sei dos tres once neuf sept otto".split())
+
+
+def _same_meaning() -> dict[str, str]:
+    """Folded word → one token for every word naming the same thing: number words → their digits ("sechs"
+    → "6"), month and weekday names → "month:12", "weekday:2", countries and their adjectives → "country:…"."""
+    table = {
+        fold(word): str(value)
+        for word, value in NUMBER_WORDS.items()
+        if value >= 2 and fold(word) not in _AMBIGUOUS_NUMBER_WORDS
+    }
+    for kind, groups in (("month", MONTH_NAMES), ("weekday", WEEKDAY_NAMES), ("country", COUNTRY_WORDS)):
+        for number, words in enumerate(groups, 1):
+            table.update({fold(word): f"{kind}:{number}" for word in words.split()})
+    return table
+
+
+_SAME_MEANING = _same_meaning()
+_ELISION = re.compile(r"^[^\W\d_]{1,5}'(?=[^\W\d_]{2})")
+
+
+def same_meaning(terms: set[str]) -> set[str]:
+    """Folded terms with words of one meaning in en/fr/de/es/it made one token, so a claim in one language
+    finds its evidence in another: {"germany", "6", "december"} and {"l'allemand", "sechs", "dezember"} agree.
+    An elided article or preposition is dropped ("l'allemand", "dell'anno" → "allemand", "anno")."""
+    return {_SAME_MEANING.get(word, word) for word in (_ELISION.sub("", term) for term in terms)}
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """The digits of the number words (two to twelve) in `text`: "sechs Tote" → {"6"}."""
+    return {
+        _SAME_MEANING[word]
+        for word in map(fold, _WORD.findall(text))
+        if word in _SAME_MEANING and _SAME_MEANING[word].isdigit()
+    }
 
 
 def citation_numbers(text: str) -> list[int]:

@@ -20,7 +20,9 @@ from qa.text import (
     names,
     numbers,
     quantities,
+    same_meaning,
     sentence_spans,
+    spelled_numbers,
     strip_citations,
 )
 from qa.types import Citation, Hit
@@ -93,14 +95,15 @@ def _coverage(claim: set[str], evidence: set[str]) -> float:
 def lexical_support(
     sentence: str, passage: str, asked: Set[str] = frozenset(), derived: Set[str] = frozenset()
 ) -> float:
-    """Share of the sentence's names/numbers (or, lacking those, content words) that the passage contains.
+    """Share of the sentence's names/numbers (or, lacking those, content words) that the passage contains,
+    in any of newsqa's languages for number words, months, weekdays and countries (`same_meaning`).
 
     Terms the question already holds (`asked`) are left out when anything else remains: in "Zuckerberg met
     William Cho" the names that answer are William and Cho, and the sentence that names them is the support,
     not one that only repeats Zuckerberg. `derived` figures (a total the question asks for) count as found."""
-    claim_names = _answering(names(sentence), asked)
-    claim_words = _answering(key_terms(sentence), asked)
-    passage_terms = key_terms(passage) | names(passage) | derived
+    claim_names = _answering(same_meaning(names(sentence)), asked)
+    claim_words = _answering(same_meaning(key_terms(sentence)), asked)
+    passage_terms = same_meaning(key_terms(passage) | names(passage)) | derived
     name_cover = _coverage(claim_names, passage_terms)
     word_cover = _coverage(claim_words, passage_terms)
     return max(name_cover, word_cover) if not claim_names else 0.7 * name_cover + 0.3 * word_cover
@@ -112,8 +115,9 @@ def _answering(terms: set[str], asked: Set[str]) -> set[str]:
 
 
 def question_terms(question: str) -> frozenset[str]:
-    """The folded names and key terms of a question, which an answer's support need not repeat."""
-    return frozenset(names(question) | key_terms(question))
+    """The folded names and key terms of a question (words of one meaning made one, see `same_meaning`),
+    which an answer's support need not repeat."""
+    return frozenset(same_meaning(names(question) | key_terms(question)))
 
 
 class CitationChecker:
@@ -220,7 +224,8 @@ def _numbers_found(sentence: str, hit: Hit, question: str, derived: Set[str] = f
         hit.chunk.text[s:e] for s, e in sentence_spans(hit.chunk.text) if not is_instruction(hit.chunk.text[s:e])
     )
     source = f"{stated} {article.title}"
-    given = numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
+    # "sechs Tote" gives the 6 of "6 people died".
+    given = numbers(source) | spelled_numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
     if article.published is not None:
         published = article.published
         given.add(str(published.year))

@@ -58,10 +58,26 @@ def bridge_question(question: str, name: str) -> str:
     """`question` with its description of an entity replaced by `name` ("Where is Brevant headquartered?"):
     from the description's first word to the end, keeping the last word after an English auxiliary; the
     question with the name in brackets when no description is found."""
+    split = _split_description(question)
+    if split is None:
+        return f"{question} ({name})"
+    head, _, last = split
+    return f"{head}{name}{last}?"
+
+
+def bridge_description(question: str) -> str | None:
+    """The words of `question` that describe the entity it asks about ("the maker of Portugal's Tessera
+    armoured vehicles"), or None when no description is found."""
+    split = _split_description(question)
+    return split[1] if split else None
+
+
+def _split_description(question: str) -> tuple[str, str, str] | None:
+    """(words before the description, the description, a final verb after it with its leading space)."""
     folded = fold(question)
     match = _BRIDGE.search(folded)
     if match is None or len(folded) != len(question):
-        return f"{question} ({name})"
+        return None
     head = question[: match.start()]
     tail = question[match.start() :].rstrip(" ?？")
     last = ""
@@ -72,7 +88,7 @@ def bridge_question(question: str, name: str) -> str:
     ends_with_verb = len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}
     if auxiliary and ends_with_verb and (auxiliary.group(1).startswith("d") or words[-1].endswith("ed")):
         last = " " + words[-1]
-    return f"{head}{name}{last}?"
+    return head, " ".join(words[:-1] if last else words), last
 
 
 def aggregation_operation(question: str) -> str | None:
@@ -84,6 +100,28 @@ def aggregation_operation(question: str) -> str | None:
     if _SUM.search(folded) and _JOINED.search(folded):
         return "sum"
     return None
+
+
+# A name as written: capitalised words, with the particles names carry inside ("Banco de España", "Darsena Europa").
+_NAME = re.compile(
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:(?:de|di|da|del|della|des|du|la|le|von|van|der|den|y|e)\s+)?[A-ZÀ-ÖØ-Þ][\w'’.-]*)*"
+)
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses, as written ("Portugal's" → "Portugal"), without its capitalised first word
+    unless a name goes on after it."""
+    found: list[str] = []
+    for match in _NAME.finditer(question):
+        first_word = match.start() == len(question) - len(question.lstrip())
+        for part in re.split(r"['’]s\b\s*", match.group()):
+            name = part.strip(" .-")
+            if first_word and " " not in name:
+                continue  # "How", "Chi", "In": the question's first word
+            first_word = False
+            if name and name not in found:
+                found.append(name)
+    return found
 
 
 def parse_bridge(reply: str) -> str | None:

@@ -13,10 +13,12 @@ from qa.answering.answerer import Answerer
 from qa.answering.citations import cite_sentence
 from qa.answering.decompose import (
     aggregation_operation,
+    bridge_description,
     bridge_question,
     is_bridge_question,
     parse_bridge,
     parse_split,
+    question_names,
 )
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
@@ -56,10 +58,14 @@ class MultiHop:
         if not passages:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
-        reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
+        reply = self._complete([("user", self.prompts.bridge.format(passages=listing, question=question))])
         name = parse_bridge(reply)
         if name is None or fold(name) in fold(question):
-            log.info("bridge: no new name in the reply %r", reply)
+            # A small model often repeats a name of the question here; asked what the description is, as an
+            # ordinary checked question, it names the entity far more often.
+            log.info("bridge: no new name in the reply %r; asking for the description", reply)
+            name = self._described_name(question, hits, language, started)
+        if name is None:
             return None
         link = _naming_sentence(passages, fold(name), key_terms(question))
         if link is None:
@@ -84,10 +90,25 @@ class MultiHop:
         answer.text, answer.citations = text, [*answer.citations, citation]
         return answer
 
+    def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
+        """The first name, not already in `question`, of the checked answer to "who or what is <the question's
+        description>?" over the first passages; None when there is no description or no such answer."""
+        description = bridge_description(question)
+        if description is None:
+            return None
+        frame = self.prompts.bridge_name.get(language, self.prompts.bridge_name["en"])
+        asked = frame.format(description=description)
+        answer = _final(self.answerer.stream(asked, hits, started=started, language=language))
+        if answer.abstained:
+            log.info("bridge: %r abstained (%s)", asked, answer.abstention_reason)
+            return None
+        named = fold(question)
+        return next((n for n in question_names(strip_citations(answer.text)) if fold(n) not in named), None)
+
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        reply = self._complete(self.prompts.split.format(question=question))
+        reply = self._complete([("user", self.prompts.split.format(question=question))])
         parts = parse_split(reply)
         if parts is None or any(aggregation_operation(part) for part in parts):
             log.info("aggregation: no two questions in the reply %r", reply)
@@ -125,8 +146,8 @@ class MultiHop:
         answer.output_tokens = sum(a.output_tokens for a in answers)
         return answer
 
-    def _complete(self, prompt: str) -> str:
-        return "".join(self.llm.stream_messages([("user", prompt)]))
+    def _complete(self, messages: list[tuple[str, str]]) -> str:
+        return "".join(self.llm.stream_messages(messages))
 
 
 def _final(items: Iterator[str | Answer]) -> Answer:

@@ -35,6 +35,7 @@ class Prompts:
     translate: str
     verify: str
     bridge: str
+    bridge_name: dict[str, str]
     split: str
     no_answer: dict[str, str]
     closest: dict[str, str]
@@ -58,6 +59,7 @@ class Prompts:
             translate=_read(folder, "translate.txt").strip(),
             verify=_read(folder, "verify.txt").strip(),
             bridge=_read(folder, "bridge.txt").strip(),
+            bridge_name=_by_language(folder, "bridge_name.txt"),
             split=_read(folder, "split.txt").strip(),
             no_answer=no_answer,
             closest=closest,

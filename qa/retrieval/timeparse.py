@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from qa.errors import InputError
-from qa.language import NUMBER_WORDS
+from qa.language import MONTH_NAMES, NUMBER_WORDS
 
 
 @dataclass(frozen=True)
@@ -59,25 +59,11 @@ def _month_before(day: date) -> date:
     return _add_months(day.replace(day=1), -1)
 
 
-_MONTH_NAMES = (
-    "january janvier januar jänner enero gennaio",
-    "february février fevrier februar febrero febbraio",
-    "march mars märz maerz marzo",
-    "april avril abril aprile",
-    "may mai mayo maggio",
-    "june juin juni junio giugno",
-    "july juillet juli julio luglio",
-    "august août aout agosto",
-    "september septembre septiembre setiembre settembre",
-    "october octobre oktober octubre ottobre",
-    "november novembre noviembre",
-    "december décembre decembre dezember diciembre dicembre",
-)
 _MONTH_ABBREVIATIONS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
     "sep": 9, "sept": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
 }  # fmt: skip
-_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names.split()}
+_MONTHS = {name: number for number, names in enumerate(MONTH_NAMES, 1) for name in names.split()}
 _MONTHS.update(_MONTH_ABBREVIATIONS)
 
 
@@ -85,7 +71,7 @@ def _alternation(names: list[str]) -> str:
     return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
 
 
-_FULL_MONTH = rf"(?P<m>{_alternation([n for names in _MONTH_NAMES for n in names.split()])})"
+_FULL_MONTH = rf"(?P<m>{_alternation([n for names in MONTH_NAMES for n in names.split()])})"
 _ANY_MONTH = rf"(?P<m>{_alternation(list(_MONTHS))})\.?"
 _DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|ᵉʳ|º|°|\.)?"
 # A year is not part of a longer number, a season ("2024-25"), an amount or a designation ("C/2024").

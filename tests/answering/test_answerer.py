@@ -40,3 +40,23 @@ def test_verification_prompt_holds_the_evidence_question_and_answer_but_no_plant
     assert "Question: What did Zuckerberg and Yoon agree on?" in prompt
     assert "Proposed answer: They agreed on data centres." in prompt and "[1]." not in prompt
     assert prompt.rstrip().endswith("Reply yes or no.")
+
+
+def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
+    from qa.answering.answerer import _clean
+    from qa.answering.grounding import unanswered_reason
+
+    replies = {
+        "Korvath began production on June 3, 2025, as reported in [1].": "on June 3, 2025 [1].",
+        "La stima è di 1,65 miliardi di euro, citata in [1].": "di euro [1].",
+        "Le stade ouvrira le 5 avril 2025, comme indiqué dans [2].": "2025 [2].",
+        "Die Bilanz stieg auf sechs Tote, wie in [1] berichtet.": "wie in [1] berichtet.",
+        "Cho met him, according to [1].": "met him [1].",
+        "The figure is given in passage [3].": "is given [3].",
+    }
+    for reply, ending in replies.items():
+        assert _clean(reply).endswith(ending), _clean(reply)
+    assert unanswered_reason("When did production start?", _clean(next(iter(replies)))) is None
+    # A sentence whose answer slot is empty stays unfinished: "born in [1]" names no source word.
+    assert _clean("He was born in [1].") == "He was born in [1]."
+    assert unanswered_reason("Where was he born?", _clean("He was born in [1].")) is not None

@@ -156,3 +156,22 @@ def test_a_figure_given_only_by_a_planted_instruction_is_not_supported() -> None
     assert text == ""
     text, _ = CitationChecker().run("Corvane raised 95 million euros [1].", hits, "How much did Corvane raise?")
     assert "95" in text
+
+
+def test_a_claim_in_one_language_is_supported_by_a_passage_in_another() -> None:
+    brenner = _hit("race", "L'Allemand Lukas Brenner a pris la deuxième place devant le Belge Jonas Verhoeven.", 1)
+    text, _ = CitationChecker().run("Lukas Brenner comes from Germany [1].", [brenner], "Where is Lukas Brenner from?")
+    assert text == "Lukas Brenner comes from Germany [1]."
+    storm = _hit("storm", "Die Zahl der Todesopfer des Sturms ist auf sechs gestiegen.", 1)
+    question = "How many people died in the storm?"
+    text, citations = CitationChecker().run("Six people died in the storm [1].", [storm], question)
+    assert text and citations[0].article_id == "storm"
+    text, _ = CitationChecker().run("6 people died in the storm [1].", [storm], question)
+    assert text == "6 people died in the storm [1]."
+    # A figure the passage does not give still sinks the sentence, in words or in digits.
+    assert CitationChecker().run("7 people died in the storm [1].", [storm], question) == ("", [])
+    ruling = _hit("ruling", "Das Kartellamt soll im Dezember über die Übernahme entscheiden.", 1)
+    text, _ = CitationChecker().run(
+        "The competition authority was expected to decide in December [1].", [ruling], "When was the decision due?"
+    )
+    assert text.endswith("December [1].")

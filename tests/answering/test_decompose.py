@@ -92,3 +92,26 @@ def test_the_split_reply_gives_two_different_questions() -> None:
     )
     assert parse_split("1. How many?\n2. How many?") is None
     assert parse_split("How many entries were there?") is None
+
+
+def test_the_description_of_a_bridge_question_is_what_it_asks_about() -> None:
+    from qa.answering.decompose import bridge_description
+
+    assert bridge_description("How many people does the maker of Portugal's Tessera armoured vehicles employ?") == (
+        "the maker of Portugal's Tessera armoured vehicles"
+    )
+    assert bridge_description("In which city is the publisher that agreed in 2024 to buy the Tageblatt based?") == (
+        "the publisher that agreed in 2024 to buy the Tageblatt"
+    )
+    assert bridge_description("Who won the race?") is None
+
+
+def test_the_names_a_question_already_uses_are_listed_as_written() -> None:
+    from qa.answering.decompose import question_names
+
+    assert question_names("How many people does the maker of Portugal's Tessera armoured vehicles employ?") == [
+        "Portugal",
+        "Tessera",
+    ]
+    assert question_names("Chi guida la società della Darsena Europa di Livorno?") == ["Darsena Europa di Livorno"]
+    assert question_names("Who runs it?") == []

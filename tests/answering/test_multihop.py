@@ -3,8 +3,11 @@ bridge answer cites both hops, the total is computed from two cited figures."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from qa.answering.multihop import MultiHop
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.eval.normalize import normalize
@@ -80,3 +83,12 @@ def test_a_total_is_computed_from_two_cited_figures(assistant: Assistant) -> Non
     quotes = {citation.article_id: citation.quote for citation in answer.citations}
     assert "18,400" in quotes.get("corran-fair-5", ""), answer.citations
     assert "21,150" in quotes.get("corran-fair-6", ""), answer.citations
+
+
+def test_the_description_asked_as_a_question_of_its_own_names_the_entity(assistant: Assistant) -> None:
+    # The fallback when the model's "Name:" reply repeats a name of the question: the real model answers
+    # "who or what is <description>?" over the first passages, and the first new name is the entity.
+    question = "How many dredgers does the company deepening the approach channel of Velmora's North Basin operate?"
+    hits = assistant.retrieve(question)
+    multihop = MultiHop(assistant.llm, assistant.prompts, assistant._answerer(), lambda text, n: [])
+    assert multihop._described_name(question, hits, "en", time.perf_counter()) == "Tidewell Marine"
