@@ -134,12 +134,17 @@ def numbers(text: str) -> set[str]:
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
-    """(number, unit) for each figure in `text` followed by a known unit: "12 days" → ("12", "day")."""
+    """(number, unit) for each figure in `text` followed by a known unit, in digits or in words: "12 days" →
+    ("12", "day"), "sechs Tage" → ("6", "day")."""
     found = set()
     for match in re.finditer(rf"(?<![\w.,])({_NUMBER.pattern})\s?(%|[^\W\d_]+)", text):
         unit = _UNIT_OF.get(fold(match.group(2)))
         if unit is not None:
             found.add((re.sub(r"\D", "", match.group(1)), unit))
+    for match in re.finditer(r"\b([^\W\d_]+)(?=\s+([^\W\d_]+))", text):
+        number, unit = _SAME_MEANING.get(fold(match.group(1)), ""), _UNIT_OF.get(fold(match.group(2)))
+        if number.isdigit() and unit is not None:
+            found.add((number, unit))
     return found
 
 
@@ -161,9 +166,11 @@ def names(text: str) -> set[str]:
     return {w for w in capitalised if len(w) >= 2} | numbers(stripped)
 
 
-# Number words that are also common words of another language ("due to", "sei", "très", "once", "neuf",
-# "Sept." for September, "Otto"): never read as figures.
-_AMBIGUOUS_NUMBER_WORDS = frozenset("due sei dos tres once neuf sept otto".split())
+# Number words that are also common words of another newsqa language ("due to", "sei", "très", "once", "neuf",
+# "Sept." for September, "Otto", Dutch "onze" (our) and "ten noorden", Portuguese "doce" (sweet)): never figures.
+_AMBIGUOUS_NUMBER_WORDS = frozenset("due sei dos tres once neuf sept otto onze ten doce".split())
+# Month words that are also common words: Italian "mai" (never).
+_AMBIGUOUS_MONTH_WORDS = frozenset({"mai"})
 
 
 def _same_meaning() -> dict[str, str]:
@@ -174,21 +181,66 @@ def _same_meaning() -> dict[str, str]:
         for word, value in NUMBER_WORDS.items()
         if value >= 2 and fold(word) not in _AMBIGUOUS_NUMBER_WORDS
     }
-    for kind, groups in (("month", MONTH_NAMES), ("weekday", WEEKDAY_NAMES), ("country", COUNTRY_WORDS)):
+    for kind, groups in (("month", MONTH_NAMES), ("weekday", WEEKDAY_NAMES)):
         for number, words in enumerate(groups, 1):
-            table.update({fold(word): f"{kind}:{number}" for word in words.split()})
+            kept = (word for word in words.split() if word not in _AMBIGUOUS_MONTH_WORDS)
+            table.update({fold(word): f"{kind}:{number}" for word in kept})
     return table
 
 
+def _countries() -> dict[str, str]:
+    """Folded country word → "country:N" (see COUNTRY_WORDS)."""
+    return {fold(word): f"country:{n}" for n, words in enumerate(COUNTRY_WORDS, 1) for word in words.split()}
+
+
 _SAME_MEANING = _same_meaning()
-_ELISION = re.compile(r"^[^\W\d_]{1,5}'(?=[^\W\d_]{2})")
+_COUNTRIES = _countries()
+# Elided articles and prepositions (fr/it), folded: "l'allemand", "dell'anno", "qu'il". Only these: "O'Brien" and
+# "they're" keep theirs ("D'Amico" loses its d', on both sides of a comparison alike).
+_ELISION = re.compile(
+    r"^(l|d|j|n|s|c|m|t|qu|lorsqu|puisqu|jusqu|un|dell|nell|all|dall|sull|coll|quest|quell)'(?=\w{2})"
+)
 
 
-def same_meaning(terms: set[str]) -> set[str]:
+def same_meaning(terms: set[str], text: str) -> set[str]:
     """Folded terms with words of one meaning in en/fr/de/es/it made one token, so a claim in one language
-    finds its evidence in another: {"germany", "6", "december"} and {"l'allemand", "sechs", "dezember"} agree.
-    An elided article or preposition is dropped ("l'allemand", "dell'anno" → "allemand", "anno")."""
-    return {_SAME_MEANING.get(word, word) for word in (_ELISION.sub("", term) for term in terms)}
+    finds its evidence in another: {"6", "december"} and {"sechs", "dezember"} agree. An elided article or
+    preposition is dropped ("l'allemand", "dell'anno" → "allemand", "anno"). Countries and their adjectives
+    ("Germany", "l'Allemand", "tedesca") become one token only for the words `text` writes as a country word,
+    so the surname Russo or "Deutsche Bank" stays a name."""
+    countries = _country_words(text)
+    found = set()
+    for term in terms:
+        word = _ELISION.sub("", term)
+        if word in countries:
+            found.add(_COUNTRIES[word])
+        else:
+            found.add(_SAME_MEANING.get(word, word))
+    return found
+
+
+def _country_words(text: str) -> set[str]:
+    """The folded country words of `text` used as such: lower case ("tedesca"), with an elided article
+    ("L'Allemand Lukas Brenner"), or capitalised but not right after another capitalised word, which makes it
+    part of a name ("Marco Russo", "South Korea")."""
+    words = list(_WORD.finditer(text))
+    found = set()
+    for i, match in enumerate(words):
+        written = match.group()
+        word = _ELISION.sub("", fold(written))
+        if word not in _COUNTRIES:
+            continue
+        previous = words[i - 1] if i else None
+        in_name = (
+            written[0].isupper()
+            and word == fold(written)
+            and previous is not None
+            and previous.group()[0].isupper()
+            and not text[previous.end() : match.start()].strip()
+        )
+        if not in_name:
+            found.add(word)
+    return found
 
 
 def spelled_numbers(text: str) -> set[str]:

@@ -194,8 +194,11 @@ class Answerer:
         return answer
 
 
-# Words that only point at the source before a marker ("as reported in [1]", "citata in [1]", "selon [2]"):
-# dropped, so the marker ends the claim and the sentence is not left ending on "in".
+# Words that only point at the source before a marker ("…, as reported in [1]", "…, citata in [1]", "according
+# to [1]"): dropped, so the marker ends the claim and the sentence is not left ending on "in". A participle counts
+# only after a comma or "as" ("The body was found in [1]" is an unfinished answer, not a pointer), and words that
+# are also ordinary words ("see", "laut" = loud, "secondo" = second) only after a comma. A match starts where
+# white space starts and its words at a word boundary: no word is cut ("Tennessee [1]"), long spaces stay linear.
 _REFERENCE_VERBS = (
     r"reported|announced|stated|mentioned|cited|noted|indicated|shown|given|described|said|explained|confirmed|"
     r"found|detailed|quoted|seen|indiqu[ée]e?s?|mentionn[ée]e?s?|cit[ée]e?s?|rapport[ée]e?s?|pr[ée]cis[ée]e?s?|"
@@ -203,12 +206,16 @@ _REFERENCE_VERBS = (
     r"citad[oa]s?|se[ñn]alad[oa]s?|informad[oa]s?|citat[oaie]|riportat[oaie]|indicat[oaie]|menzionat[oaie]|"
     r"annunciat[oaie]|descritt[oaie]"
 )
+_REFERENCE_PREPOSITIONS = r"in|dans|en|im|in den|nel|nella|nei|from|by|par|von|da|por"
+_SOURCE_WORDS = r"passages?|articles?|sources?|passaggio|articolo|fonte|pasaje|art[íi]culo|fuente|artikel|quelle"
 _SOURCE_REFERENCE = re.compile(
-    r",?\s*(?:(?:according to|as per|see|selon|d'apr[èe]s|laut|gem[äa][ßs]|seg[úu]n|secondo|stando a)"
-    rf"|(?:(?:as|comme|wie|come|como|tel que|così come)\s+)?(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?"
-    rf"(?:{_REFERENCE_VERBS})\s+(?:in|dans|en|im|in den|nel|nella|nei|from|by|par|von|da|por)"
+    r"(?<!\s)(?:,\s*+\b(?:see|laut|secondo"
+    rf"|(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS}))"
+    r"|,?\s*+\b(?:according to|as per|selon|d'apr[èe]s|gem[äa][ßs]|seg[úu]n|stando a"
+    r"|(?:as|comme|wie|come|como|tel que|così come)\s+(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?"
+    rf"(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS})"
     r"|(?:in|from|dans|en|im|nel|nella)\s+(?:the\s+|le\s+|la\s+|der\s+|dem\s+|el\s+|il\s+)?"
-    r"(?:passages?|articles?|sources?|passaggio|articolo|fonte|pasaje|art[íi]culo|fuente|artikel|quelle))"
+    rf"(?:{_SOURCE_WORDS})))"
     r"\s*(?=\[\d+\])",
     re.IGNORECASE,
 )
@@ -217,7 +224,7 @@ _SOURCE_REFERENCE = re.compile(
 def _clean(raw: str) -> str:
     """The model's reply without chat debris (role tags, a leading 'Answer:')."""
     text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
-    text = re.sub(r"\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
+    text = re.sub(r"(?<!\s)\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
     text = _SOURCE_REFERENCE.sub(" ", text)
     return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
 

@@ -101,9 +101,9 @@ def lexical_support(
     Terms the question already holds (`asked`) are left out when anything else remains: in "Zuckerberg met
     William Cho" the names that answer are William and Cho, and the sentence that names them is the support,
     not one that only repeats Zuckerberg. `derived` figures (a total the question asks for) count as found."""
-    claim_names = _answering(same_meaning(names(sentence)), asked)
-    claim_words = _answering(same_meaning(key_terms(sentence)), asked)
-    passage_terms = same_meaning(key_terms(passage) | names(passage)) | derived
+    claim_names = _answering(same_meaning(names(sentence), sentence), asked)
+    claim_words = _answering(same_meaning(key_terms(sentence), sentence), asked)
+    passage_terms = same_meaning(key_terms(passage) | names(passage), passage) | derived
     name_cover = _coverage(claim_names, passage_terms)
     word_cover = _coverage(claim_words, passage_terms)
     return max(name_cover, word_cover) if not claim_names else 0.7 * name_cover + 0.3 * word_cover
@@ -117,7 +117,7 @@ def _answering(terms: set[str], asked: Set[str]) -> set[str]:
 def question_terms(question: str) -> frozenset[str]:
     """The folded names and key terms of a question (words of one meaning made one, see `same_meaning`),
     which an answer's support need not repeat."""
-    return frozenset(same_meaning(names(question) | key_terms(question)))
+    return frozenset(same_meaning(names(question) | key_terms(question), question))
 
 
 class CitationChecker:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text import fold
+from qa.text import STOPWORDS, fold
 
 _WORDS = r"[\w'/-]+"
 # An entity described by what it did or what it is to something else ("the company that won the contract",
@@ -104,22 +104,23 @@ def aggregation_operation(question: str) -> str | None:
 
 # A name as written: capitalised words, with the particles names carry inside ("Banco de España", "Darsena Europa").
 _NAME = re.compile(
-    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:(?:de|di|da|del|della|des|du|la|le|von|van|der|den|y|e)\s+)?[A-ZÀ-ÖØ-Þ][\w'’.-]*)*"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:(?:de|di|da|del|della|des|du|la|le|von|van|der|den)\s+)?[A-ZÀ-ÖØ-Þ][\w'’.-]*)*"
 )
 
 
-def question_names(question: str) -> list[str]:
-    """The names a question uses, as written ("Portugal's" → "Portugal"), without its capitalised first word
-    unless a name goes on after it."""
+def names_in(text: str, *, question: bool = False) -> list[str]:
+    """The names `text` uses, as written ("Portugal's" → "Portugal"), in order, without capitalised stop words
+    ("The", "Die"). In a `question`, its capitalised first word is no name either ("How", "Chi", "Wer") unless a
+    name goes on after it; in an answer it usually is the name ("Tidewell is deepening the channel")."""
     found: list[str] = []
-    for match in _NAME.finditer(question):
-        first_word = match.start() == len(question) - len(question.lstrip())
+    start = len(text) - len(text.lstrip())
+    for match in _NAME.finditer(text):
+        first_word = question and match.start() == start
         for part in re.split(r"['’]s\b\s*", match.group()):
             name = part.strip(" .-")
-            if first_word and " " not in name:
-                continue  # "How", "Chi", "In": the question's first word
+            skip = (first_word and " " not in name) or fold(name) in STOPWORDS
             first_word = False
-            if name and name not in found:
+            if name and not skip and name not in found:
                 found.append(name)
     return found
 

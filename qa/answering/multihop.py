@@ -16,9 +16,9 @@ from qa.answering.decompose import (
     bridge_description,
     bridge_question,
     is_bridge_question,
+    names_in,
     parse_bridge,
     parse_split,
-    question_names,
 )
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
@@ -103,7 +103,7 @@ class MultiHop:
             log.info("bridge: %r abstained (%s)", asked, answer.abstention_reason)
             return None
         named = fold(question)
-        return next((n for n in question_names(strip_citations(answer.text)) if fold(n) not in named), None)
+        return next((n for n in names_in(strip_citations(answer.text)) if fold(n) not in named), None)
 
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure

@@ -175,3 +175,22 @@ def test_a_claim_in_one_language_is_supported_by_a_passage_in_another() -> None:
         "The competition authority was expected to decide in December [1].", [ruling], "When was the decision due?"
     )
     assert text.endswith("December [1].")
+
+
+def test_words_that_only_look_like_a_translation_support_nothing() -> None:
+    cases = [
+        # Italian "mai" is "never", not May.
+        ("Lo stabilimento di Torino non ha mai aperto.", "The Turin plant opened in May [1].", "When did it open?"),
+        # Dutch "onze" (our) and "ten noorden" (to the north) are no figures.
+        (
+            "Onze medewerkers werken ten noorden van de haven van Rotterdam.",
+            "The firm has 10 employees north of the Rotterdam port [1].",
+            "How many employees does the firm have?",
+        ),
+        # A surname is no nationality.
+        ("La corsa è stata vinta da Marco Russo.", "The race was won by a Russian [1].", "Who won the race?"),
+        # A figure in words keeps its unit: six days are not six years.
+        ("Die Suche dauerte sechs Tage.", "The search lasted 6 years [1].", "How long did the search last?"),
+    ]
+    for passage, claim, question in cases:
+        assert CitationChecker().run(claim, [_hit("x", passage, 1)], question) == ("", []), claim

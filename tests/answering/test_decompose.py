@@ -106,12 +106,17 @@ def test_the_description_of_a_bridge_question_is_what_it_asks_about() -> None:
     assert bridge_description("Who won the race?") is None
 
 
-def test_the_names_a_question_already_uses_are_listed_as_written() -> None:
-    from qa.answering.decompose import question_names
+def test_names_are_listed_as_written_without_a_question_word_or_stop_words() -> None:
+    from qa.answering.decompose import names_in
 
-    assert question_names("How many people does the maker of Portugal's Tessera armoured vehicles employ?") == [
-        "Portugal",
-        "Tessera",
+    question = "How many people does the maker of Portugal's Tessera armoured vehicles employ?"
+    assert names_in(question, question=True) == ["Portugal", "Tessera"]
+    assert names_in("Chi guida la società della Darsena Europa di Livorno?", question=True) == [
+        "Darsena Europa di Livorno"
     ]
-    assert question_names("Chi guida la società della Darsena Europa di Livorno?") == ["Darsena Europa di Livorno"]
-    assert question_names("Who runs it?") == []
+    assert names_in("Who runs it?", question=True) == []
+    # In an answer the first word is usually the entity; "The" and conjunctions are no part of a name.
+    assert names_in("Tidewell is deepening the channel. The company is Dutch.") == ["Tidewell", "Dutch"]
+    assert names_in("Brevant, based in Porto, makes the Tessera vehicles [1].") == ["Brevant", "Porto", "Tessera"]
+    assert names_in("Repsol y Iberdrola firmaron.") == ["Repsol", "Iberdrola"]
+    assert names_in("") == [] and names_in("’s ’s '") == []
