@@ -14,8 +14,8 @@ LAYERS = [
     "errors",
     "config",
     "files",
+    "language",  # the languages and their words (month names, number words): facts the text helpers use
     "text",
-    "language",
     "types",
     "models",
     "embedding",
