@@ -142,8 +142,8 @@ def quantities(text: str) -> set[tuple[str, str]]:
         if unit is not None:
             found.add((re.sub(r"\D", "", match.group(1)), unit))
     for match in re.finditer(r"\b([^\W\d_]+)(?=\s+([^\W\d_]+))", text):
-        number, unit = _SAME_MEANING.get(fold(match.group(1)), ""), _UNIT_OF.get(fold(match.group(2)))
-        if number.isdigit() and unit is not None:
+        number, unit = _SPELLED.get(fold(match.group(1))), _UNIT_OF.get(fold(match.group(2)))
+        if number is not None and unit is not None:
             found.add((number, unit))
     return found
 
@@ -194,6 +194,7 @@ def _countries() -> dict[str, str]:
 
 
 _SAME_MEANING = _same_meaning()
+_SPELLED = {word: token for word, token in _SAME_MEANING.items() if token.isdigit()}  # number words → digits
 _COUNTRIES = _countries()
 # Elided articles and prepositions (fr/it), folded: "l'allemand", "dell'anno", "qu'il". Only these: "O'Brien" and
 # "they're" keep theirs ("D'Amico" loses its d', on both sides of a comparison alike).
@@ -245,11 +246,7 @@ def _country_words(text: str) -> set[str]:
 
 def spelled_numbers(text: str) -> set[str]:
     """The digits of the number words (two to twelve) in `text`: "sechs Tote" → {"6"}."""
-    return {
-        _SAME_MEANING[word]
-        for word in map(fold, _WORD.findall(text))
-        if word in _SAME_MEANING and _SAME_MEANING[word].isdigit()
-    }
+    return {_SPELLED[word] for word in map(fold, _WORD.findall(text)) if word in _SPELLED}
 
 
 def citation_numbers(text: str) -> list[int]:

@@ -208,11 +208,12 @@ _REFERENCE_VERBS = (
 )
 _REFERENCE_PREPOSITIONS = r"in|dans|en|im|in den|nel|nella|nei|from|by|par|von|da|por"
 _SOURCE_WORDS = r"passages?|articles?|sources?|passaggio|articolo|fonte|pasaje|art[íi]culo|fuente|artikel|quelle"
+_AUXILIARY = r"(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?"
 _SOURCE_REFERENCE = re.compile(
     r"(?<!\s)(?:,\s*+\b(?:see|laut|secondo"
-    rf"|(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS}))"
+    rf"|{_AUXILIARY}(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS}))"
     r"|,?\s*+\b(?:according to|as per|selon|d'apr[èe]s|gem[äa][ßs]|seg[úu]n|stando a"
-    r"|(?:as|comme|wie|come|como|tel que|così come)\s+(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?"
+    rf"|(?:as|comme|wie|come|como|tel que|così come)\s+{_AUXILIARY}"
     rf"(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS})"
     r"|(?:in|from|dans|en|im|nel|nella)\s+(?:the\s+|le\s+|la\s+|der\s+|dem\s+|el\s+|il\s+)?"
     rf"(?:{_SOURCE_WORDS})))"

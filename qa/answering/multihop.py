@@ -58,7 +58,7 @@ class MultiHop:
         if not passages:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
-        reply = self._complete([("user", self.prompts.bridge.format(passages=listing, question=question))])
+        reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
         name = parse_bridge(reply)
         if name is None or fold(name) in fold(question):
             # A small model often repeats a name of the question here; asked what the description is, as an
@@ -108,7 +108,7 @@ class MultiHop:
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        reply = self._complete([("user", self.prompts.split.format(question=question))])
+        reply = self._complete(self.prompts.split.format(question=question))
         parts = parse_split(reply)
         if parts is None or any(aggregation_operation(part) for part in parts):
             log.info("aggregation: no two questions in the reply %r", reply)
@@ -146,8 +146,8 @@ class MultiHop:
         answer.output_tokens = sum(a.output_tokens for a in answers)
         return answer
 
-    def _complete(self, messages: list[tuple[str, str]]) -> str:
-        return "".join(self.llm.stream_messages(messages))
+    def _complete(self, prompt: str) -> str:
+        return "".join(self.llm.stream_messages([("user", prompt)]))
 
 
 def _final(items: Iterator[str | Answer]) -> Answer:
