@@ -120,6 +120,23 @@ COUNTRY_WORDS = (
 )
 
 
+# Words that put a statement in the future or in someone's expectation rather than among facts ("les
+# organisateurs attendent 1 600 participants", "is expected to meet"), by language, folded (no accents, lower
+# case): a regular-expression alternation matched at word boundaries. The plain future ("will", "sera") is
+# left out: news states decisions in it ("la ampliará a 420 productos"), which are facts once announced.
+EXPECTATION_WORDS = {
+    "en": r"expects?|expected|expecting|anticipated|forecasts?|forecast to|projected|planned|plans? to|planning to"
+    r"|scheduled|hopes? to|aims? to|(?:is|are|was|were) set to|(?:is|are|was|were) due to|(?:is|are|was|were) to be",
+    "fr": r"attend|attendent|attendait|attendaient|attendue?s?|prevue?s?|prevoit|prevoient|prevoyait|espere|esperent"
+    r"|envisage|envisagent|table sur|devrait|devraient|devait|devaient|censee?s?",
+    "de": r"erwartet|erwarten|erwartete|erwarteten|geplant|geplante[nmrs]?|plant|planen|plante|vorgesehen"
+    r"|voraussichtlich|rechnet mit|rechnen mit|hofft|hoffen|soll|sollen|sollte|sollten",
+    "es": r"espera|esperan|esperaba|esperaban|se espera|previst[oa]s?|preve|preven|preveia|planea|planean"
+    r"|planead[oa]s?|programad[oa]s?|deberia|deberian",
+    "it": r"previst[oaie]|prevede|prevedono|prevedeva|atteso|attesa|attesi|attese|si attende|si aspetta"
+    r"|aspetta|aspettano|programmat[oaie]|pianificat[oaie]|dovrebbe|dovrebbero|doveva",
+}
+
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
 # ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.
 _ORDINAL_STEMS = (

@@ -6,13 +6,16 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 
 from qa.answering.citations import CitationChecker, closest_citation, is_instruction
 from qa.answering.grounding import unanswered_reason
+from qa.answering.modality import asks_for_fact
 from qa.answering.prompts import Prompts
 from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
+from qa.retrieval.timeparse import parse_time_hint, recency_words
 from qa.text import sentence_spans, strip_citations
 from qa.types import Answer, Citation, Hit
 
@@ -88,9 +91,60 @@ class Answerer:
         self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
     ) -> Iterator[str | Answer]:
         """Answer text as it is generated, then the final checked `Answer` (always last), in `language`
-        (default: the question's)."""
+        (default: the question's).
+
+        For a question that asks for the latest state ("latest", "now", "so far"), an answer taken from an
+        older report than others in the context is asked again of the newer reports alone; their answer, when
+        it holds up, replaces it: the small model copies the figure of the report in the question's language
+        even when a newer report in another language updates it."""
         started = time.perf_counter() if started is None else started
         language = language or detect_language(question)
+        answer: Answer | None = None
+        for item in self._stream(question, hits, started, language):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        newer = self._newer_passages(question, answer)
+        if newer:
+            renewed = final_answer(self._stream(question, newer, started, language))
+            if not renewed.abstained:
+                # The first token streamed was the first answer's; the total includes the second one.
+                renewed.hits = answer.hits
+                renewed.timings = {
+                    **answer.timings,
+                    "newer_reports": renewed.timings["total"] - answer.timings["total"],
+                    "total": renewed.timings["total"],
+                }
+                answer = renewed
+        yield answer
+
+    def latest_asked(self, question: str) -> str | None:
+        """The words by which `question` asks for the latest state ("latest", "so far", "aktuell"), or None."""
+        hint = parse_time_hint(question, self.checker.today or date.today())
+        if not (hint.prefer_recent and hint.expression is not None):
+            return None
+        return recency_words(question) or hint.expression
+
+    def _newer_passages(self, question: str, answer: Answer) -> list[Hit]:
+        """For a question asking for the latest state, the passages from reports newer than every article
+        `answer` cites (none when it cites the newest, or abstained)."""
+        if answer.abstained or not answer.citations:
+            return []
+        if self.latest_asked(question) is None:
+            return []
+        cited = [c.published for c in answer.citations]
+        if any(published is None for published in cited):
+            return []
+        newest_cited = max(p for p in cited if p is not None)
+        return [
+            hit
+            for hit in self.select(answer.hits)
+            if hit.article.published is not None and hit.article.published.date() > newest_cited.date()
+        ]
+
+    def _stream(self, question: str, hits: list[Hit], started: float, language: str) -> Iterator[str | Answer]:
         passages = self.select(hits)
         timings: dict[str, float] = {}
         if not passages:
@@ -156,8 +210,10 @@ class Answerer:
             sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
             text = " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
             passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
+        # A question about a plan is answered by the plan; one about what happened is not.
+        rule = self.prompts.verify_rule["fact" if asks_for_fact(question, detect_language(question)) else "plan"]
         return self.prompts.verify.format(
-            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer)
+            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer), rule=rule
         )
 
     def _translated(self, citation: Citation, language: str) -> Citation:
@@ -220,6 +276,13 @@ _SOURCE_REFERENCE = re.compile(
     r"\s*(?=\[\d+\])",
     re.IGNORECASE,
 )
+
+
+def final_answer(items: Iterator[str | Answer]) -> Answer:
+    """The `Answer` that ends an answer stream."""
+    *_, last = items
+    assert isinstance(last, Answer)
+    return last
 
 
 def _clean(raw: str) -> str:

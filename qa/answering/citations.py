@@ -9,6 +9,8 @@ from datetime import date
 
 import numpy as np
 
+from qa.answering.modality import asks_for_fact, only_expected
+from qa.language import detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
     LAST_YEAR,
@@ -144,6 +146,8 @@ class CitationChecker:
         derived = derived_numbers(question, hits)
         # A passage sentence about another edition or year than the question names supports nothing.
         occasion = occasion_of(question, self.today or date.today())
+        # For a question about what happened, a sentence that only expects or plans the answer supports nothing.
+        fact_asked = bool(question) and asks_for_fact(question, detect_language(question))
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -154,6 +158,8 @@ class CitationChecker:
                 usable: list[str] = []
                 for k, (s, e, text) in enumerate(spans):
                     if instructions[j][k] or self._other_occasion(occasion, sentence, question, text, hit):
+                        continue
+                    if fact_asked and only_expected(sentence, question, text, hit.article.language):
                         continue
                     usable.append(text)
                     lexical = lexical_support(sentence, text, asked, derived)

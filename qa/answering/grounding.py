@@ -8,15 +8,27 @@ from qa.text import fold, key_terms, numbers, strip_citations
 
 # Question words that ask for a quantity, and for an amount of money, in en/fr/de/es/it (folded).
 _ASKS_QUANTITY = re.compile(
-    r"\b(how (many|much|old|long|far|high|tall|big)|at what (altitude|height|depth|speed|price)|"
+    r"\b(how (many|much|old|long|far|high|tall|big|large|heavy|deep|wide)|at what (altitude|height|depth|speed|price)|"
     r"what (percentage|share)|"
     r"combien|quel(le)? (est le|est la) (nombre|montant|prix|cout|age)|wie (viele?|hoch|alt|lange|gross)|"
     r"cuant[oa]s?|a cuanto|quant[oie]|a quanto)\b"
 )
 _ASKS_MONEY = re.compile(
-    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|spend|spent|aid|grant|montant|prix|cout|"
+    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|fine|revenue|turnover|profit|budget|spend|spent|"
+    r"aid|grant|montant|prix|cout|"
     r"salaire|gagne|gehalt|preis|kosten|betrag|verdient|salario|precio|costo|importe|gana|stipendio|prezzo|"
     r"guadagna|importo)\b"
+)
+# "What was the company's net profit?": a noun that is an amount of money by definition, asked for by "what"
+# or "which" (not "how much", which `_ASKS_QUANTITY` reads), en/fr/de/es/it, folded.
+_ASKS_FOR_MONEY_NOUN = re.compile(
+    r"^\W*(what|which|quel|quelle|quels|quelles|welche[nmrs]?|cual|cuales|quale|quali)\b(\W+[\w'-]+){0,6}?"
+    r"\W+(revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|"
+    r"insured|chiffre d'affaires|benefice|prix|cout|salaire|amende|umsatz|gewinn|preis|kosten|gehalt|geldstrafe|"
+    r"bussgeld|ingresos|facturacion|beneficio|presupuesto|precio|coste|costo|salario|multa|fatturato|utile|"
+    r"bilancio|prezzo|stipendio)\b"
+    # "the price freeze", "budget cuts": the noun only qualifies another one.
+    r"(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?)\b)"
 )
 _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"
@@ -39,7 +51,8 @@ def unanswered_reason(question: str, answer: str) -> str | None:
 
     - it adds nothing to the question (a restatement, or a sentence whose answer slot is empty);
     - the question asks for a quantity and the answer gives no number the question did not already hold;
-    - the question asks for an amount of money and the answer names no currency or money unit.
+    - the question asks for an amount of money ("how much … cost", "what was the net profit") and the answer
+      names no currency or money unit.
     """
     text = fold(strip_citations(answer))
     asked = fold(question)
@@ -52,8 +65,13 @@ def unanswered_reason(question: str, answer: str) -> str | None:
         if not numbers(text) - numbers(asked) and not _number_words(text):
             return "the question asks for a quantity and the answer gives none"
         if _ASKS_MONEY.search(asked) and not _MONEY.search(text):
-            return "the question asks for an amount of money and the answer gives none"
+            return _NO_MONEY
+    elif _ASKS_FOR_MONEY_NOUN.search(asked) and not _MONEY.search(text):
+        return _NO_MONEY
     return None
+
+
+_NO_MONEY = "the question asks for an amount of money and the answer gives none"
 
 
 _NUMBER_WORDS = re.compile(

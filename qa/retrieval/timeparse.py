@@ -570,6 +570,18 @@ _FUTURE_RE = re.compile(
 )
 
 
+def recency_words(text: str) -> str | None:
+    """The first words of `text` that ask for the newest information ("latest", "so far", "nach aktuellem
+    Stand"), as written, or None."""
+    found = [m for pattern in (_RECENCY_PHRASE_RE, _RECENCY_WORD_RE) for m in pattern.finditer(text)]
+    return min(found, key=lambda m: m.start()).group() if found else None
+
+
+def asks_about_future(text: str) -> bool:
+    """True when `text` speaks in the future tense or of a plan ("will open", "sera inauguré", "geplant")."""
+    return bool(_FUTURE_RE.search(text))
+
+
 def _combine(findings: list[_Finding]) -> tuple[date | None, date | None, tuple[date, date] | None]:
     """The loosest window over all expressions, so that no single one can hide an answer."""
     if not findings:

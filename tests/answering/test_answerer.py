@@ -42,6 +42,16 @@ def test_verification_prompt_holds_the_evidence_question_and_answer_but_no_plant
     assert prompt.rstrip().endswith("Reply yes or no.")
 
 
+def test_the_self_check_judges_a_plan_as_an_answer_only_to_a_question_about_plans() -> None:
+    answerer = Answerer(llm=None, prompts=Prompts.load(), checker=CitationChecker())
+    fact = answerer.verification_prompt("Who did Zuckerberg meet?", "He met Yoon Suk Yeol [1].", [_citation()])
+    plan = answerer.verification_prompt(
+        "Who was Zuckerberg expected to meet?", "He was expected to meet Yoon Suk Yeol [1].", [_citation()]
+    )
+    assert "A plan, expectation or suspicion is not a fact that happened" in fact
+    assert "The question asks what was planned or expected" in plan and "is not a fact" not in plan
+
+
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
     from qa.answering.answerer import _clean
     from qa.answering.grounding import unanswered_reason

@@ -1,0 +1,86 @@
+"""Facts against expectations: which sentences state only a plan, and which questions ask for one."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.citations import CitationChecker
+from qa.answering.modality import asks_for_fact, only_expected, states_expectation
+from qa.types import Article, Chunk, Hit
+
+SUMMIT = (
+    "La 7e édition du Sommet de l'eau alpine se tiendra du 16 au 18 juin à Annecy. "
+    "Les organisateurs attendent 1 600 participants, soit davantage que les 1 420 délégués réunis l'an dernier."
+)
+
+
+def _hit(text: str, language: str) -> Hit:
+    article = Article(id="summit", title="Sommet de l'eau alpine", text=text, language=language)
+    return Hit(chunk=Chunk("summit#0", "summit", 0, text, 0, len(text)), article=article, score=0.7, rank=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Zuckerberg is expected to meet President Yoon on Thursday.", "en"),
+        ("Les organisateurs attendent 1 600 participants.", "fr"),
+        ("L'inauguration est prévue le 5 avril.", "fr"),
+        ("Die Eröffnung ist für Juni geplant.", "de"),
+        ("Se espera que asistan 2.000 personas.", "es"),
+        ("La cerimonia è prevista per sabato.", "it"),
+    ],
+)
+def test_expectations_and_plans_are_recognised(text: str, language: str) -> None:
+    assert states_expectation(text, language)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Some 1,420 delegates attended the three-day meeting.", "en"),
+        ("Face à lui se trouvaient William Cho et Kwon Bong-seok.", "fr"),
+        # The plain future states a decision once announced: "will extend it to 420 products".
+        ("Mercaleste prorrogará la congelación y la ampliará a 420 productos.", "es"),
+        # "attend" is French for "expects", not the English verb.
+        ("Delegates attend the summit every June.", "en"),
+    ],
+)
+def test_facts_and_announced_decisions_are_not_expectations(text: str, language: str) -> None:
+    assert not states_expectation(text, language)
+
+
+def test_a_question_about_plans_is_not_a_question_for_a_fact() -> None:
+    assert asks_for_fact("How many delegates attended the 7th Alpine Water Summit?", "en")
+    assert not asks_for_fact("How many participants do the organisers expect at the 7th summit?", "en")
+    assert not asks_for_fact("When will the stadium be inaugurated?", "en")
+    assert not asks_for_fact("Quand l'inauguration du stade est-elle prévue ?", "fr")
+    # A target or a budget is a plan by definition: "aims to build 3,200 homes" answers it.
+    assert not asks_for_fact("What is Leipzig's target for social housing by 2028?", "en")
+    assert not asks_for_fact("Wie hoch ist das Budget des Programms?", "de")
+
+
+def test_only_the_clause_holding_the_answer_counts() -> None:
+    question = "How many delegates attended the 6th Alpine Water Summit?"
+    quote = SUMMIT.split(". ")[1]
+    # 1,600 is what the organisers expect; 1,420 is what happened, in another clause of the same sentence.
+    assert only_expected("1,600 delegates attended the summit [1].", question, quote, "fr")
+    assert not only_expected("1 420 delegates attended the summit [1].", question, quote, "fr")
+    # An answer that keeps the expectation as one is honest about it.
+    assert not only_expected("The organisers expect 1,600 participants [1].", question, quote, "fr")
+
+
+def test_a_fact_question_is_not_supported_by_a_plan_but_a_plan_question_is() -> None:
+    hits = [_hit(SUMMIT, "fr")]
+    checker = CitationChecker()
+    text, citations = checker.run(
+        "1,600 participants attended the 7th Alpine Water Summit [1].",
+        hits,
+        "How many participants attended the 7th Alpine Water Summit?",
+    )
+    assert (text, citations) == ("", [])
+    text, citations = checker.run(
+        "The organisers expect 1,600 participants at the 7th Alpine Water Summit [1].",
+        hits,
+        "How many participants are expected at the 7th Alpine Water Summit?",
+    )
+    assert citations and "1 600 participants" in citations[0].quote, text
