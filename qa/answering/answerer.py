@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
-from qa.answering.citations import CitationChecker, closest_citation, is_instruction
+from qa.answering.citations import CitationChecker, closest_citation, without_instructions
 from qa.answering.grounding import unanswered_reason
 from qa.answering.modality import asks_for_fact
 from qa.answering.prompts import Prompts
@@ -16,7 +16,7 @@ from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
 from qa.retrieval.timeparse import parse_time_hint, recency_words
-from qa.text import sentence_spans, strip_citations
+from qa.text import strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -47,13 +47,14 @@ class Answerer:
 
     def select(self, hits: list[Hit]) -> list[Hit]:
         """The passages the model will see: the best ones above the relevance floor, within the token budget,
-        grouped by article (best article first) and in reading order inside each article."""
+        grouped by article (best article first) and in reading order inside each article; a passage that only
+        addresses an assistant is left out."""
         chosen: list[Hit] = []
         used = 0
         for hit in hits:
             if len(chosen) >= self.context_passages:
                 break
-            if hit.score < self.min_score:
+            if hit.score < self.min_score or not without_instructions(hit.chunk.text):
                 continue
             cost = self.llm.count_tokens(hit.chunk.text)
             if chosen and used + cost > self.context_tokens:
@@ -68,7 +69,8 @@ class Answerer:
         blocks: list[str] = []
         lines: list[str] = []
         for number, hit in enumerate(passages, start=1):
-            text = " ".join(hit.chunk.text.split()).replace("<", "‹").replace(">", "›")
+            # A planted instruction never reaches the model (the checker never takes it as evidence either).
+            text = without_instructions(hit.chunk.text).replace("<", "‹").replace(">", "›")
             lines.append(f"[{number}] {text}")
             last_of_article = number == len(passages) or passages[number].article.id != hit.article.id
             if last_of_article:
@@ -207,8 +209,7 @@ class Answerer:
         passages = []
         for citation in citations:
             published = citation.published.date().isoformat() if citation.published else "undated"
-            sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
-            text = " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
+            text = without_instructions(citation.passage)
             passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
         # A question about a plan is answered by the plan; one about what happened is not.
         rule = self.prompts.verify_rule["fact" if asks_for_fact(question, detect_language(question)) else "plan"]

@@ -38,20 +38,36 @@ INSTRUCTION = re.compile(
             r"\b(system|assistant|asistente|assistente) ?:",
             r"\byou are now\b",
             r"\b(reply|respond|answer) only\b",
-            r"\bignore[zr]? (les|vos|toutes) ",
+            # (not "le ministre a ignoré les consignes": a report of what someone did)
+            r"(?<!\ba )(?<!\bont )(?<!\bavait )\bignore[zr]? (les|vos|toutes) (\w+ ){0,2}"
+            r"(instructions|consignes|regles)\b",
             r"\bignoriere ",
             r"\bignora (las|tus|todas|le) ",
             r"\bignori (le|tutte) ",
             r"\binstruccion para el asistente",
             r"\b(repondez|reponds|antworte|responde|rispondi) (uniquement|nur|solo|solamente|soltanto)\b",
+            # "ignorate tutte le istruzioni precedenti", "ignorez les consignes précédentes", "ignore the above rules".
+            r"\bignor\w*( \w+){0,3} (previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
+            r"(instructions?|rules|anweisungen|regeln)\b",
+            r"\bignor\w*( \w+){0,3} (instructions?|istruzioni|instrucciones|consignes|indicazioni|regole|reglas"
+            r"|regles) (precedenti|precedentes|anteriores|ci-dessus|sopra)\b",
+            # Text addressed to an AI, as a heading: "Nota per gli assistenti di intelligenza artificiale: …".
+            r"\b(to|for|per|pour|fur|an|para|a)( \w+)? (ai |ia |ki )?(assistants?|assistenti|asistentes?|assistenten?)"
+            r"( (?:d'|de |di |der |of )[\w' ]{0,40})? ?:",
         )
     )
 )
 
 
 def is_instruction(sentence: str) -> bool:
-    """True for a sentence addressed to an assistant (see INSTRUCTION): never evidence, never shown to a check."""
+    """True for a sentence addressed to an assistant (see INSTRUCTION): never evidence, never shown to the model."""
     return bool(INSTRUCTION.search(fold(sentence)))
+
+
+def without_instructions(passage: str) -> str:
+    """`passage` on one line, without its sentences addressed to an assistant."""
+    sentences = [passage[s:e] for s, e in sentence_spans(passage)] or [passage]
+    return " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
 
 
 # Questions that combine figures from several reports (a total, a difference, a comparison), folded, en/fr/de/es/it.
