@@ -120,22 +120,30 @@ COUNTRY_WORDS = (
 )
 
 
-# Words that put a statement in the future or in someone's expectation rather than among facts ("les
-# organisateurs attendent 1 600 participants", "is expected to meet"), by language, folded (no accents, lower
-# case): a regular-expression alternation matched at word boundaries. The plain future ("will", "sera") is
-# left out: news states decisions in it ("la ampliará a 420 productos"), which are facts once announced.
+# Words that put a statement in someone's expectation or plan rather than among facts ("les organisateurs
+# attendent 1 600 participants", "is expected to meet"), by language, folded (no accents, lower case): a
+# regular-expression alternation matched at word boundaries. The plain future ("will", "sera") is left out: news
+# states decisions in it ("la ampliará a 420 productos"), which are facts once announced. Words that are just as
+# often not modal are left out too ("attendu" = waited, "devait" = owed, "espera" = waiting, "due to" = because of).
 EXPECTATION_WORDS = {
-    "en": r"expects?|expected|expecting|anticipated|forecasts?|forecast to|projected|planned|plans? to|planning to"
-    r"|scheduled|hopes? to|aims? to|(?:is|are|was|were) set to|(?:is|are|was|were) due to|(?:is|are|was|were) to be",
-    "fr": r"attend|attendent|attendait|attendaient|attendue?s?|prevue?s?|prevoit|prevoient|prevoyait|espere|esperent"
-    r"|envisage|envisagent|table sur|devrait|devraient|devait|devaient|censee?s?",
+    "en": r"expects?|expected|expecting|anticipated|forecasts?|projected|planned|plans? to|planning to|scheduled"
+    r"|hopes? to|aims? to|(?:is|are|was|were) set to|(?:is|are|was|were) due to (?:be|open|start|take|begin|close)",
+    "fr": r"attend|attendent|attendait|attendaient|(?:est|sont|etait|etaient) attendue?s?|prevue?s?|prevoit"
+    r"|prevoient|prevoyait|espere|esperent|envisage|envisagent|table sur|devrait|devraient",
     "de": r"erwartet|erwarten|erwartete|erwarteten|geplant|geplante[nmrs]?|plant|planen|plante|vorgesehen"
     r"|voraussichtlich|rechnet mit|rechnen mit|hofft|hoffen|soll|sollen|sollte|sollten",
-    "es": r"espera|esperan|esperaba|esperaban|se espera|previst[oa]s?|preve|preven|preveia|planea|planean"
-    r"|planead[oa]s?|programad[oa]s?|deberia|deberian",
-    "it": r"previst[oaie]|prevede|prevedono|prevedeva|atteso|attesa|attesi|attese|si attende|si aspetta"
-    r"|aspetta|aspettano|programmat[oaie]|pianificat[oaie]|dovrebbe|dovrebbero|doveva",
+    "es": r"se espera|esperan|esperaba|esperaban|previst[oa]s?|preve|preven|preveia|planea|planean|planead[oa]s?"
+    r"|programad[oa]s?|deberia|deberian",
+    "it": r"previst[oaie]|prevede|prevedono|prevedeva|atteso|attesi|si attende|si aspetta|aspettano"
+    r"|programmat[oaie]|pianificat[oaie]|dovrebbe|dovrebbero",
 }
+# Set phrases built on those words that state a fact ("higher than expected", "comme prévu", "lista de espera"),
+# folded: removed before looking for an expectation.
+NOT_EXPECTATIONS = (
+    r"than expected|than planned|than forecast|as expected|as planned|as scheduled|wie erwartet|als erwartet"
+    r"|wie geplant|als geplant|comme prevu|que prevu|comme attendu|qu'attendu|como se esperaba|de lo esperado"
+    r"|de lo previsto|como estaba previsto|come previsto|del previsto|di quanto previsto|come atteso"
+)
 
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
 # ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.

@@ -111,23 +111,23 @@ class Answerer:
         newer = self._newer_passages(question, answer)
         if newer:
             renewed = final_answer(self._stream(question, newer, started, language))
+            # The first token streamed was the first answer's; the total and the token counts cover both.
+            timings = {**answer.timings, "newer_reports": renewed.timings["total"] - answer.timings["total"]}
+            timings["total"] = renewed.timings["total"]
+            prompt_tokens = answer.prompt_tokens + renewed.prompt_tokens
+            output_tokens = answer.output_tokens + renewed.output_tokens
             if not renewed.abstained:
-                # The first token streamed was the first answer's; the total includes the second one.
                 renewed.hits = answer.hits
-                renewed.timings = {
-                    **answer.timings,
-                    "newer_reports": renewed.timings["total"] - answer.timings["total"],
-                    "total": renewed.timings["total"],
-                }
                 answer = renewed
+            answer.timings = timings
+            answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
         yield answer
 
     def latest_asked(self, question: str) -> str | None:
         """The words by which `question` asks for the latest state ("latest", "so far", "aktuell"), or None."""
-        hint = parse_time_hint(question, self.checker.today or date.today())
-        if not (hint.prefer_recent and hint.expression is not None):
+        if not parse_time_hint(question, self.checker.today or date.today()).prefer_recent:
             return None
-        return recency_words(question) or hint.expression
+        return recency_words(question)
 
     def _newer_passages(self, question: str, answer: Answer) -> list[Hit]:
         """For a question asking for the latest state, the passages from reports newer than every article
@@ -136,14 +136,15 @@ class Answerer:
             return []
         if self.latest_asked(question) is None:
             return []
-        cited = [c.published for c in answer.citations]
-        if any(published is None for published in cited):
+        cited = [c.published.date() for c in answer.citations if c.published is not None]
+        if len(cited) < len(answer.citations):
             return []
-        newest_cited = max(p for p in cited if p is not None)
+        # By day: a report of a later day, whatever the time zones of the two dates.
+        newest_cited = max(cited)
         return [
             hit
             for hit in self.select(answer.hits)
-            if hit.article.published is not None and hit.article.published.date() > newest_cited.date()
+            if hit.article.published is not None and hit.article.published.date() > newest_cited
         ]
 
     def _stream(self, question: str, hits: list[Hit], started: float, language: str) -> Iterator[str | Answer]:

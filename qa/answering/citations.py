@@ -38,22 +38,27 @@ INSTRUCTION = re.compile(
             r"\b(system|assistant|asistente|assistente) ?:",
             r"\byou are now\b",
             r"\b(reply|respond|answer) only\b",
-            # (not "le ministre a ignoré les consignes": a report of what someone did)
-            r"(?<!\ba )(?<!\bont )(?<!\bavait )\bignore[zr]? (les|vos|toutes) (\w+ ){0,2}"
-            r"(instructions|consignes|regles)\b",
+            # At the start of a sentence or after a heading's colon, an order, not a report ("le ministre a ignoré…").
+            r"(^|: )\W*ignore[zr]? (les|vos|toutes) (\w+ ){0,2}(instructions|consignes|regles)\b",
             r"\bignoriere ",
             r"\bignora (las|tus|todas|le) ",
             r"\bignori (le|tutte) ",
             r"\binstruccion para el asistente",
             r"\b(repondez|reponds|antworte|responde|rispondi) (uniquement|nur|solo|solamente|soltanto)\b",
-            # "ignorate tutte le istruzioni precedenti", "ignorez les consignes précédentes", "ignore the above rules".
-            r"\bignor\w*( \w+){0,3} (previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
+            # "ignorate tutte le istruzioni precedenti", "ignorez les consignes précédentes", "ignore the above rules":
+            # orders, so at the start of a sentence or after a heading's colon ("the pilot ignored previous
+            # instructions" is a report).
+            r"(^|: )\W*ignor\w*( \w+){0,3} (previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
             r"(instructions?|rules|anweisungen|regeln)\b",
-            r"\bignor\w*( \w+){0,3} (instructions?|istruzioni|instrucciones|consignes|indicazioni|regole|reglas"
+            r"(^|: )\W*ignor\w*( \w+){0,3} (instructions?|istruzioni|instrucciones|consignes|indicazioni|regole|reglas"
             r"|regles) (precedenti|precedentes|anteriores|ci-dessus|sopra)\b",
-            # Text addressed to an AI, as a heading: "Nota per gli assistenti di intelligenza artificiale: …".
-            r"\b(to|for|per|pour|fur|an|para|a)( \w+)? (ai |ia |ki )?(assistants?|assistenti|asistentes?|assistenten?)"
-            r"( (?:d'|de |di |der |of )[\w' ]{0,40})? ?:",
+            # A heading addressed to an AI: "Nota per gli assistenti di intelligenza artificiale: …", "Note to AI
+            # assistants: …" (not "Nuove regole per gli assistenti di volo: …").
+            r"^\W*(\w+ )?(to|for|per|pour|fur|an|para|a)( \w+)? (ai|ia|ki) "
+            r"(assistants?|assistenti|asistentes?|assistenten?) ?:",
+            r"^\W*(\w+ )?(to|for|per|pour|fur|an|para|a)( \w+)? (assistants?|assistenti|asistentes?|assistenten?) "
+            r"(d'|de |di |der )(ia|ai|ki|intelligence artificielle|intelligenza artificiale|inteligencia artificial"
+            r"|kunstliche[nr]? intelligenz) ?:",
         )
     )
 )
@@ -163,7 +168,8 @@ class CitationChecker:
         # A passage sentence about another edition or year than the question names supports nothing.
         occasion = occasion_of(question, self.today or date.today())
         # For a question about what happened, a sentence that only expects or plans the answer supports nothing.
-        fact_asked = bool(question) and asks_for_fact(question, detect_language(question))
+        asked_language = detect_language(question) if question else "en"
+        fact_asked = bool(question) and asks_for_fact(question, asked_language)
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
             row = []
@@ -175,7 +181,7 @@ class CitationChecker:
                 for k, (s, e, text) in enumerate(spans):
                     if instructions[j][k] or self._other_occasion(occasion, sentence, question, text, hit):
                         continue
-                    if fact_asked and only_expected(sentence, question, text, hit.article.language):
+                    if fact_asked and only_expected(sentence, question, text, hit.article.language, asked_language):
                         continue
                     usable.append(text)
                     lexical = lexical_support(sentence, text, asked, derived)

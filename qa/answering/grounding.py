@@ -10,11 +10,11 @@ from qa.text import fold, key_terms, numbers, strip_citations
 _ASKS_QUANTITY = re.compile(
     r"\b(how (many|much|old|long|far|high|tall|big|large|heavy|deep|wide)|at what (altitude|height|depth|speed|price)|"
     r"what (percentage|share)|"
-    r"combien|quel(le)? (est le|est la) (nombre|montant|prix|cout|age)|wie (viele?|hoch|alt|lange|gross)|"
+    r"combien|quel(le)? (est le|est la) (nombre|montant|prix|cout|age)|wie (viele?|hoch|alt|lange|gro(ss|ß))|"
     r"cuant[oa]s?|a cuanto|quant[oie]|a quanto)\b"
 )
 _ASKS_MONEY = re.compile(
-    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|fine|revenue|turnover|profit|budget|spend|spent|"
+    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|fine|revenue|turnover|profit|spend|spent|"
     r"aid|grant|montant|prix|cout|"
     r"salaire|gagne|gehalt|preis|kosten|betrag|verdient|salario|precio|costo|importe|gana|stipendio|prezzo|"
     r"guadagna|importo)\b"
@@ -22,13 +22,14 @@ _ASKS_MONEY = re.compile(
 # "What was the company's net profit?": a noun that is an amount of money by definition, asked for by "what"
 # or "which" (not "how much", which `_ASKS_QUANTITY` reads), en/fr/de/es/it, folded.
 _ASKS_FOR_MONEY_NOUN = re.compile(
-    r"^\W*(what|which|quel|quelle|quels|quelles|welche[nmrs]?|cual|cuales|quale|quali)\b(\W+[\w'-]+){0,6}?"
-    r"\W+(revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|"
-    r"insured|chiffre d'affaires|benefice|prix|cout|salaire|amende|umsatz|gewinn|preis|kosten|gehalt|geldstrafe|"
-    r"bussgeld|ingresos|facturacion|beneficio|presupuesto|precio|coste|costo|salario|multa|fatturato|utile|"
-    r"bilancio|prezzo|stipendio)\b"
-    # "the price freeze", "budget cuts": the noun only qualifies another one.
-    r"(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?)\b)"
+    r"^\W*(what|which|quel|quelle|quels|quelles|welche[nmrs]?|cual|cuales|qual|quale|quali)\b(?:\s+\w[\w'-]*){0,6}?"
+    r"\s+(revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|"
+    r"insured|chiffre d'affaires|benefice|cout|salaire|amende|umsatz|gewinn|kosten|gehalt|geldstrafe|bu(ss|ß)geld|"
+    r"ingresos|facturacion|beneficio|presupuesto|precio|coste|costo|salario|multa|fatturato|utile|prezzo|stipendio)"
+    # "the price freeze", "budget cuts", "the budget airline": the noun only qualifies another one. ("prix",
+    # "Preis" are as often a prize.)
+    r"\b(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?|airlines?|carriers?"
+    r"|dining|hotels?)\b)"
 )
 _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"

@@ -577,10 +577,6 @@ def recency_words(text: str) -> str | None:
     return min(found, key=lambda m: m.start()).group() if found else None
 
 
-def asks_about_future(text: str) -> bool:
-    """True when `text` speaks in the future tense or of a plan ("will open", "sera inauguré", "geplant")."""
-    return bool(_FUTURE_RE.search(text))
-
 
 def _combine(findings: list[_Finding]) -> tuple[date | None, date | None, tuple[date, date] | None]:
     """The loosest window over all expressions, so that no single one can hide an answer."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker, closest_citation
 from qa.answering.prompts import Prompts
-from qa.types import Article, Chunk, Citation, Hit
+from qa.types import Answer, Article, Chunk, Citation, Hit
 
 PASSAGE = (
     "Zuckerberg was expected to meet President Yoon Suk Yeol. "
@@ -81,3 +81,39 @@ def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unf
         assert _clean(kept) == kept
     # A long run of white space (a looping model) is cleaned in linear time.
     assert _clean("a" + " " * 200_000 + "b [1].").endswith("b [1].")
+
+
+class _ReportReader:
+    """A stand-in language model for the answerer's control flow (the real model is in test_latest.py): it
+    answers from the first report in its prompt, the way the small model copies the report in the question's
+    language."""
+
+    model_name = "report-reader"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages: list[tuple[str, str]]) -> int:
+        return sum(self.count_tokens(content) for _, content in messages)
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None):
+        user = messages[-1][1]
+        figure = "14" if "risen to 14" in user else "21"
+        yield f"The death toll is {figure} [1]."
+
+
+def _report(article_id: str, text: str, published: datetime, rank: int) -> Hit:
+    article = Article(id=article_id, title="Valdemora floods", text=text, language="en", published=published)
+    return Hit(chunk=Chunk(f"{article_id}#0", article_id, 0, text, 0, len(text)), article=article, score=0.8, rank=rank)
+
+
+def test_an_answer_from_an_older_report_is_asked_again_of_the_newer_ones() -> None:
+    older = _report("first", "The death toll has risen to 14, officials said.", datetime(2024, 10, 2), 1)
+    newer = _report("update", "The death toll now stands at 21, officials said.", datetime(2024, 10, 6), 2)
+    answerer = Answerer(llm=_ReportReader(), prompts=Prompts.load(), checker=CitationChecker())
+    *_, latest = answerer.stream("What is the latest death toll?", [older, newer])
+    assert isinstance(latest, Answer) and "21" in latest.text and [c.article_id for c in latest.citations] == ["update"]
+    assert latest.hits == [older, newer] and latest.timings["newer_reports"] >= 0
+    # Without "latest" the first answer stands.
+    *_, plain = answerer.stream("What was the death toll?", [older, newer])
+    assert isinstance(plain, Answer) and "14" in plain.text and "newer_reports" not in plain.timings

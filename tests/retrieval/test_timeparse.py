@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qa.errors import InputError
 from qa.ingest.readers import read_paths
-from qa.retrieval.timeparse import TimeHint, asks_about_future, parse_time_hint, recency_words
+from qa.retrieval.timeparse import TimeHint, parse_time_hint, recency_words
 from tests.conftest import GOLD, SAMPLES
 
 TODAY = date(2025, 6, 18)  # a Wednesday; this week began on Monday 16 June
@@ -315,4 +315,3 @@ def test_the_words_asking_for_the_newest_information_are_found_as_written() -> N
     assert recency_words("How many people have died so far?") == "so far"
     assert recency_words("Wie viele Wohnungen will Leipzig nach aktuellem Stand bauen?") is not None
     assert recency_words("How many people died in Storm Aurèle in 2023?") is None
-    assert asks_about_future("When will the stadium open?") and not asks_about_future("When did it open?")
