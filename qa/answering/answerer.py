@@ -69,7 +69,7 @@ class Answerer:
         blocks: list[str] = []
         lines: list[str] = []
         for number, hit in enumerate(passages, start=1):
-            # A planted instruction never reaches the model (the checker never takes it as evidence either).
+            # A sentence recognised as addressed to an assistant never reaches the model (nor counts as evidence).
             text = without_instructions(hit.chunk.text).replace("<", "‹").replace(">", "›")
             lines.append(f"[{number}] {text}")
             last_of_article = number == len(passages) or passages[number].article.id != hit.article.id
