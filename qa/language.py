@@ -127,7 +127,8 @@ COUNTRY_WORDS = (
 # often not modal are left out too ("attendu" = waited, "devait" = owed, "espera" = waiting, "due to" = because of).
 EXPECTATION_WORDS = {
     "en": r"expects?|expected|expecting|anticipated|forecasts?|projected|planned|plans? to|planning to|scheduled"
-    r"|hopes? to|aims? to|(?:is|are|was|were) set to|(?:is|are|was|were) due to (?:be|open|start|take|begin|close)",
+    r"|supposed to|would|hopes? to|aims? to|(?:is|are|was|were) set to"
+    r"|(?:is|are|was|were) due to (?:be|open|start|take|begin|close)",
     "fr": r"attend|attendent|attendait|attendaient|(?:est|sont|etait|etaient) attendue?s?|prevue?s?|prevoit"
     r"|prevoient|prevoyait|espere|esperent|envisage|envisagent|table sur|devrait|devraient",
     "de": r"erwartet|erwarten|erwartete|erwarteten|geplant|geplante[nmrs]?|plant|planen|plante|vorgesehen"

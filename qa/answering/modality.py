@@ -11,10 +11,12 @@ from qa.text import fold, strip_citations
 
 _NOT_EXPECTATION = re.compile(rf"\b(?:{NOT_EXPECTATIONS})\b")
 # A question about what is to come: the future tense, en/fr/es/it, folded ("will open", "sera inauguré", "va a
-# abrir", "saranno"); not the words that are also names ("Sara", "Aura") or, in German, also the passive
+# abrir", "saranno", "is investing"); not the words that are also names ("Sara", "Aura") or, in German, also the passive
 # ("wird"): German plans are read from `EXPECTATION_WORDS` ("soll", "geplant") alone.
 _FUTURE = re.compile(
     r"\b(will|won't|going to|shall|sera|seront|va \w+(er|ir|re)|vont \w+(er|ir|re)|saranno|dovranno|va a|van a)\b"
+    # The English present progressive also tells of arrangements ("how much is Korvath investing?").
+    r"|\b(is|are)( \w+){0,2} \w+ing\b"
 )
 # Nouns that ask for a plan ("the deadline", "le budget", "la previsione"), en/fr/de/es/it, folded.
 _PLAN_NOUNS = re.compile(

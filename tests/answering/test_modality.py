@@ -64,6 +64,9 @@ def test_a_question_about_plans_is_not_a_question_for_a_fact() -> None:
     assert not asks_for_fact("Quand l'inauguration du stade est-elle prévue ?", "fr")
     # A deadline or a budget is a plan by definition.
     assert not asks_for_fact("What is the deadline for the bids?", "en")
+    assert not asks_for_fact("When was the dredging supposed to start?", "en")
+    assert not asks_for_fact("How much did the operators say they would invest?", "en")
+    assert not asks_for_fact("How much is Korvath investing in Dresden?", "en")
     assert not asks_for_fact("Wie hoch ist das Budget des Programms?", "de")
     # Names and words that only look like a future tense or a plan.
     assert asks_for_fact("What salary does Mateo Ibarra earn at Atlético Ribera?", "en")
