@@ -15,8 +15,8 @@ from qa.answering.prompts import Prompts
 from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
-from qa.retrieval.timeparse import parse_time_hint, recency_words
-from qa.text import strip_citations
+from qa.retrieval.timeparse import parse_time_hint
+from qa.text import key_terms, names, same_meaning, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -125,13 +125,13 @@ class Answerer:
 
     def latest_asked(self, question: str) -> str | None:
         """The words by which `question` asks for the latest state ("latest", "so far", "aktuell"), or None."""
-        if not parse_time_hint(question, self.checker.today or date.today()).prefer_recent:
-            return None
-        return recency_words(question)
+        hint = parse_time_hint(question, self.checker.today or date.today())
+        return hint.recency if hint.prefer_recent else None
 
     def _newer_passages(self, question: str, answer: Answer) -> list[Hit]:
-        """For a question asking for the latest state, the passages from reports newer than every article
-        `answer` cites (none when it cites the newest, or abstained)."""
+        """For a question asking for the latest state, the passages from reports of a later day than every
+        article `answer` cites that name everything the question names (none when it cites the newest, or
+        abstained)."""
         if answer.abstained or not answer.citations:
             return []
         if self.latest_asked(question) is None:
@@ -144,7 +144,9 @@ class Answerer:
         return [
             hit
             for hit in self.select(answer.hits)
-            if hit.article.published is not None and hit.article.published.date() > newest_cited
+            if hit.article.published is not None
+            and hit.article.published.date() > newest_cited
+            and _names_all(question, f"{hit.article.title}\n{hit.chunk.text}")
         ]
 
     def _stream(self, question: str, hits: list[Hit], started: float, language: str) -> Iterator[str | Answer]:
@@ -278,6 +280,13 @@ _SOURCE_REFERENCE = re.compile(
     r"\s*(?=\[\d+\])",
     re.IGNORECASE,
 )
+
+
+def _names_all(question: str, text: str) -> bool:
+    """True when `text` names everything `question` names (its figures aside), in any of newsqa's languages:
+    a newer report on the same story, not a newer story."""
+    asked = same_meaning({name for name in names(question) if not name.isdigit()}, question)
+    return asked <= same_meaning(names(text) | key_terms(text), text)
 
 
 def final_answer(items: Iterator[str | Answer]) -> Answer:

@@ -29,6 +29,10 @@ from qa.text import (
 )
 from qa.types import Citation, Hit
 
+# Imperatives of "ignore", words that head a note, and assistants, en/fr/de/es/it, folded.
+_IGNORE = r"(ignore|ignorez|ignorate|ignora|ignori|ignoriere|ignorieren sie|disregard)"
+_NOTE = r"(note|nota|notice|message|messaggio|remarque|hinweis|aviso|avviso|attention|attenzione|achtung|important)"
+_ASSISTANTS = r"assistants?|assistenti|asistentes?|assistenten?"
 # Sentences addressed to an assistant rather than to readers (a prompt injection), en/fr/de/es/it, folded.
 INSTRUCTION = re.compile(
     "|".join(
@@ -39,25 +43,24 @@ INSTRUCTION = re.compile(
             r"\byou are now\b",
             r"\b(reply|respond|answer) only\b",
             # At the start of a sentence or after a heading's colon, an order, not a report ("le ministre a ignoré…").
-            r"(^|: )\W*ignore[zr]? (les|vos|toutes) (\w+ ){0,2}(instructions|consignes|regles)\b",
+            r"(^|: )\W{0,3}ignorez? (les|vos|toutes) (\w+ ){0,2}(instructions|consignes|regles)\b",
             r"\bignoriere ",
             r"\bignora (las|tus|todas|le) ",
             r"\bignori (le|tutte) ",
             r"\binstruccion para el asistente",
             r"\b(repondez|reponds|antworte|responde|rispondi) (uniquement|nur|solo|solamente|soltanto)\b",
             # "ignorate tutte le istruzioni precedenti", "ignorez les consignes précédentes", "ignore the above rules":
-            # orders, so at the start of a sentence or after a heading's colon ("the pilot ignored previous
-            # instructions" is a report).
-            r"(^|: )\W*ignor\w*( \w+){0,3} (previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
+            # orders (imperatives, at the start of a sentence or after a heading's colon), not reports ("the pilot
+            # ignored previous instructions", "ignorando le regole precedenti, il club…").
+            rf"(^|: )\W{{0,3}}{_IGNORE} (\w+ ){{0,3}}(previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
             r"(instructions?|rules|anweisungen|regeln)\b",
-            r"(^|: )\W*ignor\w*( \w+){0,3} (instructions?|istruzioni|instrucciones|consignes|indicazioni|regole|reglas"
-            r"|regles) (precedenti|precedentes|anteriores|ci-dessus|sopra)\b",
-            # A heading addressed to an AI: "Nota per gli assistenti di intelligenza artificiale: …", "Note to AI
-            # assistants: …" (not "Nuove regole per gli assistenti di volo: …").
-            r"^\W*(\w+ )?(to|for|per|pour|fur|an|para|a)( \w+)? (ai|ia|ki) "
-            r"(assistants?|assistenti|asistentes?|assistenten?) ?:",
-            r"^\W*(\w+ )?(to|for|per|pour|fur|an|para|a)( \w+)? (assistants?|assistenti|asistentes?|assistenten?) "
-            r"(d'|de |di |der )(ia|ai|ki|intelligence artificielle|intelligenza artificiale|inteligencia artificial"
+            rf"(^|: )\W{{0,3}}{_IGNORE} (\w+ ){{0,3}}(instructions?|istruzioni|instrucciones|consignes|indicazioni"
+            r"|regole|reglas|regles) (precedenti|precedentes|anteriores|ci-dessus|sopra)\b",
+            # A note addressed to an AI: "Nota per gli assistenti di intelligenza artificiale: …", "Note to AI
+            # assistants: …" (not "Nuove regole per gli assistenti di volo: …", "Regole per gli assistenti di IA: …").
+            rf"^\W{{0,3}}({_NOTE} )?(to|for|per|pour|fur|an|para|a)( \w+)? (ai|ia|ki) ({_ASSISTANTS}) ?:",
+            rf"^\W{{0,3}}({_NOTE} )?(to|for|per|pour|fur|an|para|a)( \w+)? ({_ASSISTANTS}) (d'|de |di |der )"
+            r"(ia|ai|ki|intelligence artificielle|intelligenza artificiale|inteligencia artificial"
             r"|kunstliche[nr]? intelligenz) ?:",
         )
     )

@@ -14,22 +14,26 @@ _ASKS_QUANTITY = re.compile(
     r"cuant[oa]s?|a cuanto|quant[oie]|a quanto)\b"
 )
 _ASKS_MONEY = re.compile(
-    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|fine|revenue|turnover|profit|spend|spent|"
-    r"aid|grant|montant|prix|cout|"
+    r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|spend|spent|aid|grant|montant|prix|cout|"
     r"salaire|gagne|gehalt|preis|kosten|betrag|verdient|salario|precio|costo|importe|gana|stipendio|prezzo|"
     r"guadagna|importo)\b"
 )
-# "What was the company's net profit?": a noun that is an amount of money by definition, asked for by "what"
-# or "which" (not "how much", which `_ASKS_QUANTITY` reads), en/fr/de/es/it, folded.
+# "What was the company's net profit?", "What net profit did it report?": a noun that is an amount of money by
+# definition is what the question asks for — right after "what is/was (the)" or "what … did" — (not "which
+# company reported the highest revenue", "what was the fine for"), en/fr/de/es/it, folded.
+_MONEY_NOUNS = (
+    r"revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|insured \w+"
+    r"|chiffre d'affaires|benefice|cout|salaire|amende|umsatz|gewinn|kosten|gehalt|geldstrafe|bu(ss|ß)geld"
+    r"|ingresos|facturacion|beneficio|presupuesto|precio|costo|salario|multa|fatturato|prezzo|stipendio"
+)
 _ASKS_FOR_MONEY_NOUN = re.compile(
-    r"^\W*(what|which|quel|quelle|quels|quelles|welche[nmrs]?|cual|cuales|qual|quale|quali)\b(?:\s+\w[\w'-]*){0,6}?"
-    r"\s+(revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|"
-    r"insured|chiffre d'affaires|benefice|cout|salaire|amende|umsatz|gewinn|kosten|gehalt|geldstrafe|bu(ss|ß)geld|"
-    r"ingresos|facturacion|beneficio|presupuesto|precio|coste|costo|salario|multa|fatturato|utile|prezzo|stipendio)"
-    # "the price freeze", "budget cuts", "the budget airline": the noun only qualifies another one. ("prix",
-    # "Preis" are as often a prize.)
-    r"\b(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?|airlines?|carriers?"
-    r"|dining|hotels?)\b)"
+    r"^\W{0,3}(?:(?:what|which|quel|quelle|welche[nmrs]?|cual|qual|quale) (?:is|was|are|were|est|etait|ist|war"
+    r"|es|fue|era|e|sono|ha sido|e stato|e stata) (?:the |le |la |l'|der |die |das |el |il |lo )?(?:[\w'-]+ ){0,3}?"
+    r"|what (?:[\w'-]+ ){0,2}?)"
+    rf"(?:{_MONEY_NOUNS})\b"
+    # "the price freeze", "the budget airline", "what was the fine for": not the amount itself.
+    r"(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?|airlines?|carriers?"
+    r"|dining|hotels?|for|about)\b)"
 )
 _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"

@@ -10,14 +10,17 @@ from qa.retrieval.occasions import answer_clause
 from qa.text import fold, strip_citations
 
 _NOT_EXPECTATION = re.compile(rf"\b(?:{NOT_EXPECTATIONS})\b")
-# A question about what is to come: the future tense, en/fr/es/it, folded ("will open", "sera inauguré", "va a
-# abrir", "saranno", "is investing"); not the words that are also names ("Sara", "Aura") or, in German, also the passive
-# ("wird"): German plans are read from `EXPECTATION_WORDS` ("soll", "geplant") alone.
-_FUTURE = re.compile(
-    r"\b(will|won't|going to|shall|sera|seront|va \w+(er|ir|re)|vont \w+(er|ir|re)|saranno|dovranno|va a|van a)\b"
-    # The English present progressive also tells of arrangements ("how much is Korvath investing?").
-    r"|\b(is|are)( \w+){0,2} \w+ing\b"
-)
+# A question about what is to come, by language, folded: the future tense ("will open", "sera inauguré", "va a
+# abrir", "saranno"), and in English a reported future ("said they would invest") and the present progressive of
+# an arrangement, a name before the verb ("how much is Korvath investing?"; not "are still missing"). German
+# "wird" is as often the passive: German plans are read from `EXPECTATION_WORDS` ("soll", "geplant") alone.
+_FUTURE = {
+    "en": re.compile(r"\b(will|won't|going to|shall|would)\b"),
+    "fr": re.compile(r"\b(sera|seront|va \w+(er|ir|re)|vont \w+(er|ir|re))\b"),
+    "es": re.compile(r"\b(sera|seran|va a|van a)\b"),
+    "it": re.compile(r"\b(saranno|dovranno)\b"),
+}
+_ARRANGEMENT = re.compile(r"\b(is|are)(?: [A-Z][\w'’-]*){1,3} \w+ing\b")
 # Nouns that ask for a plan ("the deadline", "le budget", "la previsione"), en/fr/de/es/it, folded.
 _PLAN_NOUNS = re.compile(
     r"\b(objective|forecast|projection|budget|schedule|deadline|objectif|prevision|previsions|echeance|prognose"
@@ -35,7 +38,7 @@ def _expectation(language: str | None) -> re.Pattern[str]:
 def states_expectation(text: str, language: str | None = None) -> bool:
     """True when `text` (in `language`, if known) speaks of what is expected or planned ("is expected to
     meet", "les organisateurs attendent 1 600 participants") rather than of what happened."""
-    folded = _NOT_EXPECTATION.sub(" ", fold(text))
+    folded = _NOT_EXPECTATION.sub(" ", fold(text).replace("-", " "))
     return bool(_expectation(language).search(folded))
 
 
@@ -43,7 +46,13 @@ def asks_for_fact(question: str, language: str) -> bool:
     """True when `question` asks what happened or what is, not what was expected, planned or is to come (its
     verb, or a noun such as "deadline" or "budget")."""
     folded = fold(question)
-    return not (states_expectation(question, language) or _FUTURE.search(folded) or _PLAN_NOUNS.search(folded))
+    future = _FUTURE.get(language)
+    return not (
+        states_expectation(question, language)
+        or (future is not None and future.search(folded))
+        or (language == "en" and _ARRANGEMENT.search(question))
+        or _PLAN_NOUNS.search(folded)
+    )
 
 
 def only_expected(answer_sentence: str, question: str, quote: str, language: str | None, answer_language: str) -> bool:

@@ -51,6 +51,14 @@ def test_expectations_and_plans_are_recognised(text: str, language: str) -> None
         ("La lista de espera supera las 12.000 personas.", "es"),
         ("Le liste d'attesa contano 12.000 pazienti.", "it"),
         ("Wie erwartet stieg der Umsatz um 4 Prozent.", "de"),
+        ("Brevant said on Tuesday it would cut 300 jobs at its Lyon plant.", "en"),
+        ("Brevant posted a better-than-expected net profit of €1.2bn.", "en"),
+        ("Net profit of €1.2bn beat analysts' forecasts.", "en"),
+        ("The airline operated 1,200 scheduled flights.", "en"),
+        ("L'amende prévue par la loi est de 1 500 euros.", "fr"),
+        ("Les 1 200 salariés attendent toujours leurs salaires.", "fr"),
+        ("Unas 3.000 personas esperaban la llegada del Papa.", "es"),
+        ("Il tanto atteso concerto ha richiamato 40.000 spettatori.", "it"),
     ],
 )
 def test_facts_and_announced_decisions_are_not_expectations(text: str, language: str) -> None:
@@ -72,6 +80,9 @@ def test_a_question_about_plans_is_not_a_question_for_a_fact() -> None:
     assert asks_for_fact("What salary does Mateo Ibarra earn at Atlético Ribera?", "en")
     assert asks_for_fact("How many Tessera vehicles did the army actually receive?", "en")
     assert asks_for_fact("Who did Meta's chief executive meet in Seoul?", "en")
+    assert asks_for_fact("How many people are still missing in Valdemora?", "en")
+    assert asks_for_fact("What is Boeing's net profit?", "en")
+    assert asks_for_fact("Quanti feriti ci sono stati ieri sera a Milano?", "it")
 
 
 def test_only_the_clause_holding_the_answer_counts() -> None:
