@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 ARTICLES = {
     "valdemora-first": (
-        "Flash flood in Valdemora: death toll rises to 14",
+        "Flash flood in Valdemora, death toll rises to 14",
         "2024-10-02",
         "en",
         "The number of people killed by the flash flood in the Spanish town of Valdemora has risen to 14, "
@@ -21,7 +21,7 @@ ARTICLES = {
         "hours. About 600 residents spent the night in a sports hall.",
     ),
     "valdemora-update": (
-        "Inondations à Valdemora : le bilan s'alourdit à 21 morts",
+        "Inondations à Valdemora, le bilan s'alourdit à 21 morts",
         "2024-10-06",
         "fr",
         "Le bilan des inondations qui ont frappé la ville espagnole de Valdemora s'élève désormais à 21 morts, "
