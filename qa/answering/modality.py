@@ -21,6 +21,8 @@ _FUTURE = {
     "it": re.compile(r"\b(saranno|dovranno)\b"),
 }
 _ARRANGEMENT = re.compile(r"\b(is|are)(?: [A-Z][\w'’-]*){1,3} \w+ing\b")
+# Words that join two clauses, en/fr/de/es/it: a plan in one does not make the other one a plan.
+_COORDINATION = re.compile(r"\s(?:and|but|while|whereas|et|mais|und|aber|sowie|y|pero|e|ed|ma)\s", re.IGNORECASE)
 # Nouns that ask for a plan ("the deadline", "le budget", "la previsione"), en/fr/de/es/it, folded.
 _PLAN_NOUNS = re.compile(
     r"\b(objective|forecast|projection|budget|schedule|deadline|objectif|prevision|previsions|echeance|prognose"
@@ -63,4 +65,6 @@ def only_expected(answer_sentence: str, question: str, quote: str, language: str
     sentence = strip_citations(answer_sentence)
     if states_expectation(sentence, answer_language):
         return False
-    return states_expectation(answer_clause(sentence, question, quote), language)
+    # "Die Halle ist 12.000 Quadratmeter groß und soll Kunden … versorgen": the plan is another clause.
+    clauses = _COORDINATION.sub("; ", quote)
+    return states_expectation(answer_clause(sentence, question, clauses), language)

@@ -97,6 +97,13 @@ def test_only_the_clause_holding_the_answer_counts() -> None:
     assert only_expected("1,600 people attended at the plant [1].", question, quote, "fr", "en")
 
 
+def test_a_plan_in_another_clause_of_the_sentence_does_not_count() -> None:
+    quote = "Die Halle ist 12.000 Quadratmeter groß und soll Kunden in Polen innerhalb von 24 Stunden versorgen."
+    question = "Wie groß ist das neue Ersatzteillager in Duisburg?"
+    assert not only_expected("Das Lager ist 12.000 Quadratmeter groß [1].", question, quote, "de", "de")
+    assert only_expected("Es versorgt Kunden in 24 Stunden [1].", question, quote, "de", "de")
+
+
 def test_the_citation_marker_is_not_taken_for_a_figure_of_the_answer() -> None:
     quote = "Zuckerberg, who is expected in Seoul on 1 March, met Koo Kwang-mo."
     assert not only_expected("He met Koo [1].", "Who did Zuckerberg meet in Seoul?", quote, "en", "en")
