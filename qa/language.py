@@ -120,6 +120,36 @@ COUNTRY_WORDS = (
 )
 
 
+# Words that put a statement in someone's expectation or plan rather than among facts ("les organisateurs
+# attendent 1 600 participants", "is expected to meet"), by language, folded (no accents, lower case): a
+# regular-expression alternation matched at word boundaries. The plain future ("will", "sera") is left out: news
+# states decisions in it ("la ampliará a 420 productos"), which are facts once announced. Words that are just as
+# often not modal are left out too ("attendu" = waited, "devait" = owed, "espera" = waiting, "due to" = because of).
+EXPECTATION_WORDS = {
+    "en": r"expects?|expected|expecting|anticipated|forecasts?|projected|planned|plans? to|planning to"
+    r"|scheduled to|(?:is|are|was|were) scheduled|supposed to|hopes? to|aims? to|(?:is|are|was|were) set to"
+    r"|(?:is|are|was|were) due to (?:be|open|start|take|begin|close)",
+    "fr": r"attend|attendent|attendait|attendaient|(?:est|sont|etait|etaient) attendue?s?|prevue?s?|prevoit"
+    r"|prevoient|prevoyait|espere|esperent|envisage|envisagent|table sur|devrait|devraient",
+    "de": r"erwartet|erwarten|erwartete|erwarteten|geplant|geplante[nmrs]?|plant|planen|plante|vorgesehen"
+    r"|voraussichtlich|rechnet mit|rechnen mit|hofft|hoffen|soll|sollen|sollte|sollten",
+    "es": r"se espera|esperan|previst[oa]s?|preve|preven|preveia|planea|planean|planead[oa]s?|programad[oa]s?"
+    r"|deberia|deberian",
+    "it": r"previst[oaie]|prevede|prevedono|prevedeva|(?:e|sono|era|erano) attes[oi]|si attende|si aspetta"
+    r"|aspettano|programmat[oaie]|pianificat[oaie]|dovrebbe|dovrebbero",
+}
+# Set phrases built on those words that state a fact ("higher than expected", "comme prévu", "the fine set by
+# law"), or a wait rather than an expectation ("attendent toujours leurs salaires"), folded, hyphens as spaces:
+# removed before looking for an expectation.
+NOT_EXPECTATIONS = (
+    r"than (?:expected|planned|forecast|anticipated)|as (?:expected|planned|scheduled)"
+    r"|(?:beat|beating|missed|exceeded|above|below) (?:\w+ )?(?:forecasts?|expectations)|analysts'? forecasts?"
+    r"|wie (?:erwartet|geplant)|als (?:erwartet|geplant)|gesetzlich vorgesehen|im gesetz vorgesehen"
+    r"|comme (?:prevu|attendu)|que prevu|qu'attendu|prevue?s? par la loi|attend(?:ent|aient|ait)? toujours"
+    r"|como se esperaba|de lo (?:esperado|previsto)|como estaba previsto|previst[oa]s? (?:por|en) la ley"
+    r"|come (?:previsto|atteso)|del previsto|di quanto previsto|previst[oaie] dalla legge|tanto attes[oaie]"
+)
+
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
 # ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.
 _ORDINAL_STEMS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from qa.config import Settings
+
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "news"
@@ -37,6 +41,18 @@ def write_article(folder: Path, name: str, title: str, text: str, **front: str) 
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def assistant_over(folder: Path, articles: dict[str, tuple[str, str, str, str]], **settings: str) -> Assistant:
+    """An `Assistant` on a new index in `folder` holding `articles` (id → title, date, language, text),
+    every one of them ingested."""
+    from qa.assistant import Assistant
+
+    for name, (title, published, language, text) in articles.items():
+        write_article(folder, f"{name}.md", title, text, id=name, published=published, language=language)
+    assistant = Assistant.open(folder / "index", Settings(**settings))
+    assert sorted(assistant.ingest([folder]).added) == sorted(articles)
+    return assistant
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,17 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 
-from qa.answering.citations import CitationChecker, closest_citation, is_instruction
+from qa.answering.citations import CitationChecker, closest_citation, without_instructions
 from qa.answering.grounding import unanswered_reason
+from qa.answering.modality import asks_for_fact
 from qa.answering.prompts import Prompts
 from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
-from qa.text import sentence_spans, strip_citations
+from qa.retrieval.timeparse import parse_time_hint
+from qa.text import key_terms, names, same_meaning, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -44,13 +47,14 @@ class Answerer:
 
     def select(self, hits: list[Hit]) -> list[Hit]:
         """The passages the model will see: the best ones above the relevance floor, within the token budget,
-        grouped by article (best article first) and in reading order inside each article."""
+        grouped by article (best article first) and in reading order inside each article; a passage that only
+        addresses an assistant is left out."""
         chosen: list[Hit] = []
         used = 0
         for hit in hits:
             if len(chosen) >= self.context_passages:
                 break
-            if hit.score < self.min_score:
+            if hit.score < self.min_score or not without_instructions(hit.chunk.text):
                 continue
             cost = self.llm.count_tokens(hit.chunk.text)
             if chosen and used + cost > self.context_tokens:
@@ -65,7 +69,8 @@ class Answerer:
         blocks: list[str] = []
         lines: list[str] = []
         for number, hit in enumerate(passages, start=1):
-            text = " ".join(hit.chunk.text.split()).replace("<", "‹").replace(">", "›")
+            # A sentence recognised as addressed to an assistant never reaches the model (nor counts as evidence).
+            text = without_instructions(hit.chunk.text).replace("<", "‹").replace(">", "›")
             lines.append(f"[{number}] {text}")
             last_of_article = number == len(passages) or passages[number].article.id != hit.article.id
             if last_of_article:
@@ -88,9 +93,63 @@ class Answerer:
         self, question: str, hits: list[Hit], started: float | None = None, language: str | None = None
     ) -> Iterator[str | Answer]:
         """Answer text as it is generated, then the final checked `Answer` (always last), in `language`
-        (default: the question's)."""
+        (default: the question's).
+
+        For a question that asks for the latest state ("latest", "now", "so far"), an answer taken from an
+        older report than others in the context is asked again of the newer reports alone; their answer, when
+        it holds up, replaces it: the small model copies the figure of the report in the question's language
+        even when a newer report in another language updates it."""
         started = time.perf_counter() if started is None else started
         language = language or detect_language(question)
+        answer: Answer | None = None
+        for item in self._stream(question, hits, started, language):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        newer = self._newer_passages(question, answer)
+        if newer:
+            renewed = final_answer(self._stream(question, newer, started, language))
+            # The first token streamed was the first answer's; the total and the token counts cover both.
+            timings = {**answer.timings, "newer_reports": renewed.timings["total"] - answer.timings["total"]}
+            timings["total"] = renewed.timings["total"]
+            prompt_tokens = answer.prompt_tokens + renewed.prompt_tokens
+            output_tokens = answer.output_tokens + renewed.output_tokens
+            if not renewed.abstained:
+                renewed.hits = answer.hits
+                answer = renewed
+            answer.timings = timings
+            answer.prompt_tokens, answer.output_tokens = prompt_tokens, output_tokens
+        yield answer
+
+    def latest_asked(self, question: str) -> str | None:
+        """The words by which `question` asks for the latest state ("latest", "so far", "aktuell"), or None."""
+        hint = parse_time_hint(question, self.checker.today or date.today())
+        return hint.recency if hint.prefer_recent else None
+
+    def _newer_passages(self, question: str, answer: Answer) -> list[Hit]:
+        """For a question asking for the latest state, the passages from reports of a later day than every
+        article `answer` cites that name everything the question names (none when it cites the newest, or
+        abstained)."""
+        if answer.abstained or not answer.citations:
+            return []
+        if self.latest_asked(question) is None:
+            return []
+        cited = [c.published.date() for c in answer.citations if c.published is not None]
+        if len(cited) < len(answer.citations):
+            return []
+        # By day: a report of a later day, whatever the time zones of the two dates.
+        newest_cited = max(cited)
+        return [
+            hit
+            for hit in self.select(answer.hits)
+            if hit.article.published is not None
+            and hit.article.published.date() > newest_cited
+            and _names_all(question, f"{hit.article.title}\n{hit.chunk.text}")
+        ]
+
+    def _stream(self, question: str, hits: list[Hit], started: float, language: str) -> Iterator[str | Answer]:
         passages = self.select(hits)
         timings: dict[str, float] = {}
         if not passages:
@@ -153,11 +212,12 @@ class Answerer:
         passages = []
         for citation in citations:
             published = citation.published.date().isoformat() if citation.published else "undated"
-            sentences = [citation.passage[s:e] for s, e in sentence_spans(citation.passage)]
-            text = " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
+            text = without_instructions(citation.passage)
             passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
+        # A question about a plan is answered by the plan; one about what happened is not.
+        rule = self.prompts.verify_rule["fact" if asks_for_fact(question, detect_language(question)) else "plan"]
         return self.prompts.verify.format(
-            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer)
+            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer), rule=rule
         )
 
     def _translated(self, citation: Citation, language: str) -> Citation:
@@ -220,6 +280,20 @@ _SOURCE_REFERENCE = re.compile(
     r"\s*(?=\[\d+\])",
     re.IGNORECASE,
 )
+
+
+def _names_all(question: str, text: str) -> bool:
+    """True when `text` names everything `question` names (its figures aside), in any of newsqa's languages:
+    a newer report on the same story, not a newer story."""
+    asked = same_meaning({name for name in names(question) if not name.isdigit()}, question)
+    return asked <= same_meaning(names(text) | key_terms(text), text)
+
+
+def final_answer(items: Iterator[str | Answer]) -> Answer:
+    """The `Answer` that ends an answer stream."""
+    *_, last = items
+    assert isinstance(last, Answer)
+    return last
 
 
 def _clean(raw: str) -> str:

@@ -8,15 +8,32 @@ from qa.text import fold, key_terms, numbers, strip_citations
 
 # Question words that ask for a quantity, and for an amount of money, in en/fr/de/es/it (folded).
 _ASKS_QUANTITY = re.compile(
-    r"\b(how (many|much|old|long|far|high|tall|big)|at what (altitude|height|depth|speed|price)|"
+    r"\b(how (many|much|old|long|far|high|tall|big|large|heavy|deep|wide)|at what (altitude|height|depth|speed|price)|"
     r"what (percentage|share)|"
-    r"combien|quel(le)? (est le|est la) (nombre|montant|prix|cout|age)|wie (viele?|hoch|alt|lange|gross)|"
+    r"combien|quel(le)? (est le|est la) (nombre|montant|prix|cout|age)|wie (viele?|hoch|alt|lange|gro(ss|ß))|"
     r"cuant[oa]s?|a cuanto|quant[oie]|a quanto)\b"
 )
 _ASKS_MONEY = re.compile(
     r"\b(pay|paid|cost|costs|price|salary|earn|earns|amount|worth|fee|spend|spent|aid|grant|montant|prix|cout|"
     r"salaire|gagne|gehalt|preis|kosten|betrag|verdient|salario|precio|costo|importe|gana|stipendio|prezzo|"
     r"guadagna|importo)\b"
+)
+# "What was the company's net profit?", "What net profit did it report?": a noun that is an amount of money by
+# definition is what the question asks for — right after "what is/was (the)" or "what … did" — (not "which
+# company reported the highest revenue", "what was the fine for"), en/fr/de/es/it, folded.
+_MONEY_NOUNS = (
+    r"revenue|revenues|turnover|profit|profits|net loss|budget|price|prices|cost|costs|salary|fee|fees|fine|insured \w+"
+    r"|chiffre d'affaires|benefice|cout|salaire|amende|umsatz|gewinn|kosten|gehalt|geldstrafe|bu(ss|ß)geld"
+    r"|ingresos|facturacion|beneficio|presupuesto|precio|costo|salario|multa|fatturato|prezzo|stipendio"
+)
+_ASKS_FOR_MONEY_NOUN = re.compile(
+    r"^\W{0,3}(?:(?:what|which|quel|quelle|welche[nmrs]?|cual|qual|quale) (?:is|was|are|were|est|etait|ist|war"
+    r"|es|fue|era|e|sono|ha sido|e stato|e stata) (?:the |le |la |l'|der |die |das |el |il |lo )?(?:[\w'-]+ ){0,3}?"
+    r"|what (?:[\w'-]+ ){0,2}?)"
+    rf"(?:{_MONEY_NOUNS})\b"
+    # "the price freeze", "the budget airline", "what was the fine for": not the amount itself.
+    r"(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?|airlines?|carriers?"
+    r"|dining|hotels?|for|about)\b)"
 )
 _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"
@@ -39,7 +56,8 @@ def unanswered_reason(question: str, answer: str) -> str | None:
 
     - it adds nothing to the question (a restatement, or a sentence whose answer slot is empty);
     - the question asks for a quantity and the answer gives no number the question did not already hold;
-    - the question asks for an amount of money and the answer names no currency or money unit.
+    - the question asks for an amount of money ("how much … cost", "what was the net profit") and the answer
+      names no currency or money unit.
     """
     text = fold(strip_citations(answer))
     asked = fold(question)
@@ -52,8 +70,13 @@ def unanswered_reason(question: str, answer: str) -> str | None:
         if not numbers(text) - numbers(asked) and not _number_words(text):
             return "the question asks for a quantity and the answer gives none"
         if _ASKS_MONEY.search(asked) and not _MONEY.search(text):
-            return "the question asks for an amount of money and the answer gives none"
+            return _NO_MONEY
+    elif _ASKS_FOR_MONEY_NOUN.search(asked) and not _MONEY.search(text):
+        return _NO_MONEY
     return None
+
+
+_NO_MONEY = "the question asks for an amount of money and the answer gives none"
 
 
 _NUMBER_WORDS = re.compile(

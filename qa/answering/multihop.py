@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
-from qa.answering.answerer import Answerer
+from qa.answering.answerer import Answerer, final_answer
 from qa.answering.citations import cite_sentence
 from qa.answering.decompose import (
     aggregation_operation,
@@ -75,7 +75,7 @@ class MultiHop:
         # The second hop asks about the name instead of the description, among the other articles.
         about = bridge_question(question, name)
         second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
-        answer = _final(self.answerer.stream(about, second, started=started, language=language))
+        answer = final_answer(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:
             log.info("bridge: %r abstained (%s)", about, answer.abstention_reason)
             return None
@@ -98,7 +98,7 @@ class MultiHop:
             return None
         frame = self.prompts.bridge_name.get(language, self.prompts.bridge_name["en"])
         asked = frame.format(description=description)
-        answer = _final(self.answerer.stream(asked, hits, started=started, language=language))
+        answer = final_answer(self.answerer.stream(asked, hits, started=started, language=language))
         if answer.abstained:
             log.info("bridge: %r abstained (%s)", asked, answer.abstention_reason)
             return None
@@ -113,10 +113,16 @@ class MultiHop:
         if parts is None or any(aggregation_operation(part) for part in parts):
             log.info("aggregation: no two questions in the reply %r", reply)
             return None
+        # "According to the latest figures, how many … and … combined?": each part asks for the latest too.
+        latest = self.answerer.latest_asked(question)
         answers: list[Answer] = []
         found: list[Figure] = []
         for part in parts:
-            answer = _final(self.answerer.stream(part, self.retrieve(part, None), started=started, language=language))
+            if latest is not None and self.answerer.latest_asked(part) is None:
+                part = f"{part} ({latest})"
+            answer = final_answer(
+                self.answerer.stream(part, self.retrieve(part, None), started=started, language=language)
+            )
             figure = None if answer.abstained else _answered_figure(answer.text, part)
             if figure is None:
                 log.info("aggregation: no figure answers %r (%s)", part, answer.abstention_reason or answer.text)
@@ -148,13 +154,6 @@ class MultiHop:
 
     def _complete(self, prompt: str) -> str:
         return "".join(self.llm.stream_messages([("user", prompt)]))
-
-
-def _final(items: Iterator[str | Answer]) -> Answer:
-    """The `Answer` that ends an answer stream."""
-    *_, last = items
-    assert isinstance(last, Answer)
-    return last
 
 
 def _naming_sentence(passages: list[Hit], name: str, description: set[str]) -> tuple[Hit, int, int] | None:

@@ -34,6 +34,7 @@ class Prompts:
     rewrite: str
     translate: str
     verify: str
+    verify_rule: dict[str, str]
     bridge: str
     bridge_name: dict[str, str]
     split: str
@@ -58,6 +59,7 @@ class Prompts:
             rewrite=_read(folder, "rewrite.txt").strip(),
             translate=_read(folder, "translate.txt").strip(),
             verify=_read(folder, "verify.txt").strip(),
+            verify_rule=_by_key(folder, "verify_rule.txt", ("fact", "plan")),
             bridge=_read(folder, "bridge.txt").strip(),
             bridge_name=_by_language(folder, "bridge_name.txt"),
             split=_read(folder, "split.txt").strip(),
@@ -93,6 +95,11 @@ class Prompts:
 
 def _by_language(folder: Path, name: str) -> dict[str, str]:
     """A '<language code> = <message>' file as a dict; it must have an 'en' line."""
+    return _by_key(folder, name, ("en",))
+
+
+def _by_key(folder: Path, name: str, required: tuple[str, ...]) -> dict[str, str]:
+    """A '<key> = <message>' file as a dict; it must have a line for each `required` key."""
     messages = {}
     for line in _read(folder, name).splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -100,6 +107,7 @@ def _by_language(folder: Path, name: str) -> dict[str, str]:
             if not sep:
                 raise ConfigError(f"{folder / name}: expected '<code> = <message>', got {line!r}")
             messages[code.strip()] = message.strip()
-    if "en" not in messages:
-        raise ConfigError(f"{folder / name} must have an 'en' line")
+    missing = [key for key in required if key not in messages]
+    if missing:
+        raise ConfigError(f"{folder / name} must have a line for each of {', '.join(map(repr, missing))}")
     return messages

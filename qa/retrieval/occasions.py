@@ -181,7 +181,7 @@ class Occasion:
                 return True
         if self.period is None:
             return False
-        clause_years = years_stated(_answer_clause(answer, question, quote), published)
+        clause_years = years_stated(answer_clause(answer, question, quote), published)
         if clause_years:
             return not any(self.in_period(y) for y in clause_years)
         if any(self.in_period(y) for y in years_stated(quote, published)):
@@ -210,7 +210,7 @@ def occasion_of(question: str, today: date) -> Occasion:
 _CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()–—]|\s-\s")  # not the comma inside "781,000"
 
 
-def _answer_clause(answer: str, question: str, quote: str) -> str:
+def answer_clause(answer: str, question: str, quote: str) -> str:
     """The clause of `quote` that holds most of what `answer` adds to `question` (its new figures and names);
     the whole quote when no clause holds any."""
     asked = names(question) | numbers(question)

@@ -22,7 +22,8 @@ class TimeHint:
     the window at the first day of the month *before* it and leaves it open at the end; a relative
     period ("yesterday", "last week", "the past 30 days") opens it at the period's start. Only explicit
     bounds ("before June 2024", "until May 2025", "between March and May 2025") close it.
-    `period` is the calendar span the expression names, for ranking and display.
+    `period` is the calendar span the expression names, for ranking and display; `recency` the words that
+    ask for the newest information ("latest", "so far", "nach aktuellem Stand"), as written.
     """
 
     since: datetime | None = None
@@ -30,6 +31,7 @@ class TimeHint:
     prefer_recent: bool = False
     expression: str | None = None
     period: tuple[date, date] | None = None
+    recency: str | None = None
 
     @property
     def has_window(self) -> bool:
@@ -555,6 +557,7 @@ def parse_time_hint(question: str, today: date) -> TimeHint:
         prefer_recent=prefer_recent,
         expression=expression,
         period=period,
+        recency=question[recency[0][0] : recency[0][1]] if recency else None,
     )
 
 

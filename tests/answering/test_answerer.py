@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker, closest_citation
 from qa.answering.prompts import Prompts
-from qa.types import Article, Chunk, Citation, Hit
+from qa.types import Answer, Article, Chunk, Citation, Hit
 
 PASSAGE = (
     "Zuckerberg was expected to meet President Yoon Suk Yeol. "
@@ -42,6 +43,16 @@ def test_verification_prompt_holds_the_evidence_question_and_answer_but_no_plant
     assert prompt.rstrip().endswith("Reply yes or no.")
 
 
+def test_the_self_check_judges_a_plan_as_an_answer_only_to_a_question_about_plans() -> None:
+    answerer = Answerer(llm=None, prompts=Prompts.load(), checker=CitationChecker())
+    fact = answerer.verification_prompt("Who did Zuckerberg meet?", "He met Yoon Suk Yeol [1].", [_citation()])
+    plan = answerer.verification_prompt(
+        "Who was Zuckerberg expected to meet?", "He was expected to meet Yoon Suk Yeol [1].", [_citation()]
+    )
+    assert "A plan, expectation or suspicion is not a fact that happened" in fact
+    assert "The question asks what was planned or expected" in plan and "is not a fact" not in plan
+
+
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
     from qa.answering.answerer import _clean
     from qa.answering.grounding import unanswered_reason
@@ -71,3 +82,42 @@ def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unf
         assert _clean(kept) == kept
     # A long run of white space (a looping model) is cleaned in linear time.
     assert _clean("a" + " " * 200_000 + "b [1].").endswith("b [1].")
+
+
+class _ReportReader:
+    """A stand-in language model for the answerer's control flow (the real model is in test_latest.py): it
+    answers from the first report in its prompt, the way the small model copies the report in the question's
+    language."""
+
+    model_name = "report-reader"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages: list[tuple[str, str]]) -> int:
+        return sum(self.count_tokens(content) for _, content in messages)
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None):
+        first = messages[-1][1].split("[1] ", 1)[1]
+        figure = re.search(r"\d+", first)
+        yield f"The death toll is {figure.group() if figure else 'unknown'} [1]."
+
+
+def _report(article_id: str, text: str, published: datetime, rank: int) -> Hit:
+    article = Article(id=article_id, title="Death toll", text=text, language="en", published=published)
+    return Hit(chunk=Chunk(f"{article_id}#0", article_id, 0, text, 0, len(text)), article=article, score=0.8, rank=rank)
+
+
+def test_an_answer_from_an_older_report_is_asked_again_of_the_newer_ones_on_the_same_story() -> None:
+    older = _report("first", "The Valdemora death toll has risen to 14, officials said.", datetime(2024, 10, 2), 1)
+    # A newer report of another story comes before the update: it must not be asked.
+    other = _report("ostrava", "The Ostrava storm death toll stands at 3, officials said.", datetime(2024, 10, 7), 2)
+    newer = _report("update", "The Valdemora death toll now stands at 21, officials said.", datetime(2024, 10, 6), 3)
+    hits = [older, other, newer]
+    answerer = Answerer(llm=_ReportReader(), prompts=Prompts.load(), checker=CitationChecker())
+    *_, latest = answerer.stream("What is the latest death toll in Valdemora?", hits)
+    assert isinstance(latest, Answer) and "21" in latest.text and [c.article_id for c in latest.citations] == ["update"]
+    assert latest.hits == hits and latest.timings["newer_reports"] >= 0
+    # Without "latest" the first answer stands.
+    *_, plain = answerer.stream("What was the death toll in Valdemora?", hits)
+    assert isinstance(plain, Answer) and "14" in plain.text and "newer_reports" not in plain.timings

@@ -20,6 +20,12 @@ from qa.answering.grounding import unanswered_reason
         ("How much did Meta pay for its H100 GPUs?", "Meta paid 350,000 Nvidia H100 GPUs in 2024 [1]."),
         ("How many headsets did Apple sell in 2024?", "Apple sold headsets in 2024 at its stores [1]."),
         ("¿Cuánto cobra Ibarra en el club?", "Ibarra firmó con el club hasta junio [1]."),
+        # A noun that is an amount of money by definition, asked for by "what": a count is no answer.
+        ("What was the insured damage caused by Storm Bérénice?", "95,000 homes lost power [1]."),
+        ("What net profit did Brevant report for 2023?", "Brevant employs 2,300 people [1]."),
+        ("Quel est le chiffre d'affaires de Veltrix ?", "Veltrix emploie 4 000 personnes [1]."),
+        ("How large a fine was Villalobos ordered to pay?", "The ruling came on 8 May 2024 [1]."),
+        ("Qual è stato il fatturato di Veltrix nel 2023?", "Veltrix ha 4.000 dipendenti [1]."),
     ],
 )
 def test_non_answers_are_recognised(question: str, answer: str) -> None:
@@ -36,6 +42,19 @@ def test_non_answers_are_recognised(question: str, answer: str) -> None:
         ("Combien coûte la ligne M4 ?", "La ligne coûtera 1,65 milliard d'euros [1]."),
         ("Wie viele Beschäftigte streiken?", "Nach Angaben der Gewerkschaft 5.200 [1]."),
         ("When did the Albor-2 satellite launch?", "It launched on 16 March 2024 from Kourou [1]."),
+        ("What net profit did Brevant report for 2023?", "A net profit of €180m [1]."),
+        ("Welchen Umsatz meldete Veltrix?", "Rund 1,8 Milliarden Dollar [1]."),
+        # "price freeze": the money noun only qualifies another noun.
+        ("What price freeze did Mercaleste announce?", "A freeze on 350 basic products until March [1]."),
+        ("How large was the crowd at the final?", "About 41,000 spectators [1]."),
+        # Money words that are not what the question asks for.
+        ("How much did Brevant's profit rise in 2023?", "Profit rose by 12% [1]."),
+        ("Quanti visitatori ha avuto la fiera nel fine settimana?", "La fiera ha avuto 20.000 visitatori [1]."),
+        ("Which company reported the highest revenue in 2023?", "Brevant reported the highest revenue [1]."),
+        ("Welches Unternehmen meldete den höchsten Umsatz?", "Brevant meldete den höchsten Umsatz [1]."),
+        ("What was the fine for?", "For breaking the tender rules [1]."),
+        ("Quali coste sono state colpite dall'uragano?", "Le coste della Calabria [1]."),
+        ("Quel prix a remporté le film ?", "La Palme d'or [1]."),
     ],
 )
 def test_real_answers_pass(question: str, answer: str) -> None:

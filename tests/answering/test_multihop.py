@@ -9,9 +9,8 @@ import pytest
 
 from qa.answering.multihop import MultiHop
 from qa.assistant import Assistant
-from qa.config import Settings
 from qa.eval.normalize import normalize
-from tests.conftest import write_article
+from tests.conftest import assistant_over
 
 pytestmark = pytest.mark.slow
 
@@ -54,12 +53,8 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    folder = tmp_path_factory.mktemp("multihop")
-    for name, (title, published, text) in ARTICLES.items():
-        write_article(folder, f"{name}.md", title, text, id=name, published=published, language="en")
-    assistant = Assistant.open(folder / "index", Settings())
-    assert sorted(assistant.ingest([folder]).added) == sorted(ARTICLES)
-    return assistant
+    articles = {name: (title, published, "en", text) for name, (title, published, text) in ARTICLES.items()}
+    return assistant_over(tmp_path_factory.mktemp("multihop"), articles)
 
 
 def test_a_bridge_question_is_answered_about_the_entity_and_cites_both_hops(assistant: Assistant) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.assistant import Assistant
-from qa.config import Settings
-from tests.conftest import write_article
+from tests.conftest import assistant_over
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +36,7 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    folder = tmp_path_factory.mktemp("recurring")
-    for name, (title, published, language, text) in ARTICLES.items():
-        write_article(folder, f"{name}.md", title, text, id=name, published=published, language=language)
-    assistant = Assistant.open(folder / "index", Settings(today="2025-01-15"))
-    assert sorted(assistant.ingest([folder]).added) == sorted(ARTICLES)
-    return assistant
+    return assistant_over(tmp_path_factory.mktemp("recurring"), ARTICLES, today="2025-01-15")
 
 
 def test_the_named_edition_is_answered_from_its_own_article(assistant: Assistant) -> None:

@@ -308,3 +308,13 @@ def test_a_plan_for_a_time_keeps_no_lower_bound_on_publication(question: str) ->
 
 def test_a_past_time_still_gives_a_lower_bound() -> None:
     assert parse_time_hint("How many jobs were cut since March 2024?", date(2024, 6, 1)).since is not None
+
+
+def test_the_words_asking_for_the_newest_information_are_kept_as_written() -> None:
+    today = date(2024, 10, 20)
+    assert parse_time_hint("According to the latest figures, how many people died?", today).recency == "latest"
+    assert parse_time_hint("How many people have died so far?", today).recency == "so far"
+    assert parse_time_hint("How many people died in Storm Aurèle in 2023?", today).recency is None
+    # "dernier" of "le mois dernier" belongs to a date; "actuels" asks for the newest figures.
+    hint = parse_time_hint("Combien de morts le mois dernier, selon les chiffres actuels ?", today)
+    assert hint.recency == "actuels", hint
