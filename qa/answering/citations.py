@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from qa.answering.modality import asks_for_fact, only_expected
+from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
 from qa.language import detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
@@ -175,6 +175,8 @@ class CitationChecker:
         fact_asked = bool(question) and asks_for_fact(question, asked_language)
         result: list[list[Support]] = []
         for i, sentence in enumerate(sentences):
+            # An answer that keeps an expectation one may cite it (`only_expected`, decided once per sentence).
+            plans_refused = fact_asked and not states_expectation(strip_citations(sentence), asked_language)
             row = []
             offset = 0
             for j, hit in enumerate(hits):
@@ -184,7 +186,7 @@ class CitationChecker:
                 for k, (s, e, text) in enumerate(spans):
                     if instructions[j][k] or self._other_occasion(occasion, sentence, question, text, hit):
                         continue
-                    if fact_asked and only_expected(sentence, question, text, hit.article.language, asked_language):
+                    if plans_refused and expected_clause(sentence, question, text, hit.article.language):
                         continue
                     usable.append(text)
                     lexical = lexical_support(sentence, text, asked, derived)

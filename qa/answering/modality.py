@@ -62,9 +62,14 @@ def only_expected(answer_sentence: str, question: str, quote: str, language: str
     an expectation or a plan, while the answer (in `answer_language`) states it as a fact: such a quote does not
     support the sentence. (The caller checks that the question asks for a fact: a plan answers a question about
     plans.)"""
-    sentence = strip_citations(answer_sentence)
-    if states_expectation(sentence, answer_language):
+    if states_expectation(strip_citations(answer_sentence), answer_language):
         return False
+    return expected_clause(answer_sentence, question, quote, language)
+
+
+def expected_clause(answer_sentence: str, question: str, quote: str, language: str | None) -> bool:
+    """True when the clause of `quote` (in `language`) that holds what `answer_sentence` adds to `question`
+    states an expectation or a plan."""
     # "Die Halle ist 12.000 Quadratmeter groß und soll Kunden … versorgen": the plan is another clause.
     clauses = _COORDINATION.sub("; ", quote)
-    return states_expectation(answer_clause(sentence, question, clauses), language)
+    return states_expectation(answer_clause(strip_citations(answer_sentence), question, clauses), language)
