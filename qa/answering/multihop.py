@@ -130,6 +130,10 @@ class MultiHop:
             answers.append(answer)
             found.append(figure)
         first, second = answers
+        if {c.quote for c in first.citations} == {c.quote for c in second.citations}:
+            # Both figures read from the same sentences: the parts asked about the same thing.
+            log.info("aggregation: both parts were answered from the same sentences (%r)", parts)
+            return None
         shift = len(first.citations)
         moved = CITATION_MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", second.text)
         citations = [*first.citations, *(replace(c, number=c.number + shift) for c in second.citations)]

@@ -24,6 +24,15 @@ from qa.answering.decompose import (
         "Wer führt die Verlagsgruppe, die 2024 das Oldenbrücker Tageblatt übernimmt?",
         "¿En qué ciudad tiene su sede la empresa que compró el diario?",
         "Chi guida la società che si è aggiudicata l'appalto?",
+        # a participle, a possessive, a clause without a relative pronoun, a German description before its noun
+        "Who founded the startup acquired by Meta in 2023?",
+        "Where is the firm behind the new harbour bridge based?",
+        "Which league does Mateo Ibarra's new club play in?",
+        "Who runs the media group the Oldenbrücker Tageblatt is being sold to?",
+        "Quel est le chiffre d'affaires de l'entreprise choisie pour construire le tunnel ?",
+        "¿Quién dirige la constructora elegida para el puerto?",
+        "Quanti dipendenti ha la società vincitrice dell'appalto?",
+        "Wie viele Mitarbeiter hat die von Portugal gewählte Firma?",
     ],
 )
 def test_a_question_about_a_described_entity_is_a_bridge_question(question: str) -> None:
@@ -37,6 +46,13 @@ def test_a_question_about_a_described_entity_is_a_bridge_question(question: str)
         "What was the name of the underwater vehicle that surveyed the Norwegian coral reef?",
         "How long is the cold-water coral reef mapped off northern Norway?",
         "Wie hoch ist das Budget des Leipziger Programms?",
+        # what the question asks for is the described entity itself, or the participle is the question's verb
+        "Who is the man that met Zuckerberg?",
+        "Quelle est l'entreprise choisie pour construire le tunnel ?",
+        "Who is Meta's chief executive?",
+        "What was the price offered by Meta?",
+        "On what date was the Albor-2 satellite launched?",
+        "Which company was chosen to build the tunnel?",
     ],
 )
 def test_a_question_naming_what_it_asks_about_is_not_a_bridge_question(question: str) -> None:
@@ -51,6 +67,13 @@ def test_a_question_naming_what_it_asks_about_is_not_a_bridge_question(question:
         ("How many more stores does Mercaleste operate than FrescoVía?", "difference"),
         ("By how much did the budget increase between 2023 and 2024?", "difference"),
         ("Um wie viele ist die Zahl der Nächtigungen gestiegen?", "difference"),
+        ("¿Cuántas tiendas más que FrescoVía tiene Mercaleste?", "difference"),
+        ("Quanti TEU in più ha movimentato il porto di Tarragona rispetto a Livorno?", "difference"),
+        ("Wie viele Arbeitsplätze mehr hat das Werk in Dresden als das in Leipzig?", "difference"),
+        ("How much bigger is the Győr plant than the Debrecen plant?", "difference"),
+        ("How many entries did the 14th and 15th prizes receive between them?", "sum"),
+        ("How many more days will the strike last?", None),
+        ("¿Cuántos días más durará la huelga?", None),
         ("What is the latest reported total cost of the programme?", None),
         ("¿Cuántas personas murieron en total por las inundaciones, según el último balance?", None),
         ("Who won the 15th Lanterna prize?", None),
@@ -77,6 +100,20 @@ def test_the_bridge_reply_gives_the_name() -> None:
             "How many dredgers are in the fleet of Brevant?",
         ),
         ("Wer führt die Verlagsgruppe, die 2024 das Tageblatt übernimmt?", "Wer führt Brevant?"),
+        ("Which league does Mateo Ibarra's new club play in?", "Which league does Brevant play in?"),
+        ("When was the club Ibarra joined founded?", "When was Brevant founded?"),
+        (
+            "What is the capacity of the stadium of the club Ibarra signed for?",
+            "What is the capacity of the stadium of Brevant?",
+        ),
+        (
+            "How many employees does the company chosen to build the tunnel have?",
+            "How many employees does Brevant have?",
+        ),
+        (
+            "Wie viele Menschen arbeiten in dem für den Chip vorgesehenen Werk?",
+            "Wie viele Menschen arbeiten in Brevant?",
+        ),
         ("Who did Zuckerberg meet in Korea?", "Who did Zuckerberg meet in Korea? (Brevant)"),
     ],
 )
