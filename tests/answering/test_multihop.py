@@ -156,3 +156,33 @@ def test_a_difference_of_two_figures_read_from_the_same_sentence_is_not_given() 
     question = "How many more TEU did the Tarragona terminal handle than the Livorno terminal?"
     # Both parts were answered from the Tarragona sentence: a difference of 0 would be invented.
     assert multihop.answer(question, hits, "en", time.perf_counter()) is None
+
+
+class _PartReader(_FirstPassageReader):
+    """As `_FirstPassageReader`, but each part is answered with its own figure of the one passage."""
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None) -> Iterator[str]:
+        prompt = messages[-1][1]
+        if "[1] " not in prompt:
+            yield "1. How many visitors did the sixth fair draw?\n2. How many visitors did the fifth fair draw?"
+            return
+        asked = prompt.split("Question: ", 1)[1]
+        yield (
+            "The sixth fair drew 21,150 visitors [1]."
+            if "sixth" in asked
+            else "The fifth fair drew 18,400 visitors [1]."
+        )
+
+
+def test_a_difference_of_two_figures_of_one_sentence_is_given() -> None:
+    text = "The sixth fair drew 21,150 visitors, up from 18,400 at the fifth fair."
+    article = Article(id="fair", title="Book fair", text=text, language="en", published=datetime(2024, 6, 17))
+    hits = [Hit(chunk=Chunk("fair#0", "fair", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    llm = _PartReader()
+    multihop = MultiHop(
+        llm, Prompts.load(), Answerer(llm=llm, prompts=Prompts.load(), checker=CitationChecker()), lambda t, k: hits
+    )
+    answer = multihop.answer(
+        "How many more visitors did the sixth fair draw than the fifth?", hits, "en", time.perf_counter()
+    )
+    assert answer is not None and "Difference: 2,750." in answer.text, answer
