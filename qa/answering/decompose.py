@@ -27,31 +27,182 @@ _BRIDGE = re.compile(
         )
     )
 )
+# Kinds of entity a description can stand for, per language (folded): "the firm chosen to…", "la empresa elegida
+# para…", "Ibarra's new club". A word outside these lists keeps a participle from reading as a description
+# ("the price offered by Meta" asks for the price itself).
+_ENTITY = {
+    "en": r"company|firm|group|club|team|publisher|developer|manufacturer|maker|builder|supplier|contractor|"
+    r"consortium|bank|lender|insurer|investor|start-?up|airline|carrier|operator|retailer|chain|broadcaster|"
+    r"newspaper|agency|university|hospital|city|town|village|country|region|plant|factory|port|airport|stadium|"
+    r"observatory|ship|vessel|satellite|party|candidate|winner|player|coach|architect|author|owner|buyer|rival|"
+    r"partner|parent|subsidiary|brand|utility|union|museum|venue|yard|shipyard|studio|lab|laboratory",
+    "fr": r"entreprise|societe|groupe|club|equipe|editeur|constructeur|fabricant|promoteur|fournisseur|banque|"
+    r"start-up|compagnie|operateur|ville|commune|pays|region|usine|site|port|aeroport|stade|parti|candidate?|"
+    r"laureate?|vainqueur|gagnante?|consortium|journal|chaine|agence|universite|chantier|laboratoire",
+    "es": r"empresa|compania|sociedad|grupo|club|equipo|editorial|constructora|fabricante|promotora|proveedora?|"
+    r"banco|aerolinea|operadora?|ciudad|pueblo|municipio|pais|region|planta|fabrica|puerto|aeropuerto|estadio|"
+    r"partido|candidata?|ganadora?|consorcio|diario|periodico|cadena|agencia|universidad|astillero|laboratorio",
+    "it": r"azienda|societa|impresa|gruppo|club|squadra|editore|costruttore|produttore|fornitore|banca|compagnia|"
+    r"operatore|citta|comune|paese|regione|stabilimento|fabbrica|porto|aeroporto|stadio|partito|candidata?|"
+    r"consorzio|giornale|quotidiano|agenzia|universita|cantiere|laboratorio",
+    # German compounds end in the kind ("Verlagsgruppe"); "Werk" only alone ("Feuerwerk" is no plant).
+    "de": r"\w*(unternehmen|konzern|firma|gruppe|verein|klub|verlag|hersteller|lieferant|bank|betreiber|stadt|"
+    r"gemeinde|fabrik|hafen|stadion|partei|kandidatin|kandidat|gewinnerin|gewinner|siegerin|sieger|konsortium|"
+    r"zeitung|sender|agentur|universitat|werft|labor)|werk|team",
+}
+# Filler words before the kind, never an article ("the stadium the club…" is two noun phrases).
+_FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
+# Descriptions by a participle or a gerund, running to the end of the question: "the firm chosen to deepen…",
+# "the startup acquired by Meta", "the firm behind…", "the town hosting…", "le constructeur retenu par…", "la
+# constructora elegida para…", "l'azienda scelta per…". The French participle is checked on the word as written
+# (`_FRENCH_PARTICIPLE`), since folding makes "choisie" and "emploie" alike.
+_PARTICIPLE = re.compile(
+    "|".join(
+        (
+            rf"\bthe {_FILLER}({_ENTITY['en']}) (({_WORDS}ed|chosen|built|run|led|won|made|sold|bought|held|given|"
+            r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
+            r"in charge of)\b",
+            rf"\bthe {_FILLER}({_ENTITY['en']}) {_WORDS}ing\b",
+            rf"\b(le|la|les|l') ?{_FILLER}({_ENTITY['fr']}) (?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
+            rf"\b(el|la|los|las) {_FILLER}({_ENTITY['es']}) \w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
+            rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({_ENTITY['it']}) (\w+(at|ut|it|lt|st|tt)[oaie] "
+            r"(da|dal|dalla|dai|per|a|in)\b|vincitore|vincitrice|aggiudicatari[oa])",
+        )
+    )
+)
+_FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?|ue?s?|ite?s?)", re.IGNORECASE)
+# A clause without a relative pronoun, on the question as written (its subject is a name, capitalised), also
+# running to the end: "the club Ibarra joined", "the company Meta is buying", "the media group the Tageblatt is
+# being sold to".
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w.-]*"
+_CLAUSE = re.compile(
+    rf"\b[Tt]he\s+(?i:{_FILLER}(?:{_ENTITY['en']}))\s+(?:the\s+)?(?:{_NAME_WORD}\s+){{1,3}}"
+    r"(?:(?:is|was|has|had|will|has been|had been|is being|was being)\s+)?(?:\w+ed|joined|won|bought|chose|sold|"
+    r"signed|left|built|made|runs|owns|leads|buying|selling|taking over)\b"
+)
+# Descriptions that end inside the question, on the question as written: a possessive ("Mateo Ibarra's new
+# club"; a capitalised question word is no owner) and a German description before its noun ("die von Portugal
+# gewählte Firma", "im für den Chip vorgesehenen Werk").
+_QUESTION_WORD = r"(?:Does|Did|Do|Is|Was|Are|Were|Has|Have|Had|Will|Can|Could|Who|What|Which|Where|When|Why|How)\b"
+_BOUNDED = re.compile(
+    "|".join(
+        (
+            rf"\b(?:(?!{_QUESTION_WORD}){_NAME_WORD}\s+){{0,3}}(?!{_QUESTION_WORD}){_NAME_WORD}['’]s\s+"
+            r"(?i:(?:(?:new|former|latest|current|future|next|main|biggest|largest|home)\s+)?(?:club|team|employer|"
+            r"partner|supplier|owner|buyer|parent company|rival|sponsor|opponent|chief executive|ceo|boss|coach|"
+            r"stadium|factory|plant))\b",
+            r"\b(?i:(?:der|die|das|dem|den|des|im|vom|beim|zum|zur)\s+(?:von|vom|mit|für|fur|bei|im)\s+"
+            rf"(?:{_WORDS}\s+){{1,8}}?\w+(?:te|ten|ter|tes|ene|enen|ener)\s+(?:\w+(?:e|en|er|es)\s+)?"
+            rf"(?:{_ENTITY['de'].replace('universitat', 'universit[aä]t')}))\b",
+        )
+    ),
+)
 # "What is the name of the vehicle that…" asks for the described thing itself: one hop.
-_ASKS_THE_NAME = re.compile(r"^(what (is|was) the name of|come si chiama|comment s'appelle|wie heisst|como se llama)")
+_ASKS_THE_NAME = re.compile(
+    r"^\W*(what (is|was) the name of|quel est le nom d|comment s'appelle|wie heisst|wie lautet der name|"
+    r"cual es el nombre d|como se llama|qual e il nome d|come si chiama)"
+)
+# "Who is the man that…", "Quelle est l'entreprise choisie…": the description is what the question asks for,
+# unless it is "the X of <the description>" (then it asks about the entity described).
+_ASKS_FOR_IT = re.compile(
+    r"^\W*(who|what|which|qui|quel|quelle|quels|quelles|quien|cual|cuales|chi|qual|quale|quali|wer|"
+    r"welche[rsnm]?)( \w+)? (is|was|are|were|est|etait|sont|es|era|fue|son|e|sono|ist|war|sind|waren) $"
+)
+_OF = re.compile(r"\b(of|de|du|des|del|della|dello|dell'|di|von|vom|der)\b")
 
 
 def is_bridge_question(question: str) -> bool:
     """True when the question asks about something it only describes, so that the passages answering it
     must first name that thing (a second retrieval with the name finds the fact)."""
-    folded = fold(question)
-    return bool(_BRIDGE.search(folded)) and not _ASKS_THE_NAME.search(folded)
+    return _description_span(question) is not None
+
+
+def _folded(question: str) -> str:
+    """`fold` character by character, so that offsets in the result are offsets in `question` ("…" stays one
+    character)."""
+    return "".join((fold(ch) or ch)[0] for ch in question)
+
+
+def _description_span(question: str) -> tuple[int, int | None] | None:
+    """Where the description of an entity starts in `question`, and where it ends (None: at the question's
+    end, before a final verb); None when the question describes no entity it asks about."""
+    folded = _folded(question)
+    if _ASKS_THE_NAME.search(folded):
+        return None
+    # (start, end or None, kind): "relative" descriptions may be "the X of <description>" after "who is";
+    # "participle" ones need a verb of the question's own after them when an auxiliary comes first.
+    found: list[tuple[int, int | None, str]] = []
+    match = _BRIDGE.search(folded)
+    if match:
+        found.append((match.start(), None, "relative"))
+    match = _PARTICIPLE.search(folded)
+    if match and (not match.group("fr") or _FRENCH_PARTICIPLE.fullmatch(question[match.start("fr") : match.end("fr")])):
+        found.append((match.start(), None, "participle"))
+    match = _CLAUSE.search(question)
+    # "When was the company Brevant founded?": a name beside its kind, then the question's own verb.
+    if match and not question[match.end() :].strip(" ?？") and _AUXILIARY_BEFORE.search(folded[: match.start()]):
+        match = None
+    if match:
+        found.append((match.start(), None, "participle"))
+    match = _BOUNDED.search(question)
+    if match:
+        found.append((match.start(), match.end(), "bounded"))
+    for start, end, kind in sorted(found, key=lambda span: span[0]):
+        head = folded[:start]
+        of_description = kind == "relative" and _OF.search(" ".join(folded[start:].split()[1:4]))
+        if _ASKS_FOR_IT.search(head) and not of_description:
+            continue
+        # "Why was the company fined by the regulator?": after an auxiliary, a participle with no verb of the
+        # question's own after it is the question's verb, not a description.
+        if kind == "participle" and _AUXILIARY_BEFORE.search(head) and not _final_verb(head, question[start:]):
+            continue
+        return start, end
+    return None
+
+
+def _final_verb(head: str, tail: str) -> str:
+    """The verb that ends a question whose description (`tail`, to the end) follows `head`, with its leading
+    space: bare after do/does/did ("weigh"), else a participle ("based"), and not one of the description's own
+    ("where the comet was discovered"); "" when there is none."""
+    auxiliary = _AUXILIARY_BEFORE.search(head)
+    words = tail.rstrip(" ?？").split()
+    ends_with_verb = len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}
+    if auxiliary and ends_with_verb and (auxiliary.group(1).startswith("d") or words[-1].endswith("ed")):
+        return " " + words[-1]
+    return ""
 
 
 _SUM = re.compile(
-    r"\b(in total|total|combined|together|altogether|sum|au total|en tout|ensemble|insgesamt|zusammen|"
-    r"zusammengenommen|en total|en conjunto|juntos|juntas|in totale|in tutto|complessivamente|insieme)\b"
+    r"\b(in total|total|combined|together|altogether|between them|sum|au total|en tout|ensemble|entre eux|"
+    r"entre elles|insgesamt|zusammen|zusammengenommen|en total|en conjunto|juntos|juntas|entre ambos|entre ambas|"
+    r"in totale|in tutto|complessivamente|insieme|tra loro|fra loro)\b"
 )
 _DIFFERENCE = re.compile(
-    r"\b(how (many|much) (more|fewer|less)|by how (much|many)|difference|de combien|combien de plus|"
-    r"um wie viele?|wie viele? mehr|cuant[oa]s? mas|en cuanto|quant[ie] in piu|di quanto)\b"
+    r"\b(by how (much|many)|difference|de combien|combien de plus|um wie viele?|en cuanto|di quanto)\b"
 )
-
+# "How many more stores does A operate than B?", "¿Cuántas tiendas más que B…?": two figures compared (a unit
+# may stand between the question word and the comparative), with the other side named ("than", "que", "als",
+# "rispetto a"); without it, or against a number ("more than 500"), it is one figure.
+_COMPARED = re.compile(
+    r"\b(how (many|much) ([\w'-]+ ){0,3}(more|fewer|less)\b.*\b(than|compared (with|to)|versus)|"
+    r"how much (bigger|larger|higher|lower|smaller|longer|shorter|heavier|older|more expensive|cheaper)\b.*\bthan|"
+    r"combien de ([\w'-]+ ){1,3}(de plus|en plus|de moins)\b.*\b(que|qu'|par rapport a|compare)|"
+    r"wie viele? ([\w'-]+ ){0,3}(mehr|weniger)\b.*\b(als|im vergleich zu)|"
+    r"cuant[oa]s? ([\w'-]+ ){0,3}(mas|menos) (que|de lo que)|cuant[oa]s? ([\w'-]+ ){0,3}(mas|menos)\b.*"
+    r"\b(en comparacion con|respecto a|frente a)|"
+    r"quant[ieoa] ([\w'-]+ ){0,3}in (piu|meno)\b.*\b(rispetto a|rispetto al|rispetto alla|che|di quant))\b"
+)
+# "more than 500 people", "more days than planned": a threshold or a plan, not a second figure.
+_THRESHOLD = re.compile(
+    r"\b((more|fewer|less|mehr|weniger|mas|menos|plus|moins) (than|als|que|de) (\d|un |une )|"
+    r"(than|als|que) (planned|expected|scheduled|forecast|announced|initially|originally|geplant|erwartet|previsto|"
+    r"prevu))"
+)
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
 
 
 # In "Where is the company that … headquartered?" the description ends before the question's last word.
-_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|does|do|did)\s+$")
+_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did)\s+$")
 
 
 def bridge_question(question: str, name: str) -> str:
@@ -73,28 +224,24 @@ def bridge_description(question: str) -> str | None:
 
 
 def _split_description(question: str) -> tuple[str, str, str] | None:
-    """(words before the description, the description, a final verb after it with its leading space)."""
-    folded = fold(question)
-    match = _BRIDGE.search(folded)
-    if match is None or len(folded) != len(question):
+    """(words before the description, the description, what follows it: a final verb with its leading space
+    for a description that runs to the end, the rest of the question for one that ends inside it)."""
+    span = _description_span(question)
+    if span is None:
         return None
-    head = question[: match.start()]
-    tail = question[match.start() :].rstrip(" ?？")
-    last = ""
-    auxiliary = _AUXILIARY_BEFORE.search(head)
-    words = tail.split()
-    # The verb that ends the question: bare after do/does/did ("weigh"), else a participle ("based"), and
-    # not one of the description's own ("where the comet was discovered").
-    ends_with_verb = len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}
-    if auxiliary and ends_with_verb and (auxiliary.group(1).startswith("d") or words[-1].endswith("ed")):
-        last = " " + words[-1]
-    return head, " ".join(words[:-1] if last else words), last
+    start, end = span
+    head = question[:start]
+    if end is not None:
+        return head, question[start:end], question[end:].rstrip(" ?？")
+    tail = question[start:].rstrip(" ?？")
+    last = _final_verb(head, tail)
+    return head, tail[: -len(last)] if last else tail, last
 
 
 def aggregation_operation(question: str) -> str | None:
     """'difference' for a question asking how much more/by how much, 'sum' for a total, else None."""
     folded = fold(question)
-    if _DIFFERENCE.search(folded):
+    if _DIFFERENCE.search(folded) or (_COMPARED.search(folded) and not _THRESHOLD.search(folded)):
         return "difference"
     # "the total cost", "murieron en total": a total of one thing is one figure; a sum joins two.
     if _SUM.search(folded) and _JOINED.search(folded):

@@ -130,6 +130,12 @@ class MultiHop:
             answers.append(answer)
             found.append(figure)
         first, second = answers
+        if found[0].value == found[1].value and {c.quote for c in first.citations} == {
+            c.quote for c in second.citations
+        }:
+            # The same figure read twice from the same sentences: the two parts asked about the same thing.
+            log.info("aggregation: both parts were answered with one figure of the same sentences (%r)", parts)
+            return None
         shift = len(first.citations)
         moved = CITATION_MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", second.text)
         citations = [*first.citations, *(replace(c, number=c.number + shift) for c in second.citations)]

@@ -1,18 +1,23 @@
 """Bridge and total questions end to end on a small corpus written for the test, with the real models: the
-bridge answer cites both hops, the total is computed from two cited figures."""
+bridge answer cites both hops, the total is computed from two cited figures; and, with a stand-in model, a
+difference whose two figures come from the same sentences is not given."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
+from qa.answering.answerer import Answerer
+from qa.answering.citations import CitationChecker
 from qa.answering.multihop import MultiHop
+from qa.answering.prompts import Prompts
 from qa.assistant import Assistant
 from qa.eval.normalize import normalize
+from qa.types import Article, Chunk, Hit
 from tests.conftest import assistant_over
-
-pytestmark = pytest.mark.slow
 
 ARTICLES = {
     "velmora-contract": (
@@ -57,6 +62,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return assistant_over(tmp_path_factory.mktemp("multihop"), articles)
 
 
+@pytest.mark.slow
 def test_a_bridge_question_is_answered_about_the_entity_and_cites_both_hops(assistant: Assistant) -> None:
     answer = assistant.ask(
         "In which city is the company that won the contract to deepen the approach channel of Velmora's "
@@ -71,6 +77,7 @@ def test_a_bridge_question_is_answered_about_the_entity_and_cites_both_hops(assi
     assert "Tidewell Marine" in link.quote
 
 
+@pytest.mark.slow
 def test_a_total_is_computed_from_two_cited_figures(assistant: Assistant) -> None:
     answer = assistant.ask("How many visitors did the fifth and sixth Corran Valley book fairs draw in total?")
     assert not answer.abstained, answer.abstention_reason
@@ -80,6 +87,7 @@ def test_a_total_is_computed_from_two_cited_figures(assistant: Assistant) -> Non
     assert "21,150" in quotes.get("corran-fair-6", ""), answer.citations
 
 
+@pytest.mark.slow
 def test_the_description_asked_as_a_question_of_its_own_names_the_entity(assistant: Assistant) -> None:
     # The fallback when the model's "Name:" reply repeats a name of the question: the real model answers
     # "who or what is <description>?" over the first passages, and the first new name is the entity.
@@ -87,3 +95,94 @@ def test_the_description_asked_as_a_question_of_its_own_names_the_entity(assista
     hits = assistant.retrieve(question)
     multihop = MultiHop(assistant.llm, assistant.prompts, assistant._answerer(), lambda text, n: [])
     assert multihop._described_name(question, hits, "en", time.perf_counter()) == "Tidewell Marine"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # a participle instead of a relative clause; the unit between "how many" and "more"
+        (
+            "How many dredgers does the firm chosen to deepen the approach channel of Velmora's North Basin operate?",
+            "31",
+        ),
+        ("How many visitors more did the sixth Corran Valley book fair draw than the fifth?", "2750"),
+    ],
+)
+def test_other_wordings_of_bridge_and_difference_questions_are_answered_in_two_steps(
+    assistant: Assistant, question: str, expected: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.abstention_reason
+    assert expected in normalize(answer.text), answer.text
+    assert len({citation.article_id for citation in answer.citations}) == 2, answer.citations
+
+
+class _FirstPassageReader:
+    """A stand-in language model: it splits any question into the same two questions and answers each from the
+    first passage of its prompt, as the small model did when both parts named the same terminal."""
+
+    model_name = "first-passage-reader"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages: list[tuple[str, str]]) -> int:
+        return sum(self.count_tokens(content) for _, content in messages)
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None) -> Iterator[str]:
+        prompt = messages[-1][1]
+        if "[1] " not in prompt:
+            yield "1. How many TEU did the Tarragona terminal handle?\n2. How many TEU did the Livorno terminal handle?"
+            return
+        yield "The terminal handled " + prompt.split("[1] ", 1)[1].split(" handled ")[1].split(" TEU")[0] + " TEU [1]."
+
+
+def _terminal(article_id: str, text: str, rank: int) -> Hit:
+    article = Article(
+        id=article_id, title="Container traffic", text=text, language="en", published=datetime(2025, 1, 8)
+    )
+    return Hit(chunk=Chunk(f"{article_id}#0", article_id, 0, text, 0, len(text)), article=article, score=0.8, rank=rank)
+
+
+def test_a_difference_of_two_figures_read_from_the_same_sentence_is_not_given() -> None:
+    hits = [
+        _terminal("tarragona", "The Tarragona terminal handled 946,500 TEU in 2024.", 1),
+        _terminal("livorno", "The Livorno terminal handled 812,000 TEU in 2024.", 2),
+    ]
+    llm = _FirstPassageReader()
+    answerer = Answerer(llm=llm, prompts=Prompts.load(), checker=CitationChecker())
+    multihop = MultiHop(llm, Prompts.load(), answerer, lambda text, k: hits)
+    question = "How many more TEU did the Tarragona terminal handle than the Livorno terminal?"
+    # Both parts were answered from the Tarragona sentence: a difference of 0 would be invented.
+    assert multihop.answer(question, hits, "en", time.perf_counter()) is None
+
+
+class _PartReader(_FirstPassageReader):
+    """As `_FirstPassageReader`, but each part is answered with its own figure of the one passage."""
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None) -> Iterator[str]:
+        prompt = messages[-1][1]
+        if "[1] " not in prompt:
+            yield "1. How many visitors did the sixth fair draw?\n2. How many visitors did the fifth fair draw?"
+            return
+        asked = prompt.split("Question: ", 1)[1]
+        yield (
+            "The sixth fair drew 21,150 visitors [1]."
+            if "sixth" in asked
+            else "The fifth fair drew 18,400 visitors [1]."
+        )
+
+
+def test_a_difference_of_two_figures_of_one_sentence_is_given() -> None:
+    text = "The sixth fair drew 21,150 visitors, up from 18,400 at the fifth fair."
+    article = Article(id="fair", title="Book fair", text=text, language="en", published=datetime(2024, 6, 17))
+    hits = [Hit(chunk=Chunk("fair#0", "fair", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    llm = _PartReader()
+    multihop = MultiHop(
+        llm, Prompts.load(), Answerer(llm=llm, prompts=Prompts.load(), checker=CitationChecker()), lambda t, k: hits
+    )
+    answer = multihop.answer(
+        "How many more visitors did the sixth fair draw than the fifth?", hits, "en", time.perf_counter()
+    )
+    assert answer is not None and "Difference: 2,750." in answer.text, answer
