@@ -119,6 +119,16 @@ _ASKS_FOR_IT = re.compile(
 )
 _OF = re.compile(r"\b(of|de|du|des|del|della|dello|dell'|di|von|vom|der)\b")
 
+# In "Where is the company that … headquartered?" the description ends before the question's last word.
+_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did)\s+$", re.IGNORECASE)
+# "Was the plant built by Brevant closed?": a yes/no question, whose description has no end to find.
+_YES_NO = re.compile(r"^\W*(is|are|was|were|has|have|had|does|do|did|will|can|could|est-ce)\b")
+# Participles that do not end in -ed, as a question's own final verb ("where was the player … born?").
+_IRREGULAR = frozenset(
+    "born built made sold bought held run led won given known taken paid hit set shut chosen seen found sent "
+    "spent".split()
+)
+
 
 def is_bridge_question(question: str) -> bool:
     """True when the question asks about something it only describes, so that the passages answering it
@@ -215,38 +225,6 @@ _THRESHOLD = re.compile(
     r"prevu))"
 )
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
-
-
-# In "Where is the company that … headquartered?" the description ends before the question's last word.
-_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did)\s+$", re.IGNORECASE)
-# "Was the plant built by Brevant closed?": a yes/no question, whose description has no end to find.
-_YES_NO = re.compile(r"^\W*(is|are|was|were|has|have|had|does|do|did|will|can|could|est-ce)\b")
-# Participles that do not end in -ed, as a question's own final verb ("where was the player … born?").
-_IRREGULAR = frozenset(
-    {
-        "born",
-        "built",
-        "made",
-        "sold",
-        "bought",
-        "held",
-        "run",
-        "led",
-        "won",
-        "given",
-        "known",
-        "taken",
-        "paid",
-        "hit",
-        "set",
-        "shut",
-        "chosen",
-        "seen",
-        "found",
-        "sent",
-        "spent",
-    }
-)
 
 
 def bridge_question(question: str, name: str) -> str:
