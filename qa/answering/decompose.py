@@ -16,8 +16,6 @@ _BRIDGE = re.compile(
             rf"\b(the|a|an) ({_WORDS} ){{0,3}}{_WORDS},? (that|which|who|whose|where)\b",
             r"\bthe (maker|manufacturer|builder|producer|supplier|owner|operator|buyer|publisher|developer|"
             r"employer|contractor) of\b",
-            rf"\bthe (company|firm|group|club|team|publisher|developer|manufacturer|maker|candidate|winner) "
-            rf"{_WORDS}ing\b",
             rf"\bthe (incoming|new|outgoing|former|current) ({_WORDS} ){{0,2}}of\b",
             rf"\b(le|la|les|l'|un|une) ?({_WORDS} ){{0,3}}{_WORDS},? (qui|que|qu'|dont|ou) ",
             rf"\b(der|die|das|den|dem|des|ein|eine|einen) ({_WORDS} ){{0,3}}{_WORDS}, "
@@ -70,7 +68,18 @@ _PARTICIPLE = re.compile(
         )
     )
 )
-_FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?|ue?s?|ite?s?)", re.IGNORECASE)
+_FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?)", re.IGNORECASE)
+# "retenu", "construit" are also present tenses ("l'usine produit par jour"): only with "par" and an agent.
+_FRENCH_PARTICIPLE_WITH_AGENT = re.compile(r"\w*(ue?s?|ite?s?)\s+par\s+(le|la|les|l'|un|une|[A-ZÀ-ÖØ-Þ])")
+
+
+def _french_participle(question: str, start: int, end: int) -> bool:
+    """Whether the French word at question[start:end] reads as a past participle in its place."""
+    return bool(
+        _FRENCH_PARTICIPLE.fullmatch(question[start:end]) or _FRENCH_PARTICIPLE_WITH_AGENT.match(question, start)
+    )
+
+
 # A clause without a relative pronoun, on the question as written (its subject is a name, capitalised), also
 # running to the end: "the club Ibarra joined", "the company Meta is buying", "the media group the Tageblatt is
 # being sold to".
@@ -110,6 +119,16 @@ _ASKS_FOR_IT = re.compile(
 )
 _OF = re.compile(r"\b(of|de|du|des|del|della|dello|dell'|di|von|vom|der)\b")
 
+# In "Where is the company that … headquartered?" the description ends before the question's last word.
+_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did)\s+$", re.IGNORECASE)
+# "Was the plant built by Brevant closed?": a yes/no question, whose description has no end to find.
+_YES_NO = re.compile(r"^\W*(is|are|was|were|has|have|had|does|do|did|will|can|could|est-ce)\b")
+# Participles that do not end in -ed, as a question's own final verb ("where was the player … born?").
+_IRREGULAR = frozenset(
+    "born built made sold bought held run led won given known taken paid hit set shut chosen seen found sent "
+    "spent".split()
+)
+
 
 def is_bridge_question(question: str) -> bool:
     """True when the question asks about something it only describes, so that the passages answering it
@@ -136,7 +155,7 @@ def _description_span(question: str) -> tuple[int, int | None] | None:
     if match:
         found.append((match.start(), None, "relative"))
     match = _PARTICIPLE.search(folded)
-    if match and (not match.group("fr") or _FRENCH_PARTICIPLE.fullmatch(question[match.start("fr") : match.end("fr")])):
+    if match and (not match.group("fr") or _french_participle(question, match.start("fr"), match.end("fr"))):
         found.append((match.start(), None, "participle"))
     match = _CLAUSE.search(question)
     # "When was the company Brevant founded?": a name beside its kind, then the question's own verb.
@@ -149,6 +168,8 @@ def _description_span(question: str) -> tuple[int, int | None] | None:
         found.append((match.start(), match.end(), "bounded"))
     for start, end, kind in sorted(found, key=lambda span: span[0]):
         head = folded[:start]
+        if end is None and _YES_NO.search(head):
+            continue
         of_description = kind == "relative" and _OF.search(" ".join(folded[start:].split()[1:4]))
         if _ASKS_FOR_IT.search(head) and not of_description:
             continue
@@ -167,7 +188,12 @@ def _final_verb(head: str, tail: str) -> str:
     auxiliary = _AUXILIARY_BEFORE.search(head)
     words = tail.rstrip(" ?？").split()
     ends_with_verb = len(words) > 2 and words[-2].lower() not in {"is", "are", "was", "were", "be", "been"}
-    if auxiliary and ends_with_verb and (auxiliary.group(1).startswith("d") or words[-1].endswith("ed")):
+    verb = words[-1].lower() if words else ""
+    if (
+        auxiliary
+        and ends_with_verb
+        and (auxiliary.group(1).lower().startswith("d") or verb.endswith("ed") or verb in _IRREGULAR)
+    ):
         return " " + words[-1]
     return ""
 
@@ -190,19 +216,15 @@ _COMPARED = re.compile(
     r"wie viele? ([\w'-]+ ){0,3}(mehr|weniger)\b.*\b(als|im vergleich zu)|"
     r"cuant[oa]s? ([\w'-]+ ){0,3}(mas|menos) (que|de lo que)|cuant[oa]s? ([\w'-]+ ){0,3}(mas|menos)\b.*"
     r"\b(en comparacion con|respecto a|frente a)|"
-    r"quant[ieoa] ([\w'-]+ ){0,3}in (piu|meno)\b.*\b(rispetto a|rispetto al|rispetto alla|che|di quant))\b"
+    r"quant[ieoa] ([\w'-]+ ){0,3}in (piu|meno)\b.*\b(rispetto a|rispetto al|rispetto alla|che|di quant[ieoa]))\b"
 )
 # "more than 500 people", "more days than planned": a threshold or a plan, not a second figure.
 _THRESHOLD = re.compile(
-    r"\b((more|fewer|less|mehr|weniger|mas|menos|plus|moins) (than|als|que|de) (\d|un |une )|"
+    r"\b((more|fewer|less|mehr|weniger|mas|menos|plus|moins) (than|als|que|de) (\d{1,3}(?!\d)|\d{5,}|un |une )|"
     r"(than|als|que) (planned|expected|scheduled|forecast|announced|initially|originally|geplant|erwartet|previsto|"
     r"prevu))"
 )
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
-
-
-# In "Where is the company that … headquartered?" the description ends before the question's last word.
-_AUXILIARY_BEFORE = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did)\s+$")
 
 
 def bridge_question(question: str, name: str) -> str:

@@ -67,6 +67,11 @@ def test_a_question_about_a_described_entity_is_a_bridge_question(question: str)
         "Combien de salariés l'usine emploie en France ?",
         "Wie lange dauert das für Samstag geplante Feuerwerk?",
         "Where are Brevant's headquarters?",
+        # a yes/no question; a gerund that is the question's verb; a French present tense before "par"
+        "Was the plant built by Brevant closed?",
+        "Did the company chosen by Portugal win the tender?",
+        "Where is the team playing?",
+        "Combien de voitures l'usine produit par jour ?",
     ],
 )
 def test_a_question_naming_what_it_asks_about_is_not_a_bridge_question(question: str) -> None:
@@ -94,6 +99,8 @@ def test_a_question_naming_what_it_asks_about_is_not_a_bridge_question(question:
         ("How many firms employ more than 500 people?", None),
         ("Wie viele Firmen haben mehr als 500 Mitarbeiter?", None),
         ("How many more stores does Mercaleste operate compared to FrescoVía?", "difference"),
+        ("Wie viele Touristen mehr als 2023 kamen 2024 nach Kaltenbrunn?", "difference"),
+        ("Quanti TEU in più ha movimentato Tarragona di quanti ne abbia movimentati Livorno?", "difference"),
         ("What is the latest reported total cost of the programme?", None),
         ("¿Cuántas personas murieron en total por las inundaciones, según el último balance?", None),
         ("Who won the 15th Lanterna prize?", None),
@@ -135,6 +142,11 @@ def test_the_bridge_reply_gives_the_name() -> None:
             "Wie viele Menschen arbeiten in Brevant?",
         ),
         ("Where is the firm Meta acquired in 2023 based?", "Where is Brevant based?"),
+        ("Where was the player signed by Real born?", "Where was Brevant born?"),
+        (
+            "Quel est le chiffre d'affaires de l'entreprise construite par Brevant ?",
+            "Quel est le chiffre d'affaires de Brevant?",
+        ),
         ("Does Ibarra's new club play in Europe?", "Does Brevant play in Europe?"),
         ("Où est basé le constructeur retenu par le Portugal ?", "Où est basé Brevant?"),
         ("¿Quién dirige la constructora elegida para el puerto?", "¿Quién dirige Brevant?"),
