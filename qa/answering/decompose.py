@@ -25,7 +25,8 @@ _BRIDGE = re.compile(
         )
     )
 )
-# Kinds of entity a description can stand for, per language (folded): "the firm chosen to…", "la empresa elegida
+# Kinds of entity a description can stand for, per language (folded; German as written, since its descriptions
+# are matched on the question itself): "the firm chosen to…", "la empresa elegida
 # para…", "Ibarra's new club". A word outside these lists keeps a participle from reading as a description
 # ("the price offered by Meta" asks for the price itself).
 _ENTITY = {
@@ -46,7 +47,7 @@ _ENTITY = {
     # German compounds end in the kind ("Verlagsgruppe"); "Werk" only alone ("Feuerwerk" is no plant).
     "de": r"\w*(unternehmen|konzern|firma|gruppe|verein|klub|verlag|hersteller|lieferant|bank|betreiber|stadt|"
     r"gemeinde|fabrik|hafen|stadion|partei|kandidatin|kandidat|gewinnerin|gewinner|siegerin|sieger|konsortium|"
-    r"zeitung|sender|agentur|universitat|werft|labor)|werk|team",
+    r"zeitung|sender|agentur|universit[aä]t|werft|labor)|werk|team",
 }
 # Filler words before the kind, never an article ("the stadium the club…" is two noun phrases).
 _FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
@@ -102,7 +103,7 @@ _BOUNDED = re.compile(
             r"stadium|factory|plant))\b",
             r"\b(?i:(?:der|die|das|dem|den|des|im|vom|beim|zum|zur)\s+(?:von|vom|mit|für|fur|bei|im)\s+"
             rf"(?:{_WORDS}\s+){{1,8}}?\w+(?:te|ten|ter|tes|ene|enen|ener)\s+(?:\w+(?:e|en|er|es)\s+)?"
-            rf"(?:{_ENTITY['de'].replace('universitat', 'universit[aä]t')}))\b",
+            rf"(?:{_ENTITY['de']}))\b",
         )
     ),
 )
