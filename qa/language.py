@@ -150,6 +150,40 @@ NOT_EXPECTATIONS = (
     r"|come (?:previsto|atteso)|del previsto|di quanto previsto|previst[oaie] dalla legge|tanto attes[oaie]"
 )
 
+# Words that count people in en/fr/de/es/it, lower case without accents: "400 persone" counts people, so it is no
+# count of dredgers. The dead and injured, and jobs (a job cut is a person laid off), are counted as people too.
+PERSON_WORDS = frozenset(
+    (
+        "people persons person individuals residents inhabitants workers employees staff victims passengers fans "
+        "spectators visitors tourists students pupils children patients soldiers migrants refugees members voters "
+        "adults men women citizens participants runners delegates dead deaths killed injured wounded missing "
+        "casualties fatalities jobs posts positions "
+        "personnes gens habitants salaries employes travailleurs ouvriers victimes passagers supporters spectateurs "
+        "visiteurs touristes eleves etudiants enfants soldats refugies membres electeurs adultes hommes femmes "
+        "citoyens coureurs delegues morts blesses disparus deces emplois postes "
+        "menschen personen einwohner bewohner beschaftigte mitarbeiter mitarbeitende arbeiter arbeitnehmer opfer "
+        "passagiere fahrgaste zuschauer besucher touristen schuler studierende studenten kinder patienten soldaten "
+        "migranten gefluchtete fluchtlinge mitglieder wahler erwachsene manner frauen burger teilnehmer "
+        "teilnehmende laufer delegierte tote toten verletzte vermisste stellen arbeitsplatze "
+        "personas habitantes vecinos residentes trabajadores empleados obreros victimas pasajeros aficionados "
+        "espectadores visitantes turistas alumnos estudiantes ninos pacientes soldados migrantes refugiados "
+        "miembros votantes electores adultos hombres mujeres ciudadanos participantes corredores delegados muertos "
+        "heridos desaparecidos fallecidos empleos puestos "
+        "persone abitanti residenti lavoratori dipendenti addetti operai vittime passeggeri tifosi spettatori "
+        "visitatori turisti alunni studenti bambini pazienti soldati migranti rifugiati membri elettori adulti "
+        "uomini donne cittadini partecipanti corridori delegati morti feriti dispersi deceduti posti"
+    ).split()
+)
+# The figures of a company's accounts, by kind, in en/fr/de/es/it (lower case without accents, German compounds
+# by their last part): a revenue of €1.9bn is no net profit of €1.9bn.
+ACCOUNT_FIGURES = {
+    "profit": r"profits?|earnings|net income|benefices?|resultat net|\w*gewinne?|\w*uberschuss|beneficios?|"
+    r"ganancias?|utile|utili",
+    "revenue": r"revenues?|sales|turnover|chiffre d'affaires|ventes|\w*umsatze?|\w*umsatzes|\w*erlose?|"
+    r"facturacion|ingresos|ventas|fatturato|ricavi",
+    "loss": r"loss|losses|pertes?|\w*verluste?s?|perdidas?|perdita|perdite",
+}
+
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
 # ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.
 _ORDINAL_STEMS = (

@@ -64,6 +64,15 @@ MONTH_NAME = re.compile(
     r"outubro|nov(ember)?|novembre|noviembre|novembro|dec(ember)?|decembre|dezember|diciembre|dicembre|"
     r"dezembro)\b"
 )
+# A day of the month written beside a month name, folded: "3 juin", "3. Juni", "1er mai", "3 de junio" ("30 may
+# have died" is no date), and the English "June 3," / "Jan. 5 and" — month first only before punctuation, a
+# year or a conjunction, since "in March 30 people died" states a count.
+_DATE_DAY = re.compile(
+    rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th|er|e)?\.?\s+(?:de\s+)?{MONTH_NAME.pattern}(?!(?<=may)\s+[^\W\d])"
+    r"|\b(?:january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|september|sept|sep|"
+    r"october|oct|november|nov|december|dec)\.?\s+(?P<day_after>\d{1,2})(?:st|nd|rd|th)?"
+    r"(?=\s*(?:[,.;:)\u2013-](?!\d)|$|\d{4}\b|(?:and|to|through|when|after|before)\b))"
+)
 # "Last year" in the supported languages (folded): resolves to the year before the article's.
 LAST_YEAR = re.compile(
     r"\b(last year|l'an dernier|l'annee derniere|l'an passe|letztes jahr|im vorjahr|"
@@ -130,7 +139,30 @@ def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
 
 def numbers(text: str) -> set[str]:
     """The numbers in `text` with their separators removed (350 000, 350,000 and 350.000 → 350000)."""
-    return {re.sub(r"\D", "", match) for match in _NUMBER.findall(text)}
+    return {number for number, _ in number_ends(text)}
+
+
+def number_ends(text: str) -> list[tuple[str, int]]:
+    """Each number of `text` with its separators removed, and the position just after it, in order."""
+    return [(re.sub(r"\D", "", match.group()), match.end()) for match in _NUMBER.finditer(text)]
+
+
+def date_days(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the days of the month written beside a month name ("June 3", "3 juin", "3. Juni")."""
+    spans = []
+    for match in _DATE_DAY.finditer(fold(text)):
+        group = "day" if match.group("day") else "day_after"
+        spans.append(match.span(group))
+    return spans
+
+
+def undated_numbers(text: str) -> set[str]:
+    """`numbers(text)` without the days of the month written beside a month name: the 3 of "June 3" is a date,
+    never a count of anything."""
+    folded = fold(text)
+    for start, end in date_days(text):
+        folded = folded[:start] + " " * (end - start) + folded[end:]
+    return numbers(folded)
 
 
 def quantities(text: str) -> set[tuple[str, str]]:

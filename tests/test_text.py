@@ -48,6 +48,24 @@ def test_quantities_pair_figures_with_their_units_across_languages() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("Le 3 juin, 400 personnes", {"400"}),
+        ("On June 3, 2024, three people", {"2024"}),
+        ("am 5. Juni starben 7 Menschen", {"7"}),
+        ("el 3 de junio de 2024; le 1er mai", {"2024"}),
+        ("Jan. 5 and 12 Mio. Euro", {"12"}),
+        ("In March 30 people died", {"30"}),
+        ("up to 30 may have died", {"30"}),
+    ],
+)
+def test_undated_numbers_leave_out_the_days_of_dates(text: str, counts: set[str]) -> None:
+    from qa.text import undated_numbers
+
+    assert undated_numbers(text) == counts
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Der Kaufpreis liegt bei rund 38 Mio. Euro, sagte er.",

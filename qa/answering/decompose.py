@@ -194,9 +194,27 @@ def _final_verb(head: str, tail: str) -> str:
         auxiliary
         and ends_with_verb
         and (auxiliary.group(1).lower().startswith("d") or verb.endswith("ed") or verb in _IRREGULAR)
+        and not _clause_needs_it(words[:-1])
     ):
         return " " + words[-1]
     return ""
+
+
+# "the company that Meta acquired": a relative clause whose subject follows its pronoun needs a verb of its own.
+_OBJECT_RELATIVE = re.compile(r"^(that|which|whom|who)$", re.IGNORECASE)
+_CLAUSE_VERB = re.compile(r"^(\w+ed|is|are|was|were|has|have|had|will|did|does|do)$", re.IGNORECASE)
+
+
+def _clause_needs_it(words: list[str]) -> bool:
+    """Whether the description `words` ends in a relative clause with a subject but no verb ("the company that
+    Meta"), so that the word after them is the clause's verb, not the question's."""
+    pronoun = next((i for i, word in enumerate(words) if _OBJECT_RELATIVE.match(word)), None)
+    if pronoun is None or pronoun + 1 >= len(words):
+        return False
+    subject = words[pronoun + 1]
+    if not (subject[0].isupper() or subject.lower() in {"the", "a", "an", "its", "his", "her", "their"}):
+        return False  # "the company that won…": the pronoun is the subject, its verb follows it
+    return not any(_CLAUSE_VERB.match(word) or word.lower() in _IRREGULAR for word in words[pronoun + 1 :])
 
 
 _SUM = re.compile(

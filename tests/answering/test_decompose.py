@@ -143,6 +143,9 @@ def test_the_bridge_reply_gives_the_name() -> None:
         ),
         ("Where is the firm Meta acquired in 2023 based?", "Where is Brevant based?"),
         ("Where was the player signed by Real born?", "Where was Brevant born?"),
+        ("Where is the company that Meta acquired?", "Where is Brevant?"),
+        ("Where is the firm that the regulator fined based?", "Where is Brevant based?"),
+        ("When was the club that Ibarra joined founded?", "When was Brevant founded?"),
         (
             "Quel est le chiffre d'affaires de l'entreprise construite par Brevant ?",
             "Quel est le chiffre d'affaires de Brevant?",
