@@ -264,27 +264,34 @@ def _numbers_found(
     stated = " ".join(evidence)
     source = f"{stated} {article.title}"
     # "sechs Tote" gives the 6 of "6 people died".
-    given = numbers(source) | spelled_numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
+    dated: set[str] = set()  # the article's own date
     if article.published is not None:
         published = article.published
-        given.add(str(published.year))
+        dated.add(str(published.year))
         if LAST_YEAR.search(fold(hit.chunk.text)):
-            given.add(str(published.year - 1))
+            dated.add(str(published.year - 1))
         if MONTH_NAME.search(fold(sentence)):
-            given |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+            dated |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+    asked = {n for n in numbers(question) if not is_year(n)}
+    given = numbers(source) | spelled_numbers(source) | asked | derived | dated
     claimed = strip_citations(sentence)
     if not numbers(claimed) <= given:
         return False
-    # A count must be a count of the passage, not the day of one of its dates ("3 people" from "June 3").
-    counted = undated_numbers(source) | spelled_numbers(source) | derived
+    # A count must be a count of the passage, not the day of one of its dates ("3 people" from "June 3"); the
+    # answer's own dates are read loosely, the passage's strictly.
+    counted = undated_numbers(source) | spelled_numbers(source) | derived | dated
     counted |= {n for n in undated_numbers(question) if not is_year(n)} | {n for n in given if is_year(n)}
-    if not undated_numbers(claimed) <= counted:
+    claimed_counts = undated_numbers(claimed, loose=True)
+    if not claimed_counts <= counted:
         return False
     # A figure must measure what the question asks about ("400 persone" counts no dredgers; a revenue is no net
-    # profit): it fails when every sentence of the passage stating it measures something else.
-    for number in undated_numbers(claimed) - numbers(question):
+    # profit) unless the answer says what it measures: it fails when every sentence of the passage stating it
+    # measures something else.
+    for number in claimed_counts - asked:
         stating = [text for text in evidence if number in numbers(text)]
-        if stating and all(measures_other(question, language, number, text) for text in stating):
+        if is_year(number) or not stating:
+            continue
+        if all(measures_other(question, claimed, language, number, text) for text in stating):
             return False
     # A figure with a unit must not be the passage's figure with another unit ("12 years" from "12 days").
     measured = quantities(source)

@@ -108,14 +108,29 @@ def test_the_day_of_a_date_is_no_count(passage: str) -> None:
     assert not _numbers_found("3 people were injured [1].", hit, "How many people were injured?")
     assert _numbers_found("The dredging began on 3 June [1].", hit, "When did the dredging begin?")
     assert _numbers_found("400 workers began dredging [1].", hit, "How many workers began dredging?")
+    assert _numbers_found("The dredging began on June 3 with 400 workers [1].", hit, "When did it begin?")
+    assert _numbers_found("The dredging began on the 3rd of June [1].", hit, "When did it begin?")
 
 
 def test_a_count_beside_a_month_name_stays_a_count() -> None:
     from qa.answering.citations import _numbers_found
 
-    hit = _hit("storm", "In March 30 people died in the floods, and up to 20 may have drowned in April.", 1)
-    assert _numbers_found("30 people died in the floods [1].", hit, "How many people died?")
+    text = (
+        "In March 30 to 40 people died in the floods, up to 20 may have drowned in April and the toll rose to 12. June"
+    )
+    hit = _hit("storm", text, 1)
+    assert _numbers_found("30 to 40 people died in the floods [1].", hit, "How many people died?")
     assert _numbers_found("Up to 20 may have drowned [1].", hit, "How many may have drowned?")
+    assert _numbers_found("The toll rose to 12 [1].", hit, "What was the toll?")
+
+
+def test_the_articles_own_day_and_a_range_of_days_are_dates() -> None:
+    from qa.answering.citations import _numbers_found
+
+    hit = _dated_hit("The reef off northern Norway was mapped by a survey team.", "2024-06-12T00:00:00+00:00")
+    assert _numbers_found("The reef was mapped on June 12 by a survey team [1].", hit, "When was it mapped?")
+    festival = _hit("festival", "Le festival aura lieu du 3 au 5 juin à Rennes.", 1)
+    assert _numbers_found("The festival runs from 3 to 5 June [1].", festival, "When is the festival?")
 
 
 def test_an_instruction_inside_a_passage_is_never_evidence() -> None:
@@ -276,3 +291,6 @@ def test_a_figure_measuring_something_else_is_no_support() -> None:
     assert CitationChecker().run("Brevant reported a net profit of €1.9bn [1].", [accounts], profit) == ("", [])
     text, _ = CitationChecker().run("Brevant reported revenue of €1.9bn [1].", [accounts], "What revenue?")
     assert text == "Brevant reported revenue of €1.9bn [1]."
+    fleet = _hit("fleet", "Brevant operates 27 dredgers. It employs 400 people.", 1)
+    text, _ = CitationChecker().run("Brevant operates 27 dredgers and employs 400 people [1].", [fleet], dredgers)
+    assert text == "Brevant operates 27 dredgers and employs 400 people [1]."

@@ -146,6 +146,11 @@ def test_the_bridge_reply_gives_the_name() -> None:
         ("Where is the company that Meta acquired?", "Where is Brevant?"),
         ("Where is the firm that the regulator fined based?", "Where is Brevant based?"),
         ("When was the club that Ibarra joined founded?", "When was Brevant founded?"),
+        ("Where is the player that United signed?", "Where is Brevant?"),
+        ("Where is the company that Meta has acquired?", "Where is Brevant?"),
+        ("Where is the company that he founded?", "Where is Brevant?"),
+        ("Where is the team that Ibarra coaches based?", "Where is Brevant based?"),
+        ("When was the company that Meta took over founded?", "When was Brevant founded?"),
         (
             "Quel est le chiffre d'affaires de l'entreprise construite par Brevant ?",
             "Quel est le chiffre d'affaires de Brevant?",
