@@ -150,6 +150,72 @@ NOT_EXPECTATIONS = (
     r"|come (?:previsto|atteso)|del previsto|di quanto previsto|previst[oaie] dalla legge|tanto attes[oaie]"
 )
 
+# Words that count people in en/fr/de/es/it, lower case without accents: "400 persone" counts people, so it is no
+# count of dredgers. The dead and injured, and jobs (a job cut is a person laid off), are counted as people too.
+# Words that also count things ("posti" letto, "Stellen", market "puestos") are left out.
+PERSON_WORDS = frozenset(
+    (
+        "people persons person individuals residents inhabitants workers employees staff staffers personnel crew "
+        "crews victims passengers fans spectators visitors tourists guests attendees students pupils children "
+        "patients soldiers troops military police officers doctors nurses players athletes protesters "
+        "demonstrators journalists survivors hostages customers clients users subscribers volunteers firefighters "
+        "rescuers miners farmers teachers sailors pilgrims evacuees detainees prisoners inmates migrants refugees "
+        "members voters adults men women citizens participants runners delegates families households dead deaths "
+        "killed injured wounded missing casualties fatalities jobs "
+        "personnes gens habitants salaries employes travailleurs ouvriers personnels agents victimes passagers "
+        "supporters spectateurs visiteurs touristes invites eleves etudiants enfants soldats militaires policiers "
+        "gendarmes medecins infirmiers joueurs athletes manifestants journalistes survivants otages clients "
+        "utilisateurs abonnes benevoles pompiers agriculteurs enseignants marins detenus prisonniers evacues "
+        "sinistres refugies membres electeurs adultes hommes femmes citoyens coureurs delegues familles foyers "
+        "morts blesses disparus deces emplois "
+        "menschen leute personen einwohner bewohner beschaftigte beschaftigten mitarbeiter mitarbeitende "
+        "mitarbeitenden angestellte arbeiter arbeitnehmer krafte opfer passagiere fahrgaste zuschauer besucher "
+        "gaste touristen schuler studierende studenten kinder patienten soldaten polizisten arzte spieler sportler "
+        "athleten demonstranten journalisten uberlebende geiseln kunden nutzer abonnenten freiwillige helfer "
+        "feuerwehrleute bergleute landwirte lehrer seeleute pilger haftlinge gefangene migranten gefluchtete "
+        "fluchtlinge mitglieder wahler erwachsene frauen teilnehmer teilnehmende laufer delegierte familien "
+        "haushalte tote toten verletzte verletzten vermisste arbeitsplatze "
+        "personas gente habitantes vecinos residentes trabajadores empleados obreros efectivos victimas pasajeros "
+        "aficionados espectadores visitantes turistas invitados alumnos estudiantes ninos pacientes soldados "
+        "militares policias agentes medicos enfermeros jugadores atletas manifestantes periodistas supervivientes "
+        "rehenes clientes usuarios abonados voluntarios bomberos agricultores profesores marineros detenidos presos "
+        "evacuados migrantes refugiados miembros votantes electores adultos hombres mujeres ciudadanos "
+        "participantes corredores delegados familias hogares muertos heridos desaparecidos fallecidos empleos "
+        "persone gente abitanti residenti lavoratori dipendenti addetti operai vittime passeggeri tifosi "
+        "spettatori visitatori turisti ospiti alunni studenti bambini pazienti soldati militari poliziotti agenti "
+        "carabinieri medici infermieri giocatori atleti manifestanti giornalisti sopravvissuti ostaggi clienti "
+        "utenti abbonati volontari pompieri agricoltori insegnanti marinai detenuti prigionieri sfollati migranti "
+        "rifugiati membri elettori adulti uomini cittadini partecipanti corridori delegati famiglie morti feriti "
+        "dispersi deceduti"
+    ).split()
+)
+# Words that count people by what they hold or do, in en/fr/de/es/it (lower case without accents): "how many seats"
+# is answered by "40,000 spectators", "how many new jobs" by "400 neue Mitarbeiter".
+PEOPLE_MEASURES = frozenset(
+    (
+        "seats places tickets beds positions posts vacancies jobs arrests signatures cases votes hires homes "
+        "layoffs redundancies applications applicants "
+        "sieges billets lits postes emplois arrestations interpellations cas voix embauches logements "
+        "licenciements candidatures "
+        "platze sitzplatze karten tickets betten stellen festnahmen unterschriften falle stimmen einstellungen "
+        "neueinstellungen wohnungen entlassungen bewerbungen "
+        "plazas asientos entradas camas puestos detenciones firmas casos votos contrataciones viviendas despidos "
+        "solicitudes "
+        "posti biglietti letti arresti firme casi voti assunzioni abitazioni alloggi licenziamenti domande"
+    ).split()
+)
+# The figures of a company's accounts, by kind, in en/fr/de/es/it (lower case without accents): a revenue of
+# €1.9bn is no net profit. A result is a profit or a loss (a "résultat net" may be either).
+ACCOUNT_FIGURES = {
+    "result": r"profits?|earnings|net income|loss|losses|benefices?|resultat net|pertes?|"
+    r"(?:netto|rein|konzern|jahres|quartals|betriebs|vorsteuer)?(?:gewinne?s?|verluste?s?)|"
+    r"(?:jahres|konzern|netto)?uberschuss(?:es)?|beneficio|beneficios netos|ganancias?|perdidas?|utile netto|"
+    r"utili|l'utile|dell'utile|perdita|perdite",
+    "revenue": r"revenues?|sales|turnover|chiffre d['’]affaires|ventes|revenus|recettes|"
+    r"(?:jahres|konzern|quartals|gesamt)?umsatz(?:e|es)?|umsatzerlose?|erlose?|einnahmen|facturacion|ingresos|"
+    r"ventas|fatturato|ricavi|vendite",
+}
+
 # Ordinal words from first to twentieth in en/fr/de/es/it, lower case, with their gender and case endings
 # ("séptima", "siebten", "quindicesima"): "the seventh edition" and "la 7.ª edición" name the same occurrence.
 _ORDINAL_STEMS = (

@@ -64,6 +64,32 @@ MONTH_NAME = re.compile(
     r"outubro|nov(ember)?|novembre|noviembre|novembro|dec(ember)?|decembre|dezember|diciembre|dicembre|"
     r"dezembro)\b"
 )
+# A day of the month written beside a month name, folded: "3 juin", "1er mai", "3 de junio", "the 3rd of June", the
+# German "3. Juni", and the English "June 3," — month first only before punctuation or a year, since "in March 30
+# people died" states a count ("30 may have died" is no date either). A passage is read this strictly: a day taken
+# for a count only keeps the old, looser check. An answer's dates are read loosely (`_LOOSE_DATE_DAY`).
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_ENGLISH_MONTH = (
+    r"(?:january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|september|sept|sep|"
+    r"october|oct|november|nov|december|dec)"
+)
+_GERMAN_MONTH = r"(?:januar|janner|februar|marz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember)"
+_DATE_DAY = re.compile(
+    rf"\b(?P<day>{_DAY}(?:st|nd|rd|th|er|e|º|°)?(?:\s*(?:-|\u2013|au|et|bis|und|al|y|e|to|and)\s*{_DAY})?)"
+    rf"\s+(?:de\s+|of\s+)?{MONTH_NAME.pattern}"
+    rf"|\b(?P<day_de>{_DAY})\.\s*{_GERMAN_MONTH}\b"
+    rf"|\b{_ENGLISH_MONTH}\.?\s+(?P<day_after>{_DAY})(?:st|nd|rd|th)?(?=\s*(?:[,.;:)\u2013-](?!\d)|$|\d{{4}}\b))"
+)
+# An answer's date, read loosely: any day beside a month name, in either order, with the other days of a range or
+# pair ("from 3 to 5 June", "June 3–5", "June 5 and 6,").
+_LOOSE_DATE_DAY = re.compile(
+    rf"\b(?P<day>{_DAY}(?:st|nd|rd|th|er|e|º|°)?(?:\s*(?:-|\u2013|au|et|bis|und|al|y|e|to|and)\s*{_DAY})?)"
+    rf"\.?\s+(?:de\s+|of\s+)?{MONTH_NAME.pattern}"
+    rf"|\b{MONTH_NAME.pattern}\.?\s+(?P<day_after>{_DAY}(?:st|nd|rd|th)?"
+    rf"(?:\s*(?:-|\u2013|to)\s*{_DAY}|\s+and\s+{_DAY}(?=\s*(?:[,.;:)]|$|\d{{4}})))?)\b(?![.,]?\d)"
+)
+# The modal verb, never the month: English capitalises its months.
+_MODAL_MAY = re.compile(r"\bmay\b")
 # "Last year" in the supported languages (folded): resolves to the year before the article's.
 LAST_YEAR = re.compile(
     r"\b(last year|l'an dernier|l'annee derniere|l'an passe|letztes jahr|im vorjahr|"
@@ -92,6 +118,12 @@ def fold(text: str) -> str:
     """Lower case without accents, for comparing words across spellings."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_aligned(text: str) -> str:
+    """`fold` character by character, so that offsets in the result are offsets in `text` ("…" or "ﬁ" stay one
+    character)."""
+    return "".join((fold(ch) or ch)[0] for ch in text)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -130,7 +162,33 @@ def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
 
 def numbers(text: str) -> set[str]:
     """The numbers in `text` with their separators removed (350 000, 350,000 and 350.000 → 350000)."""
-    return {re.sub(r"\D", "", match) for match in _NUMBER.findall(text)}
+    return {number for number, _ in number_ends(text)}
+
+
+def number_ends(text: str) -> list[tuple[str, int]]:
+    """Each number of `text` with its separators removed, and the position just after it, in order."""
+    return [(re.sub(r"\D", "", match.group()), match.end()) for match in _NUMBER.finditer(text)]
+
+
+def date_days(text: str, *, loose: bool = False) -> list[tuple[int, int]]:
+    """(start, end) spans of the days of the month written beside a month name ("June 3,", "3 juin", "3. Juni",
+    "du 3 au 5 juin"); `loose` reads an answer's dates, in any order and in ranges ("June 3 with", "June 3–5")."""
+    pattern = _LOOSE_DATE_DAY if loose else _DATE_DAY
+    spans = []
+    for match in pattern.finditer(fold_aligned(text)):
+        if _MODAL_MAY.search(text, match.start(), match.end()):
+            continue  # "30 may have died"
+        group = next(name for name, value in match.groupdict().items() if value is not None)
+        spans.append(match.span(group))
+    return spans
+
+
+def undated_numbers(text: str, *, loose: bool = False) -> set[str]:
+    """`numbers(text)` without the days of the month written beside a month name (`date_days`): the 3 of "June
+    3" is a date, never a count of anything."""
+    for start, end in date_days(text, loose=loose):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return numbers(text)
 
 
 def quantities(text: str) -> set[tuple[str, str]]:

@@ -48,6 +48,28 @@ def test_quantities_pair_figures_with_their_units_across_languages() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("Le 3 juin, 400 personnes", {"400"}),
+        ("On June 3, 2024, three people", {"2024"}),
+        ("am 5. Juni starben 7 Menschen", {"7"}),
+        ("el 3 de junio de 2024; le 1er mai", {"2024"}),
+        ("Jan. 5, and 12 Mio. Euro", {"12"}),
+        ("In March 30 people died", {"30"}),
+        ("up to 30 may have died", {"30"}),
+        ("In March 30 to 40 people died", {"30", "40"}),
+        ("The toll rose to 12. June was calm; on 3 May the firm", {"12"}),
+        ("the 3rd of June, 32 juin", {"32"}),
+        ("du 3 au 5 juin; les 5 et 6 juin; Another 5 may require surgery", {"5"}),
+    ],
+)
+def test_undated_numbers_leave_out_the_days_of_dates(text: str, counts: set[str]) -> None:
+    from qa.text import undated_numbers
+
+    assert undated_numbers(text) == counts
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Der Kaufpreis liegt bei rund 38 Mio. Euro, sagte er.",
@@ -97,3 +119,13 @@ def test_spelled_numbers_read_number_words_but_not_words_that_only_look_like_one
     # "due to", French "neuf" (new), "Sept." for September, Spanish "once" (eleven) but English "once": no figures.
     assert spelled_numbers("Due to the storm, the neuf stadium opened once, on Sept. 5") == set()
     assert spelled_numbers("Onze medewerkers werken ten noorden; doce de leite") == set()  # Dutch, Portuguese
+
+
+def test_date_days_are_offsets_in_the_text_as_written() -> None:
+    from qa.text import date_days
+
+    text = "ﬁnal ½ report™: am 5. März, le 3 juin"
+    assert [text[start:end] for start, end in date_days(text)] == ["5", "3"]
+    loose = "from 3 to 5 June, on June 7 with, June 8–9, on June 10 and 11."
+    found = [loose[start:end] for start, end in date_days(loose, loose=True)]
+    assert found == ["3 to 5", "7", "8–9", "10 and 11"]

@@ -9,6 +9,7 @@ from datetime import date
 
 import numpy as np
 
+from qa.answering.measures import measures_other
 from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
 from qa.language import detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
@@ -26,6 +27,7 @@ from qa.text import (
     sentence_spans,
     spelled_numbers,
     strip_citations,
+    undated_numbers,
 )
 from qa.types import Citation, Hit
 
@@ -92,7 +94,7 @@ def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
     passages give: an answer may state the result of that arithmetic, and nothing else that is new."""
     if not AGGREGATION.search(fold(question)):
         return set()
-    given = sorted({int(n) for hit in hits for n in numbers(hit.chunk.text) if not is_year(n) and len(n) <= 12})
+    given = sorted({int(n) for hit in hits for n in undated_numbers(hit.chunk.text) if not is_year(n) and len(n) <= 12})
     found = set()
     for i, a in enumerate(given):
         for b in given[i + 1 :]:
@@ -196,7 +198,8 @@ class CitationChecker:
                         best = (score, s, e)
                 offset += len(spans)
                 whole = lexical_support(sentence, " ".join(usable), asked, derived) if usable else 0.0
-                score = max(whole, best[0]) if _numbers_found(sentence, hit, question, derived) else 0.0
+                found = _numbers_found(sentence, hit, question, derived, asked_language)
+                score = max(whole, best[0]) if found else 0.0
                 row.append(Support(score, best[1], best[2]))
             result.append(row)
         return result
@@ -246,29 +249,50 @@ class CitationChecker:
         return " ".join(parts), citations
 
 
-def _numbers_found(sentence: str, hit: Hit, question: str, derived: Set[str] = frozenset()) -> bool:
+def _numbers_found(
+    sentence: str, hit: Hit, question: str, derived: Set[str] = frozenset(), language: str = "en"
+) -> bool:
     """Every number the sentence states appears in the passage or its title, is part of the article's
     date (day and month only in a sentence that names a month), or is a non-year number of the question:
     figures must be exact, and a year the question asks about must be the passage's year. A figure given
-    with a unit keeps that unit when the passage gives it with one."""
+    with a unit keeps that unit when the passage gives it with one, the day of a date is no count, and a
+    figure measures what the question asks about (`measures_other`)."""
     article = hit.article
     # A figure stated only in a sentence addressed to an assistant is never evidence for it.
-    stated = " ".join(
-        hit.chunk.text[s:e] for s, e in sentence_spans(hit.chunk.text) if not is_instruction(hit.chunk.text[s:e])
-    )
+    evidence = [hit.chunk.text[s:e] for s, e in sentence_spans(hit.chunk.text)]
+    evidence = [text for text in evidence if not is_instruction(text)]
+    stated = " ".join(evidence)
     source = f"{stated} {article.title}"
     # "sechs Tote" gives the 6 of "6 people died".
-    given = numbers(source) | spelled_numbers(source) | {n for n in numbers(question) if not is_year(n)} | derived
+    dated: set[str] = set()  # the article's own date
     if article.published is not None:
         published = article.published
-        given.add(str(published.year))
+        dated.add(str(published.year))
         if LAST_YEAR.search(fold(hit.chunk.text)):
-            given.add(str(published.year - 1))
+            dated.add(str(published.year - 1))
         if MONTH_NAME.search(fold(sentence)):
-            given |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+            dated |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+    asked = {n for n in numbers(question) if not is_year(n)}
+    given = numbers(source) | spelled_numbers(source) | asked | derived | dated
     claimed = strip_citations(sentence)
     if not numbers(claimed) <= given:
         return False
+    # A count must be a count of the passage, not the day of one of its dates ("3 people" from "June 3"); the
+    # answer's own dates are read loosely, the passage's strictly.
+    counted = undated_numbers(source) | spelled_numbers(source) | derived | dated
+    counted |= {n for n in undated_numbers(question) if not is_year(n)} | {n for n in given if is_year(n)}
+    claimed_counts = undated_numbers(claimed, loose=True)
+    if not claimed_counts <= counted:
+        return False
+    # A figure must measure what the question asks about ("400 persone" counts no dredgers; a revenue is no net
+    # profit) unless the answer says what it measures: it fails when every sentence of the passage stating it
+    # measures something else.
+    for number in claimed_counts - asked:
+        stating = [text for text in evidence if number in numbers(text)]
+        if is_year(number) or not stating:
+            continue
+        if all(measures_other(question, claimed, language, number, text) for text in stating):
+            return False
     # A figure with a unit must not be the passage's figure with another unit ("12 years" from "12 days").
     measured = quantities(source)
     return all(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text import STOPWORDS, fold
+from qa.text import STOPWORDS, fold, fold_aligned
 
 _WORDS = r"[\w'/-]+"
 # An entity described by what it did or what it is to something else ("the company that won the contract",
@@ -137,16 +137,10 @@ def is_bridge_question(question: str) -> bool:
     return _description_span(question) is not None
 
 
-def _folded(question: str) -> str:
-    """`fold` character by character, so that offsets in the result are offsets in `question` ("…" stays one
-    character)."""
-    return "".join((fold(ch) or ch)[0] for ch in question)
-
-
 def _description_span(question: str) -> tuple[int, int | None] | None:
     """Where the description of an entity starts in `question`, and where it ends (None: at the question's
     end, before a final verb); None when the question describes no entity it asks about."""
-    folded = _folded(question)
+    folded = fold_aligned(question)
     if _ASKS_THE_NAME.search(folded):
         return None
     # (start, end or None, kind): "relative" descriptions may be "the X of <description>" after "who is";
@@ -194,9 +188,37 @@ def _final_verb(head: str, tail: str) -> str:
         auxiliary
         and ends_with_verb
         and (auxiliary.group(1).lower().startswith("d") or verb.endswith("ed") or verb in _IRREGULAR)
+        and not _relative_clause_lacks_verb(words[:-1])
     ):
         return " " + words[-1]
     return ""
+
+
+# "the company that Meta acquired": a relative clause whose subject follows its pronoun needs a verb of its own.
+_OBJECT_RELATIVE = re.compile(r"^(that|which|whom|who)$", re.IGNORECASE)
+_DETERMINERS = frozenset("the a an its his her their this".split())
+_PRONOUNS = frozenset("he she it they we i you".split())
+_AUXILIARIES = frozenset("is are was were has have had will".split())
+
+
+def _relative_clause_lacks_verb(words: list[str]) -> bool:
+    """Whether the description `words` ends in a relative clause holding only its subject ("the company that
+    Meta", "that the regulator", "that he") or its subject and an auxiliary ("that Meta has"), so that the word
+    after them is the clause's verb, not the question's. Any other word after the subject is the clause's verb."""
+    pronoun = next((i for i, word in enumerate(words) if _OBJECT_RELATIVE.match(word)), None)
+    if pronoun is None or pronoun + 1 >= len(words):
+        return False
+    clause = words[pronoun + 1 :]
+    if clause[-1].lower() in _AUXILIARIES:
+        clause = clause[:-1]
+    if not clause:
+        return False
+    first = clause[0].lower()
+    return (
+        all(word[0].isupper() for word in clause)
+        or (first in _DETERMINERS and len(clause) == 2)
+        or (first in _PRONOUNS and len(clause) == 1)
+    )
 
 
 _SUM = re.compile(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.language import NUMBER_WORDS
-from qa.text import fold
+from qa.text import date_days, fold
 
 # A figure: thousands groups of exactly three digits with one separator, or plain digits, then an optional
 # decimal part with the other separator ("1,31 Mio." and "1.42 million" are decimals, "1.140" is 1140).
@@ -56,9 +56,13 @@ class Figure:
 
 def figures(text: str) -> list[Figure]:
     """Every figure of `text` in order: digits in any national format, with a scale word when one follows,
-    and the number words two to twelve. Ordinals ("14th", "9e") and figures inside words are not figures."""
+    and the number words two to twelve. Ordinals ("14th", "9e"), figures inside words and the days of dates
+    ("June 3") are not figures."""
     found = []
+    days = {start for start, _ in date_days(text)}
     for match in _FIGURE.finditer(text):
+        if match.start() in days:
+            continue  # the 3 of "June 3"
         grouped, groups, _, grouped_decimal, plain, plain_decimal = match.groups()
         if grouped is not None:
             integer, decimal = grouped + re.sub(r"\D", "", groups), grouped_decimal

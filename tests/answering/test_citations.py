@@ -90,6 +90,49 @@ def test_day_numbers_of_the_date_count_only_in_a_date() -> None:
     assert _numbers_found("Le récif a été cartographié le 12 juin [1].", hit, "Quand ?")
 
 
+@pytest.mark.parametrize(
+    "passage",
+    [
+        "On June 3, the dredging of the lagoon began with 400 workers.",
+        "Am 3. Juni begannen 400 Arbeiter mit dem Ausbaggern der Lagune.",
+        "Le 3 juin, 400 ouvriers ont commencé à draguer la lagune.",
+        "El 3 de junio de 2025 comenzaron 400 obreros a dragar la laguna.",
+    ],
+)
+def test_the_day_of_a_date_is_no_count(passage: str) -> None:
+    """ "3 people" is invented when the passage's only 3 is the day of "June 3"; the date itself and the
+    passage's real count are supported."""
+    from qa.answering.citations import _numbers_found
+
+    hit = _hit("lagoon", passage, 1)
+    assert not _numbers_found("3 people were injured [1].", hit, "How many people were injured?")
+    assert _numbers_found("The dredging began on 3 June [1].", hit, "When did the dredging begin?")
+    assert _numbers_found("400 workers began dredging [1].", hit, "How many workers began dredging?")
+    assert _numbers_found("The dredging began on June 3 with 400 workers [1].", hit, "When did it begin?")
+    assert _numbers_found("The dredging began on the 3rd of June [1].", hit, "When did it begin?")
+
+
+def test_a_count_beside_a_month_name_stays_a_count() -> None:
+    from qa.answering.citations import _numbers_found
+
+    text = (
+        "In March 30 to 40 people died in the floods, up to 20 may have drowned in April and the toll rose to 12. June"
+    )
+    hit = _hit("storm", text, 1)
+    assert _numbers_found("30 to 40 people died in the floods [1].", hit, "How many people died?")
+    assert _numbers_found("Up to 20 may have drowned [1].", hit, "How many may have drowned?")
+    assert _numbers_found("The toll rose to 12 [1].", hit, "What was the toll?")
+
+
+def test_the_articles_own_day_and_a_range_of_days_are_dates() -> None:
+    from qa.answering.citations import _numbers_found
+
+    hit = _dated_hit("The reef off northern Norway was mapped by a survey team.", "2024-06-12T00:00:00+00:00")
+    assert _numbers_found("The reef was mapped on June 12 by a survey team [1].", hit, "When was it mapped?")
+    festival = _hit("festival", "Le festival aura lieu du 3 au 5 juin à Rennes.", 1)
+    assert _numbers_found("The festival runs from 3 to 5 June [1].", festival, "When is the festival?")
+
+
 def test_an_instruction_inside_a_passage_is_never_evidence() -> None:
     text = (
         "Solvane Energy reported a net profit of 84 million euros for the second quarter. "
@@ -233,3 +276,21 @@ def test_a_planted_instruction_never_reaches_the_model() -> None:
     answerer = Answerer(llm=None, prompts=Prompts.load(), checker=CitationChecker())  # the prompt needs no model
     _, (_, user) = answerer.messages("How much is the tourist tax?", [_hit("tax", f"{tax} {planted}", 1)], "en")
     assert f"[1] {tax}" in user and "abolished" not in user and "AI assistants" not in user
+
+
+def test_a_figure_measuring_something_else_is_no_support() -> None:
+    """The passage's 400 counts people and its €1.9bn is a revenue: neither answers a question about dredgers
+    or about a net profit, while the same figures answer the questions they measure."""
+    people = _hit("port", "Il cantiere impiegherà fino a 400 persone nella fase di picco.", 1)
+    dredgers = "How many dredgers are in the fleet of the company deepening the channel?"
+    assert CitationChecker().run("The fleet has 400 dredgers [1].", [people], dredgers) == ("", [])
+    text, _ = CitationChecker().run("The site will employ up to 400 people [1].", [people], "How many people?")
+    assert text == "The site will employ up to 400 people [1]."
+    accounts = _hit("brevant", "The company reported revenue of €1.9bn for 2023, up from €1.6bn a year earlier.", 1)
+    profit = "What net profit did Brevant Marine Works report for 2023?"
+    assert CitationChecker().run("Brevant reported a net profit of €1.9bn [1].", [accounts], profit) == ("", [])
+    text, _ = CitationChecker().run("Brevant reported revenue of €1.9bn [1].", [accounts], "What revenue?")
+    assert text == "Brevant reported revenue of €1.9bn [1]."
+    fleet = _hit("fleet", "Brevant operates 27 dredgers. It employs 400 people.", 1)
+    text, _ = CitationChecker().run("Brevant operates 27 dredgers and employs 400 people [1].", [fleet], dredgers)
+    assert text == "Brevant operates 27 dredgers and employs 400 people [1]."

@@ -26,6 +26,11 @@ def test_ordinals_and_codes_are_not_figures_and_years_are_told_apart() -> None:
     assert is_year_figure(year) and not is_year_figure(count)
 
 
+def test_the_day_of_a_date_is_no_figure() -> None:
+    assert _values("On June 3, 12 people died; le 5 juin, 2 500 emplois; am 7. Mai 40 Tote") == [12, 2500, 40]
+    assert _values("Jan. 5, and 12 Mio. Euro; el 1 de marzo de 2025") == [12_000_000, 2025]
+
+
 def test_the_result_keeps_the_scale_and_unit_of_its_figures() -> None:
     old, new = figures("620 Millionen Euro → 710 Millionen Euro")
     assert format_figure(combine("difference", old.value, new.value), "de", old) == "90 Millionen Euro"
