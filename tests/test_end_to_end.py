@@ -103,14 +103,12 @@ def test_self_check_tells_a_reported_fact_from_an_expected_one(assistant: Assist
     assert invented < assistant.settings.min_support < stated, (invented, stated)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression: with the passage after the best one in context, the invented agreement scores "
-    "0.35 at the self-check, above its 0.30 threshold, while the reference article's right answer scores 0.36",
-)
 def test_an_agreement_at_a_meeting_that_was_only_expected_is_declined(assistant: Assistant) -> None:
+    """Shown the invented agreement, the self-check accepts it (p 0.35 with the passage after the best one in
+    context); asked only whether the passages answer the question, it does not."""
     answer = assistant.ask("What did Mark Zuckerberg and President Yoon Suk Yeol agree on?")
     assert answer.abstained, answer.text
+    assert answer.support is not None and answer.support < assistant.settings.min_support, answer.support
 
 
 def test_answer_streams_then_ends_with_the_checked_answer(assistant: Assistant) -> None:

@@ -200,15 +200,23 @@ class Answerer:
         yield answer
 
     def support(self, question: str, answer: str, citations: list[Citation]) -> float:
-        """The model's probability, asked afresh, that the cited passages state `answer` to `question`.
+        """The model's probability, asked afresh, that the cited passages state `answer` to `question`; when
+        that clears `min_support`, the lower of it and the probability that they answer the question at all.
 
         A new prompt rather than a follow-up turn: asked to judge its own reply, the model says yes
-        (measured: 0.83–0.92 on every unanswerable question it had answered)."""
-        return self.llm.yes_probability([("user", self.verification_prompt(question, answer, citations))])
+        (measured: 0.83–0.92 on every unanswerable question it had answered). The second question, without
+        the answer, catches an answer that the passages state but that answers another question (another
+        edition's figure, an agreement only expected), which the model accepts once it reads the answer."""
+        stated = self.llm.yes_probability([("user", self.verification_prompt(question, answer, citations))])
+        if stated < self.min_support:
+            return stated
+        answers = self.llm.yes_probability([("user", self.verification_prompt(question, None, citations))])
+        return min(stated, answers)
 
-    def verification_prompt(self, question: str, answer: str, citations: list[Citation]) -> str:
+    def verification_prompt(self, question: str, answer: str | None, citations: list[Citation]) -> str:
         """The self-check prompt: the cited passages (without sentences addressed to an assistant, which
-        could otherwise ask for a "yes"), the question and the answer without its markers."""
+        could otherwise ask for a "yes"), the question and the answer without its markers; with no `answer`,
+        whether the passages answer the question. Both start alike, so the judge reuses the cached passages."""
         passages = []
         for citation in citations:
             published = citation.published.date().isoformat() if citation.published else "undated"
@@ -216,9 +224,10 @@ class Answerer:
             passages.append(f"[{citation.number}] ({citation.source or 'unknown'}, {published}) {text}")
         # A question about a plan is answered by the plan; one about what happened is not.
         rule = self.prompts.verify_rule["fact" if asks_for_fact(question, detect_language(question)) else "plan"]
-        return self.prompts.verify.format(
-            passages="\n".join(passages), question=question.strip(), answer=strip_citations(answer), rule=rule
-        )
+        fields = {"passages": "\n".join(passages), "question": question.strip(), "rule": rule}
+        if answer is None:
+            return self.prompts.verify_question.format(**fields)
+        return self.prompts.verify.format(answer=strip_citations(answer), **fields)
 
     def _translated(self, citation: Citation, language: str) -> Citation:
         """`citation` with its quote translated into `language` when the quote is in another language."""

@@ -34,6 +34,7 @@ class Prompts:
     rewrite: str
     translate: str
     verify: str
+    verify_question: str
     verify_rule: dict[str, str]
     bridge: str
     bridge_name: dict[str, str]
@@ -59,6 +60,7 @@ class Prompts:
             rewrite=_read(folder, "rewrite.txt").strip(),
             translate=_read(folder, "translate.txt").strip(),
             verify=_read(folder, "verify.txt").strip(),
+            verify_question=_read(folder, "verify_question.txt").strip(),
             verify_rule=_by_key(folder, "verify_rule.txt", ("fact", "plan")),
             bridge=_read(folder, "bridge.txt").strip(),
             bridge_name=_by_language(folder, "bridge_name.txt"),

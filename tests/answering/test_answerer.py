@@ -53,6 +53,41 @@ def test_the_self_check_judges_a_plan_as_an_answer_only_to_a_question_about_plan
     assert "The question asks what was planned or expected" in plan and "is not a fact" not in plan
 
 
+def test_the_question_only_check_shares_the_evidence_and_question_but_shows_no_answer() -> None:
+    answerer = Answerer(llm=None, prompts=Prompts.load(), checker=CitationChecker())
+    question = "What did Zuckerberg and Yoon agree on?"
+    with_answer = answerer.verification_prompt(question, "They agreed on data centres [1].", [_citation()])
+    alone = answerer.verification_prompt(question, None, [_citation()])
+    assert "Proposed answer" not in alone and "data centres" not in alone
+    assert "Does the passage answer this question?" in alone and alone.rstrip().endswith("Reply yes or no.")
+    assert "A plan, expectation or suspicion is not a fact that happened" in alone
+    # The judge's cache keeps the passages and the question between the two prompts.
+    shared = with_answer.index("Proposed answer")
+    assert alone[:shared] == with_answer[:shared] and "Question: " + question in alone[:shared]
+
+
+class _Judge:
+    """A language model stand-in that replies with a set P(yes) per kind of self-check prompt and records
+    the prompts it sees (what is under test is how the two answers combine, not the model)."""
+
+    def __init__(self, stated: float, answers: float) -> None:
+        self.replies, self.prompts = {"Proposed answer": stated, "": answers}, []
+
+    def yes_probability(self, messages: list[tuple[str, str]]) -> float:
+        prompt = messages[0][1]
+        self.prompts.append(prompt)
+        return self.replies["Proposed answer" if "Proposed answer" in prompt else ""]
+
+
+def test_support_is_the_lower_of_both_checks_and_the_second_runs_only_when_the_first_passes() -> None:
+    question, answer = "What did Zuckerberg and Yoon agree on?", "They agreed on data centres [1]."
+    for stated, answers, support, asked in ((0.9, 0.2, 0.2, 2), (0.4, 0.8, 0.4, 2), (0.1, 0.9, 0.1, 1)):
+        judge = _Judge(stated, answers)
+        answerer = Answerer(llm=judge, prompts=Prompts.load(), checker=CitationChecker(), min_support=0.3)
+        assert answerer.support(question, answer, [_citation()]) == support
+        assert len(judge.prompts) == asked
+
+
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
     from qa.answering.answerer import _clean
     from qa.answering.grounding import unanswered_reason
