@@ -128,7 +128,7 @@ class Answer:
     output_tokens: int = 0
     standalone_question: str | None = None
     abstention_reason: str | None = None  # why newsqa declined, when `abstained`
-    support: float | None = None  # the self-check's probability that the passages state the answer
+    support: float | None = None  # the self-check's P(yes): the lower of 'states this answer' and 'answers it'
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

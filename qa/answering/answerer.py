@@ -185,7 +185,7 @@ class Answerer:
                 support = self.support(question, text, citations)
                 timings["self_check"] = time.perf_counter() - verify_started
                 if support < self.min_support:
-                    reason = f"the self-check doubts that the passages state the answer (p={support:.2f})"
+                    reason = f"the self-check doubts the passages give this answer to the question (p={support:.2f})"
             if reason:
                 answer = self._abstain(question, hits, passages, language, timings, started, reason)
             else:
@@ -206,7 +206,7 @@ class Answerer:
         A new prompt rather than a follow-up turn: asked to judge its own reply, the model says yes
         (measured: 0.83–0.92 on every unanswerable question it had answered). The second question, without
         the answer, catches an answer that the passages state but that answers another question (another
-        edition's figure, an agreement only expected), which the model accepts once it reads the answer."""
+        edition's figure, an agreement only expected) and that, shown the answer, the model accepts."""
         stated = self.llm.yes_probability([("user", self.verification_prompt(question, answer, citations))])
         if stated < self.min_support:
             return stated
