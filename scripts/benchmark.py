@@ -218,7 +218,7 @@ def measure(
         say("warm answers")
         warm = run_probe(root, "warm", str(index), str(questions), env=env)
         figures.update({f"warm_{k}" if k == "rss_mb" else k: v for k, v in warm.items()})
-    if env or not questions:
+    if env or not questions or not colds:
         return figures
     say("cold ask")
     asked = cold_questions(questions, colds)
