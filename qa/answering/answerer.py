@@ -310,6 +310,9 @@ def _clean(raw: str) -> str:
     text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
     text = re.sub(r"(?<!\s)\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
     text = _SOURCE_REFERENCE.sub(" ", text)
+    # "1, 140 stores": a thousands separator the model spaced out when rewriting "1.140" (a list would not
+    # put a single number before a three-digit one without "and").
+    text = re.sub(r"(?<![\d.,])(?<!, )(\d{1,3}), (\d{3})(?![\d,])(?! and\b)", r"\1,\2", text)
     return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
 
 

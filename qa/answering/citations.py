@@ -229,7 +229,8 @@ class CitationChecker:
                 best = max(range(len(hits)), key=lambda j: row[j].score)
                 if row[best].score >= self.threshold:
                     chosen = [best]
-            if chosen:
+            # A sentence the model repeated word for word is said once.
+            if chosen and all(fold(strip_citations(sentence)) != fold(text) for text, _ in kept_sentences):
                 kept_sentences.append((strip_citations(sentence), chosen))
         numbering: dict[int, int] = {}
         citations: list[Citation] = []

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from qa.answering.answerer import Answerer, final_answer
 from qa.answering.citations import cite_sentence
+from qa.answering.comparison import comparison_parts, keeps_both_sides
 from qa.answering.decompose import (
     aggregation_operation,
     bridge_description,
@@ -108,11 +109,14 @@ class MultiHop:
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        reply = self._complete(self.prompts.split.format(question=question))
-        parts = parse_split(reply)
-        if parts is None or any(aggregation_operation(part) for part in parts):
-            log.info("aggregation: no two questions in the reply %r", reply)
-            return None
+        # "How many more … A … than B?" is split in code; the model splits the other shapes (totals, changes).
+        parts = comparison_parts(question) if operation == "difference" else None
+        if parts is None:
+            reply = self._complete(self.prompts.split.format(question=question))
+            parts = parse_split(reply)
+            if parts is None or any(aggregation_operation(p) or keeps_both_sides(p, question) for p in parts):
+                log.info("aggregation: no two questions in the reply %r", reply)
+                return None
         # "According to the latest figures, how many … and … combined?": each part asks for the latest too.
         latest = self.answerer.latest_asked(question)
         answers: list[Answer] = []

@@ -88,6 +88,15 @@ def test_support_is_the_lower_of_both_checks_and_the_second_runs_only_when_the_f
         assert len(judge.prompts) == asked
 
 
+def test_a_thousands_separator_spaced_out_by_the_model_is_joined_again() -> None:
+    from qa.answering.answerer import _clean
+
+    assert _clean("Mercaleste operates 1, 140 stores [1].") == "Mercaleste operates 1,140 stores [1]."
+    # A list of numbers stays a list.
+    assert _clean("The lines 3, 120 and 400 were closed [1].") == "The lines 3, 120 and 400 were closed [1]."
+    assert _clean("Runners wore bibs 7, 120, 455 [1].") == "Runners wore bibs 7, 120, 455 [1]."
+
+
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
     from qa.answering.answerer import _clean
     from qa.answering.grounding import unanswered_reason

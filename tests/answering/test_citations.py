@@ -46,6 +46,13 @@ def test_missing_marker_is_attributed() -> None:
     assert text.endswith("[1].") and citations[0].article_id == "gpus"
 
 
+def test_a_sentence_repeated_word_for_word_is_kept_once() -> None:
+    reply = "Meta will buy 350,000 H100 GPUs [1]. Meta will buy 350,000 H100 GPUs [1].\nIt met William Cho [2]."
+    text, citations = CitationChecker().run(reply, HITS)
+    assert text == "Meta will buy 350,000 H100 GPUs [1]. It met William Cho [2]."
+    assert [c.article_id for c in citations] == ["gpus", "lg"]
+
+
 def test_invented_number_or_unsupported_sentence_is_dropped() -> None:
     text, citations = CitationChecker().run("Meta will buy 500,000 H100 GPUs [1].", HITS)
     assert text == "" and citations == []

@@ -55,6 +55,9 @@ def test_non_answers_are_recognised(question: str, answer: str) -> None:
         ("What was the fine for?", "For breaking the tender rules [1]."),
         ("Quali coste sono state colpite dall'uragano?", "Le coste della Calabria [1]."),
         ("Quel prix a remporté le film ?", "La Palme d'or [1]."),
+        # A count asked for with a prize ("prix", "Preis") in the question: no money is asked for.
+        ("Combien de films le prix Lumière a-t-il reçus ?", "Le prix a reçu 214 films [1]."),
+        ("Wie viele Bewerbungen erhielt der Preis der Stadt?", "Der Preis erhielt 96 Bewerbungen [1]."),
     ],
 )
 def test_real_answers_pass(question: str, answer: str) -> None:

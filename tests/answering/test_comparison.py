@@ -1,0 +1,77 @@
+"""Splitting "how many more … than …" questions into their two one-figure questions, in code."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.comparison import comparison_parts, keeps_both_sides
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How many more passengers did Lyon airport handle in 2023 than in 2022?",
+            (
+                "How many passengers did Lyon airport handle in 2023?",
+                "How many passengers did Lyon airport handle in 2022?",
+            ),
+        ),
+        (
+            "How many more seats does Nordhall Arena have than its neighbour Westpark Stadium?",
+            ("How many seats does Nordhall Arena have?", "How many seats does Westpark Stadium have?"),
+        ),
+        (
+            "In 2023, how many more containers did Gdańsk's Baltic Hub handle than Hamburg's Eurogate terminal?",
+            (
+                "In 2023, how many containers did Gdańsk's Baltic Hub handle?",
+                "In 2023, how many containers did Hamburg's Eurogate handle?",
+            ),
+        ),
+        (
+            "Combien de visiteurs de plus la 12e édition du salon a-t-elle attirés par rapport à la 11e ?",
+            (
+                "Combien de visiteurs la 12e édition du salon a-t-elle attirés ?",
+                "Combien de visiteurs la 11e édition du salon a-t-elle attirés ?",
+            ),
+        ),
+        (
+            "How many visitors more did the sixth book fair draw than the fifth?",
+            ("How many visitors did the sixth book fair draw?", "How many visitors did the fifth book fair draw?"),
+        ),
+        (
+            "Wie viele Besucher mehr zählte die Messe 2024 als 2023?",
+            ("Wie viele Besucher zählte die Messe 2024?", "Wie viele Besucher zählte die Messe 2023?"),
+        ),
+        (
+            "¿Cuántos empleados más que Ferrovial Norte tiene Grupo Atalaya?",
+            ("¿Cuántos empleados tiene Grupo Atalaya?", "¿Cuántos empleados tiene Ferrovial Norte?"),
+        ),
+        (
+            "Quanti voti in più ha ottenuto Rossi rispetto a Bianchi al ballottaggio?",
+            ("Quanti voti ha ottenuto Rossi al ballottaggio?", "Quanti voti ha ottenuto Bianchi al ballottaggio?"),
+        ),
+    ],
+)
+def test_the_two_sides_of_a_comparison_get_a_question_each(question: str, parts: tuple[str, str]) -> None:
+    assert comparison_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "By how many runners did the field grow from the 9th to the 10th race?",  # a change: left to the model
+        "How many people died in Storm Aurèle and Storm Bérénice combined?",  # a total
+        "How many more days will the strike last?",  # nothing to compare with
+        "Who won more votes than expected?",
+    ],
+)
+def test_other_shapes_are_left_to_the_model(question: str) -> None:
+    assert comparison_parts(question) is None
+
+
+def test_a_split_that_still_spans_both_seasons_is_refused() -> None:
+    question = "Um wie viele Nächtigungen ist Kaltenbrunn von der Saison 2022/23 zur Saison 2023/24 gewachsen?"
+    assert keeps_both_sides("Wie viele Nächtigungen hatte Kaltenbrunn von 2022/23 zur Saison 2023/24?", question)
+    assert not keeps_both_sides("Wie viele Nächtigungen hatte Kaltenbrunn in der Saison 2023/24?", question)
+    assert not keeps_both_sides("How many visitors came in 2024?", "How many more visitors came in 2024?")
