@@ -1,4 +1,5 @@
-"""The two one-figure questions of a "how many more … A … than B" question, written in code (en/fr/de/es/it)."""
+"""The two one-figure questions of a comparison ("how many more … A … than B") or a change ("by how much did X
+grow from A to B"), written in code (en/fr/de/es/it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from qa.language import ORDINAL_WORDS
-from qa.text import STOPWORDS, fold
+from qa.text import STOPWORDS, fold, fold_aligned
 
 _ORDINAL_WORDS = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 
@@ -125,3 +126,77 @@ def keeps_both_sides(part: str, question: str) -> bool:
         if len(asked) >= 2 and len(asked & {match.group() for match in _KINDS[kind].finditer(part)}) >= 2:
             return True
     return False
+
+
+_UP_DOWN = {
+    "en": r"(?:grow|grew|grown|increase|increased|rise|rose|risen|fall|fell|fallen|drop|dropped|decline|declined|"
+    r"decrease|decreased|change|changed|climb|climbed|jump|jumped|shrink|shrank|shrunk|go up|go down|went up|"
+    r"went down)",
+    "fr": r"(?:augmente|baisse|diminue|progresse|grimpe|chute|recule|evolue|monte|descendu|croit|cru)",
+    "de": r"(?:gestiegen|gesunken|gewachsen|geschrumpft|zugenommen|abgenommen|gefallen|erhoht|verandert|"
+    r"zuruckgegangen|geklettert|angestiegen)",
+    "es": r"(?:aumento|crecio|subio|bajo|cayo|disminuyo|descendio|ha aumentado|ha crecido|ha subido|ha bajado|"
+    r"ha caido|ha disminuido|aumentaron|crecieron|subieron|bajaron|cayeron|disminuyeron)",
+    "it": r"(?:cresciut[oaie]|aumentat[oaie]|salit[oaie]|ses[oaie]|calat[oaie]|diminuit[oaie]|sces[oaie])",
+}
+# "By how many runners did the field grow from the 9th to the 10th race?" → the measured thing X and the two
+# ends A and B of the change, on the folded question (offsets are the question's).
+_CHANGE = [
+    re.compile(
+        rf"^\W*(?:[^?]*?,\s*)?(?:by how (?:much|many)(?: [\w'-]+)?|how much)\s+(?:did|has|have|had|was|were|is|are)\s+"
+        rf"(?P<x>.+?)\s+{_UP_DOWN['en']}\s+(?:(?:from|between)\s+(?P<a>.+?)\s+(?:to|and)\s+(?P<b>.+?))\s*\?\s*$"
+    ),
+    re.compile(
+        rf"^\W*(?:de combien|combien de [\w'-]+ (?:de plus|en plus|de moins))\s+(?P<x>.+?)\s+"
+        rf"(?:a-t-il|a-t-elle|ont-ils|ont-elles|a|ont|est|sont)\s+(?:{_UP_DOWN['fr']})[\w-]*\s+"
+        r"(?:entre\s+(?P<a>.+?)\s+et\s+(?P<b>.+?)|de\s+(?P<a2>.+?)\s+a\s+(?P<b2>.+?)|du\s+(?P<a3>.+?)\s+au\s+"
+        r"(?P<b3>.+?))\s*\?\s*$"
+    ),
+    re.compile(
+        r"^\W*um wie (?:viel|viele|stark)\s+(?:ist|sind|hat|haben|war|waren)\s+(?P<x>.+?)\s+"
+        r"(?:von\s+(?P<a>.+?)\s+(?:zu|zur|zum|auf|bis)\s+(?P<b>.+?)|zwischen\s+(?P<a2>.+?)\s+und\s+(?P<b2>.+?))\s+"
+        rf"{_UP_DOWN['de']}\s*\?\s*$"
+    ),
+    re.compile(
+        rf"^\W*(?:en )?cuanto\s+{_UP_DOWN['es']}\s+(?P<x>.+?)\s+(?:entre\s+(?P<a>.+?)\s+y\s+(?P<b>.+?)|"
+        r"desde\s+(?P<a2>.+?)\s+hasta\s+(?P<b2>.+?)|del\s+(?P<a3>.+?)\s+al\s+(?P<b3>.+?))\s*\?\s*$"
+    ),
+    re.compile(
+        rf"^\W*di quanto\s+(?:e|sono|ha|hanno)\s+{_UP_DOWN['it']}\s+(?P<x>.+?)\s+(?:(?:tra|fra)\s+(?P<a>.+?)\s+e\s+"
+        r"(?P<b>.+?)|dal\s+(?P<a2>.+?)\s+al\s+(?P<b2>.+?)|dalla\s+(?P<a3>.+?)\s+alla\s+(?P<b3>.+?))\s*\?\s*$"
+    ),
+]
+# The question asked of each end: what X was then.
+_WHAT_WAS = {
+    "en": "What was {x} ({end})?",
+    "fr": "Quel était {x} ({end}) ?",
+    "de": "Wie hoch war {x} ({end})?",
+    "es": "¿Cuál era {x} ({end})?",
+    "it": "Quanto era {x} ({end})?",
+}
+
+
+def change_parts(question: str) -> tuple[str, str] | None:
+    """("What was the field (the 9th race)?", "What was the field (the 10th race)?") for "By how many runners
+    did the field grow from the 9th to the 10th race?", in the question's language; None for other shapes."""
+    folded = fold_aligned(question)
+    for language, pattern in zip(_WHAT_WAS, _CHANGE, strict=True):
+        match = pattern.match(folded)
+        if match is None:
+            continue
+        ends = next((name, "b" + name[1:]) for name in ("a", "a2", "a3") if match.group(name) is not None)
+        first, second = (question[match.start(end) : match.end(end)] for end in ends)
+        first = _with_shared_noun(first, second)
+        x = question[match.start("x") : match.end("x")]
+        frame = _WHAT_WAS[language]
+        return frame.format(x=x, end=first), frame.format(x=x, end=second)
+    return None
+
+
+def _with_shared_noun(first: str, second: str) -> str:
+    """ "the 9th" completed from "the 10th Marathon des Quais" as "the 9th Marathon des Quais"; else `first`."""
+    if not any(_KINDS[kind].fullmatch(first.split()[-1]) for kind in ("ordinal", "year")):
+        return first
+    words = second.split()
+    marks = [i for i, word in enumerate(words) if any(_KINDS[kind].fullmatch(word) for kind in ("ordinal", "year"))]
+    return f"{first} {' '.join(words[marks[0] + 1 :])}" if marks and marks[0] + 1 < len(words) else first

@@ -43,9 +43,10 @@ _MONEY = re.compile(
     r"milliards?|millones|miliardi|milioni|mrd|mio|millionen|milliarden|mil)\b"
 )
 # A sentence whose last word (before its citation and full stop) leaves it unfinished: "The amount paid is [1]."
+# (Not German "mit": "teilte … am Dienstag mit" ends on the particle of a separable verb.)
 _DANGLING = re.compile(
     r"\b(is|are|was|were|be|been|of|to|the|a|an|by|for|with|at|in|on|from|and|est|sont|etait|de|du|des|le|la|les|"
-    r"a|au|par|pour|ist|sind|war|waren|von|der|die|das|den|dem|mit|fur|es|son|era|fue|del|el|los|las|por|para|"
+    r"a|au|par|pour|ist|sind|war|waren|von|der|die|das|den|dem|fur|es|son|era|fue|del|el|los|las|por|para|"
     r"con|e|sono|di|il|lo|gli|per)\s*[.:;,!?…]*\s*$"
 )
 # Words every answer may use without adding information.

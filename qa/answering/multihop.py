@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from qa.answering.answerer import Answerer, final_answer
 from qa.answering.citations import cite_sentence
-from qa.answering.comparison import comparison_parts, keeps_both_sides
+from qa.answering.comparison import change_parts, comparison_parts, keeps_both_sides
 from qa.answering.decompose import (
     aggregation_operation,
     bridge_description,
@@ -109,8 +109,9 @@ class MultiHop:
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        # "How many more … A … than B?" is split in code; the model splits the other shapes (totals, changes).
-        parts = comparison_parts(question) if operation == "difference" else None
+        # "How many more … A … than B?" and "by how much did X grow from A to B?" are split in code; the model
+        # splits the other shapes (totals, other wordings).
+        parts = comparison_parts(question) or change_parts(question) if operation == "difference" else None
         if parts is None:
             reply = self._complete(self.prompts.split.format(question=question))
             parts = parse_split(reply)

@@ -108,6 +108,8 @@ def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unf
         "Die Bilanz stieg auf sechs Tote, wie in [1] berichtet.": "wie in [1] berichtet.",
         "Cho met him, according to [1].": "met him [1].",
         "The figure is given in passage [3].": "is given [3].",
+        "The field was 16,800 runners, according to passage [2].": "16,800 runners [2].",
+        "Elle coûte 5 euros selon l'article [1].": "5 euros [1].",
     }
     for reply, ending in replies.items():
         assert _clean(reply).endswith(ending), _clean(reply)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.comparison import comparison_parts, keeps_both_sides
+from qa.answering.comparison import change_parts, comparison_parts, keeps_both_sides
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_the_two_sides_of_a_comparison_get_a_question_each(question: str, parts:
 @pytest.mark.parametrize(
     "question",
     [
-        "By how many runners did the field grow from the 9th to the 10th race?",  # a change: left to the model
+        "By how many runners did the field grow from the 9th to the 10th race?",  # a change: `change_parts`
         "How many people died in Storm Aurèle and Storm Bérénice combined?",  # a total
         "How many more days will the strike last?",  # nothing to compare with
         "Who won more votes than expected?",
@@ -75,3 +75,47 @@ def test_a_split_that_still_spans_both_seasons_is_refused() -> None:
     assert keeps_both_sides("Wie viele Nächtigungen hatte Kaltenbrunn von 2022/23 zur Saison 2023/24?", question)
     assert not keeps_both_sides("Wie viele Nächtigungen hatte Kaltenbrunn in der Saison 2023/24?", question)
     assert not keeps_both_sides("How many visitors came in 2024?", "How many more visitors came in 2024?")
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "By how many runners did the field grow from the 9th to the 10th city race?",
+            ("What was the field (the 9th city race)?", "What was the field (the 10th city race)?"),
+        ),
+        (
+            "By how much did the budget of the tram project increase between its approval in 2021 and the revision?",
+            (
+                "What was the budget of the tram project (its approval in 2021)?",
+                "What was the budget of the tram project (the revision)?",
+            ),
+        ),
+        (
+            "De combien le nombre d'abonnés a-t-il augmenté entre 2022 et 2023 ?",
+            ("Quel était le nombre d'abonnés (2022) ?", "Quel était le nombre d'abonnés (2023) ?"),
+        ),
+        (
+            "Um wie viele ist die Zahl der Gäste in Lenzau von der Saison 2022/23 zur Saison 2023/24 gestiegen?",
+            (
+                "Wie hoch war die Zahl der Gäste in Lenzau (der Saison 2022/23)?",
+                "Wie hoch war die Zahl der Gäste in Lenzau (Saison 2023/24)?",
+            ),
+        ),
+        (
+            "¿Cuánto creció la plantilla de Talleres Ebro entre 2021 y 2023?",
+            ("¿Cuál era la plantilla de Talleres Ebro (2021)?", "¿Cuál era la plantilla de Talleres Ebro (2023)?"),
+        ),
+        (
+            "Di quanto è aumentato il numero di iscritti tra il 2022 e il 2024?",
+            ("Quanto era il numero di iscritti (il 2022)?", "Quanto era il numero di iscritti (il 2024)?"),
+        ),
+    ],
+)
+def test_the_two_ends_of_a_change_get_a_question_each(question: str, parts: tuple[str, str]) -> None:
+    assert change_parts(question) == parts
+
+
+def test_a_comparison_is_no_change_and_a_change_no_comparison() -> None:
+    assert change_parts("How many more passengers did Lyon airport handle in 2023 than in 2022?") is None
+    assert comparison_parts("By how much did the ticket price rise from 2022 to 2024?") is None

@@ -69,3 +69,6 @@ def test_a_sentence_left_unfinished_before_its_marker_is_not_an_answer() -> None
     assert unanswered_reason(question, "The amount the company paid for the terminal is [1].") is not None
     assert unanswered_reason("Quel est le prix ?", "Le prix payé par la société est de [1].") is not None
     assert unanswered_reason(question, "Corvane paid 48 million euros for the terminal [1].") is None
+    # A German sentence ends on the particle of a separable verb ("teilte … mit").
+    answer = "Kaltenbrunn zählte 1,42 Mio. Nächtigungen, teilte der Verband am Dienstag mit [1]."
+    assert unanswered_reason("Wie viele Nächtigungen zählte Kaltenbrunn?", answer) is None
