@@ -28,6 +28,7 @@ from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_cita
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
+PICK_SENTENCES = 2  # how many of the sentences closest to the description the model may pick a name from
 SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
 log = logging.getLogger("newsqa.multihop")
 
@@ -62,9 +63,13 @@ class MultiHop:
         reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
         name = parse_bridge(reply)
         if name is None or fold(name) in fold(question):
-            # A small model often repeats a name of the question here; asked what the description is, as an
-            # ordinary checked question, it names the entity far more often.
-            log.info("bridge: no new name in the reply %r; asking for the description", reply)
+            # A small model often repeats a name of the question here. Shown only the passage sentence closest
+            # in meaning to the description and the names it holds, it picks the right one far more often;
+            # failing that, asked what the description is as an ordinary checked question.
+            log.info("bridge: no new name in the reply %r; picking from the closest sentence", reply)
+            name = self._picked_name(question, passages)
+        if name is None:
+            log.info("bridge: no name picked; asking for the description")
             name = self._described_name(question, hits, language, started)
         if name is None:
             return None
@@ -90,6 +95,33 @@ class MultiHop:
             text = f"{name} [{number}]: {answer.text}"
         answer.text, answer.citations = text, [*answer.citations, citation]
         return answer
+
+    def _picked_name(self, question: str, passages: list[Hit]) -> str | None:
+        """The name the model picks for the question's description among the new names of the passage
+        sentence closest to it in meaning (the next closest when it picks none); None without a description,
+        an encoder or a sentence naming anything new."""
+        description = bridge_description(question)
+        encode = self.answerer.checker.encode
+        if description is None or encode is None:
+            return None
+        naming = _naming_sentences(passages, fold(question))
+        if not naming:
+            return None
+        vectors = encode([description] + [sentence for sentence, _ in naming])
+        closeness = vectors[1:] @ vectors[0]
+        for index in sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]:
+            sentence, found = naming[index]
+            options = "; ".join(found)
+            reply = self._complete(
+                self.prompts.bridge_pick.format(sentence=sentence, description=description, options=options)
+            )
+            picked = next(
+                (name for name in found if fold(name) == fold(reply.strip().strip("\"'“”«»*.").strip())), None
+            )
+            if picked is not None:
+                return picked
+            log.info("bridge: no name picked among %r (%r)", found, reply)
+        return None
 
     def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
         """The first name, not already in `question`, of the checked answer to "who or what is <the question's
@@ -165,6 +197,32 @@ class MultiHop:
 
     def _complete(self, prompt: str) -> str:
         return "".join(self.llm.stream_messages([("user", prompt)]))
+
+
+_ARTICLE = re.compile(r"(?:the|die|der|das|le|la|les|el|los|las|il|lo|gli)", re.IGNORECASE)
+
+
+def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:
+    """Each passage sentence that names something the folded question `asked` does not, with those names
+    (without a leading article: "Die Weserland Mediengruppe" is "Weserland Mediengruppe"). A single capitalised
+    word that only ever begins a sentence is no name ("Según", "Après", a German noun)."""
+    spans = [(hit.chunk.text[s:e]) for hit in passages for s, e in sentence_spans(hit.chunk.text)]
+    inside = set()  # the words standing inside a sentence, not at its start or right after its opening article
+    for sentence in spans:
+        words = [word.strip(",.;:!?()«»\"'“”") for word in sentence.split()]
+        inside.update(words[2 if words and _ARTICLE.fullmatch(words[0]) else 1 :])
+    found = []
+    for sentence in spans:
+        names = []
+        for written in names_in(sentence):
+            name = re.sub(rf"^{_ARTICLE.pattern}\s+", "", written, flags=re.IGNORECASE)
+            single_opener = " " not in name and sentence.lstrip().startswith(written) and name not in inside
+            if single_opener or fold(name) in asked or name in names:
+                continue
+            names.append(name)
+        if names:
+            found.append((sentence, names))
+    return found
 
 
 def _naming_sentence(passages: list[Hit], name: str, description: set[str]) -> tuple[Hit, int, int] | None:
