@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
 from qa.answering.measures import measures_other
 from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
-from qa.language import detect_language
+from qa.language import WEEKDAY_NAMES, detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
     LAST_YEAR,
@@ -100,6 +100,26 @@ def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
         for b in given[i + 1 :]:
             found |= {str(a + b), str(b - a)}
     return found
+
+
+_WEEKDAYS = [re.compile(r"\b(" + "|".join(fold(name) for name in names.split()) + r")\b") for names in WEEKDAY_NAMES]
+_YESTERDAY = re.compile(r"\b(yesterday|hier|gestern|ayer|ieri)\b")
+_TODAY = re.compile(
+    r"\b(today|this morning|tonight|aujourd'hui|ce matin|ce soir|heute|hoy|esta manana|oggi|stamattina)\b"
+)
+
+
+def days_meant(text: str, published: date) -> set[date]:
+    """The days a dated article's `text` can give as the date of what it reports: its own day, unless the text
+    names other weekdays ("mardi soir" in a Wednesday paper is the day before) or "yesterday"."""
+    folded = fold(text)
+    named = {index for index, weekday in enumerate(_WEEKDAYS) if weekday.search(folded)}
+    days = {published - timedelta(days=(published.weekday() - index) % 7) for index in named}
+    if _YESTERDAY.search(folded):
+        days.add(published - timedelta(days=1))
+    if not days or _TODAY.search(folded):
+        days.add(published)
+    return days
 
 
 # A sentence is supported by a passage when enough of what it asserts is found there.
@@ -272,7 +292,8 @@ def _numbers_found(
         if LAST_YEAR.search(fold(hit.chunk.text)):
             dated.add(str(published.year - 1))
         if MONTH_NAME.search(fold(sentence)):
-            dated |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+            for day in days_meant(hit.chunk.text, published.date()):
+                dated |= {str(day.day), f"{day.day:02d}", str(day.month), f"{day.month:02d}"}
     asked = {n for n in numbers(question) if not is_year(n)}
     given = numbers(source) | spelled_numbers(source) | asked | derived | dated
     claimed = strip_citations(sentence)
