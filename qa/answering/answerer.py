@@ -16,7 +16,7 @@ from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
 from qa.retrieval.timeparse import parse_time_hint
-from qa.text import key_terms, names, same_meaning, strip_citations
+from qa.text import key_terms, names, numbers, same_meaning, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -177,7 +177,7 @@ class Answerer:
             answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")
         else:
             check_started = time.perf_counter()
-            text, citations = self.checker.run(_clean(raw), passages, question)
+            text, citations = self.checker.run(_joined_thousands(_clean(raw), passages), passages, question)
             timings["citation_check"] = time.perf_counter() - check_started
             reason = unanswered_reason(question, text) if citations else "no passage supports the answer"
             if not reason and self.min_support > 0:
@@ -311,10 +311,26 @@ def _clean(raw: str) -> str:
     text = re.sub(r"<\|[^|]*\|>", "", raw).strip()
     text = re.sub(r"(?<!\s)\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
     text = _SOURCE_REFERENCE.sub(" ", text)
-    # "1, 140 stores": a thousands separator the model spaced out when rewriting "1.140" (a list would not
-    # put a single number before a three-digit one without "and").
-    text = re.sub(r"(?<![\d.,])(?<!, )(\d{1,3}), (\d{3})(?![\d,])(?! and\b)", r"\1,\2", text)
     return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
+
+
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(?<!, )(\d{1,3}), (\d{3})(?![\d,])")
+
+
+def _joined_thousands(text: str, passages: list[Hit]) -> str:
+    """ "1, 140 stores" as "1,140 stores" when the passages give 1140 and not both 1 and 140: a thousands
+    separator the model spaced out when rewriting "1.140" ("on June 3, 150 people" stays as it is)."""
+    given: set[str] = set()
+    for hit in passages:
+        given |= numbers(hit.chunk.text)
+
+    def join(match: re.Match[str]) -> str:
+        head, tail = match.groups()
+        if head + tail in given and not {head, tail} <= given:
+            return f"{head},{tail}"
+        return match.group()
+
+    return _SPACED_THOUSANDS.sub(join, text)
 
 
 def _attribute(value: str) -> str:

@@ -103,23 +103,14 @@ def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
 
 
 _WEEKDAYS = [re.compile(r"\b(" + "|".join(fold(name) for name in names.split()) + r")\b") for names in WEEKDAY_NAMES]
-_YESTERDAY = re.compile(r"\b(yesterday|hier|gestern|ayer|ieri)\b")
-_TODAY = re.compile(
-    r"\b(today|this morning|tonight|aujourd'hui|ce matin|ce soir|heute|hoy|esta manana|oggi|stamattina)\b"
-)
 
 
 def days_meant(text: str, published: date) -> set[date]:
-    """The days a dated article's `text` can give as the date of what it reports: its own day, unless the text
-    names other weekdays ("mardi soir" in a Wednesday paper is the day before) or "yesterday"."""
+    """The days a dated article's `text` can give as the date of what it reports: its own day, and the last of
+    each weekday it names ("mardi" in a Wednesday paper is the day before)."""
     folded = fold(text)
-    named = {index for index, weekday in enumerate(_WEEKDAYS) if weekday.search(folded)}
-    days = {published - timedelta(days=(published.weekday() - index) % 7) for index in named}
-    if _YESTERDAY.search(folded):
-        days.add(published - timedelta(days=1))
-    if not days or _TODAY.search(folded):
-        days.add(published)
-    return days
+    named = [index for index, weekday in enumerate(_WEEKDAYS) if weekday.search(folded)]
+    return {published} | {published - timedelta(days=(published.weekday() - index) % 7) for index in named}
 
 
 # A sentence is supported by a passage when enough of what it asserts is found there.

@@ -73,7 +73,7 @@ def unanswered_reason(question: str, answer: str) -> str | None:
     if _ASKS_QUANTITY.search(asked):
         if not numbers(text) - numbers(asked) and not _number_words(text):
             return "the question asks for a quantity and the answer gives none"
-        counted = _ASKS_COUNT.search(asked) and not _MONEY.search(asked)
+        counted = bool(_ASKS_COUNT.search(asked)) and not _MONEY.search(asked)
         if _ASKS_MONEY.search(asked) and not counted and not _MONEY.search(text):
             return _NO_MONEY
     elif _ASKS_FOR_MONEY_NOUN.search(asked) and not _MONEY.search(text):

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from qa.answering.answerer import Answerer, final_answer
 from qa.answering.citations import cite_sentence
-from qa.answering.comparison import change_parts, comparison_parts, keeps_both_sides
+from qa.answering.comparison import change_parts, comparison_parts, separates_sides
 from qa.answering.decompose import (
     aggregation_operation,
     bridge_description,
@@ -23,8 +23,9 @@ from qa.answering.decompose import (
 )
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
+from qa.language import MONTH_NAMES, WEEKDAY_NAMES
 from qa.llm.protocol import LLM
-from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_citations
+from qa.text import CITATION_MARKER, STOPWORDS, fold, key_terms, sentence_spans, strip_citations
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
@@ -47,7 +48,8 @@ class MultiHop:
         """The decomposed answer to `question` (whose first retrieval gave `hits`), or None."""
         if is_bridge_question(question):
             return self.bridge(question, hits, language, started)
-        operation = aggregation_operation(question)
+        # "¿Cuánto creció X entre A y B?" is a difference too, though its words do not say so.
+        operation = aggregation_operation(question) or ("difference" if change_parts(question) else None)
         if operation is not None:
             return self.aggregate(question, operation, hits, language, started)
         return None
@@ -143,11 +145,11 @@ class MultiHop:
         from each answer and give their sum or difference, computed here rather than by the model."""
         # "How many more … A … than B?" and "by how much did X grow from A to B?" are split in code; the model
         # splits the other shapes (totals, other wordings).
-        parts = comparison_parts(question) or change_parts(question) if operation == "difference" else None
+        parts = (comparison_parts(question) or change_parts(question)) if operation == "difference" else None
         if parts is None:
             reply = self._complete(self.prompts.split.format(question=question))
             parts = parse_split(reply)
-            if parts is None or any(aggregation_operation(p) or keeps_both_sides(p, question) for p in parts):
+            if parts is None or any(aggregation_operation(p) for p in parts) or not separates_sides(*parts, question):
                 log.info("aggregation: no two questions in the reply %r", reply)
                 return None
         # "According to the latest figures, how many … and … combined?": each part asks for the latest too.
@@ -199,25 +201,26 @@ class MultiHop:
         return "".join(self.llm.stream_messages([("user", prompt)]))
 
 
-_ARTICLE = re.compile(r"(?:the|die|der|das|le|la|les|el|los|las|il|lo|gli)", re.IGNORECASE)
+# Month and weekday names, folded: capitalised in English, but never the entity a description stands for.
+_CALENDAR = frozenset(fold(word) for names in (*MONTH_NAMES, *WEEKDAY_NAMES) for word in names.split())
 
 
 def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:
-    """Each passage sentence that names something the folded question `asked` does not, with those names
-    (without a leading article: "Die Weserland Mediengruppe" is "Weserland Mediengruppe"). A single capitalised
-    word that only ever begins a sentence is no name ("Según", "Après", a German noun)."""
-    spans = [(hit.chunk.text[s:e]) for hit in passages for s, e in sentence_spans(hit.chunk.text)]
-    inside = set()  # the words standing inside a sentence, not at its start or right after its opening article
-    for sentence in spans:
-        words = [word.strip(",.;:!?()«»\"'“”") for word in sentence.split()]
-        inside.update(words[2 if words and _ARTICLE.fullmatch(words[0]) else 1 :])
-    found = []
-    for sentence in spans:
-        names = []
+    """Each passage sentence that names something the folded question `asked` does not, with those names (an
+    article before two or more words goes: "Die Weserland Mediengruppe" is "Weserland Mediengruppe", "Le Monde"
+    stays). A single capitalised word opening a sentence is no name when the passages also write it in lower
+    case ("Según", "Après"), and months and weekdays are none."""
+    sentences = [hit.chunk.text[s:e] for hit in passages for s, e in sentence_spans(hit.chunk.text)]
+    lower = {word for sentence in sentences for word in re.findall(r"\b[^\W\d_A-ZÀ-ÖØ-Þ][\w'’-]*", sentence)}
+    found: list[tuple[str, list[str]]] = []
+    for sentence in sentences:
+        names: list[str] = []
         for written in names_in(sentence):
-            name = re.sub(rf"^{_ARTICLE.pattern}\s+", "", written, flags=re.IGNORECASE)
-            single_opener = " " not in name and sentence.lstrip().startswith(written) and name not in inside
-            if single_opener or fold(name) in asked or name in names:
+            words = written.split()
+            name = " ".join(words[1:]) if len(words) > 2 and fold(words[0]) in STOPWORDS else written
+            opener = " " not in name and sentence.lstrip().startswith(name)
+            common = opener and (name.lower() in lower or fold(name) in STOPWORDS)
+            if common or fold(name) in _CALENDAR or fold(name) in asked or name in names:
                 continue
             names.append(name)
         if names:

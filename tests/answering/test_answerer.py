@@ -89,12 +89,17 @@ def test_support_is_the_lower_of_both_checks_and_the_second_runs_only_when_the_f
 
 
 def test_a_thousands_separator_spaced_out_by_the_model_is_joined_again() -> None:
-    from qa.answering.answerer import _clean
+    from qa.answering.answerer import _joined_thousands
 
-    assert _clean("Mercaleste operates 1, 140 stores [1].") == "Mercaleste operates 1,140 stores [1]."
-    # A list of numbers stays a list.
-    assert _clean("The lines 3, 120 and 400 were closed [1].") == "The lines 3, 120 and 400 were closed [1]."
-    assert _clean("Runners wore bibs 7, 120, 455 [1].") == "Runners wore bibs 7, 120, 455 [1]."
+    text = "La medida se aplicará en sus 1.140 tiendas. El 3 de junio, 150 personas protestaron."
+    article = Article(id="m", title="Mercaleste", text=text, language="es", published=datetime(2024, 1, 10))
+    passages = [Hit(chunk=Chunk("m#0", "m", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    assert (
+        _joined_thousands("Mercaleste operates 1, 140 stores [1].", passages) == "Mercaleste operates 1,140 stores [1]."
+    )
+    # Figures the passages give apart stay apart: a date and a count, a list.
+    assert _joined_thousands("On June 3, 150 people protested [1].", passages) == "On June 3, 150 people protested [1]."
+    assert _joined_thousands("Lines 7, 120 and 455 [1].", passages) == "Lines 7, 120 and 455 [1]."
 
 
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:

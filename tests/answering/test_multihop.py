@@ -112,16 +112,19 @@ def test_the_model_picks_the_entity_among_the_names_of_the_closest_sentence(assi
 
 def test_sentences_offer_the_new_names_they_hold() -> None:
     text = (
-        "Die Weserland Mediengruppe übernimmt das Oldenbrücker Tageblatt. Según fuentes del club, Ibarra firmó. "
-        "Der Kaufpreis blieb geheim."
+        "Die Weserland Mediengruppe übernimmt das Oldenbrücker Tageblatt. Corvane paid 48 million euros on Monday. "
+        "Le Monde rachète le Courrier de Lyon. Après la vente, le titre reste à Lyon. La vente est close après un an."
     )
     article = Article(id="a", title="Verkauf", text=text, language="de", published=datetime(2024, 5, 2))
     hits = [Hit(chunk=Chunk("a#0", "a", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
     found = _naming_sentences(hits, "wer fuhrt die verlagsgruppe, die das oldenbrucker tageblatt ubernimmt?")
-    # The article goes, names of the question go, and a capitalised word that only opens a sentence is no name.
+    # Names of the question go, an article before two words goes, a weekday is no name, and a word opening a
+    # sentence that the passages also write in lower case ("après") is none either.
     assert found == [
         ("Die Weserland Mediengruppe übernimmt das Oldenbrücker Tageblatt.", ["Weserland Mediengruppe"]),
-        ("Según fuentes del club, Ibarra firmó.", ["Ibarra"]),
+        ("Corvane paid 48 million euros on Monday.", ["Corvane"]),
+        ("Le Monde rachète le Courrier de Lyon.", ["Le Monde", "Courrier de Lyon"]),
+        ("Après la vente, le titre reste à Lyon.", ["Lyon"]),
     ]
 
 
