@@ -16,7 +16,7 @@ from qa.errors import ConfigError
 from qa.language import LANGUAGE_NAMES, detect_language
 from qa.llm.protocol import LLM
 from qa.retrieval.timeparse import parse_time_hint
-from qa.text import key_terms, names, same_meaning, strip_citations
+from qa.text import key_terms, names, numbers, same_meaning, strip_citations
 from qa.types import Answer, Citation, Hit
 
 
@@ -177,7 +177,7 @@ class Answerer:
             answer = self._abstain(question, hits, passages, language, timings, started, "the model found no answer")
         else:
             check_started = time.perf_counter()
-            text, citations = self.checker.run(_clean(raw), passages, question)
+            text, citations = self.checker.run(_joined_thousands(_clean(raw), passages), passages, question)
             timings["citation_check"] = time.perf_counter() - check_started
             reason = unanswered_reason(question, text) if citations else "no passage supports the answer"
             if not reason and self.min_support > 0:
@@ -281,7 +281,8 @@ _AUXILIARY = r"(?:(?:is|was|are|were|it is|est|ist|wird|es|è)\s+)?"
 _SOURCE_REFERENCE = re.compile(
     r"(?<!\s)(?:,\s*+\b(?:see|laut|secondo"
     rf"|{_AUXILIARY}(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS}))"
-    r"|,?\s*+\b(?:according to|as per|selon|d'apr[èe]s|gem[äa][ßs]|seg[úu]n|stando a"
+    r"|,?\s*+\b(?:(?:according to|as per|selon|d'apr[èe]s|gem[äa][ßs]|seg[úu]n|stando a)"
+    rf"(?:\s+(?:the\s+|le\s+|la\s+|l'|el\s+|il\s+)?(?:{_SOURCE_WORDS}))?"
     rf"|(?:as|comme|wie|come|como|tel que|così come)\s+{_AUXILIARY}"
     rf"(?:{_REFERENCE_VERBS})\s+(?:{_REFERENCE_PREPOSITIONS})"
     r"|(?:in|from|dans|en|im|nel|nella)\s+(?:the\s+|le\s+|la\s+|der\s+|dem\s+|el\s+|il\s+)?"
@@ -311,6 +312,25 @@ def _clean(raw: str) -> str:
     text = re.sub(r"(?<!\s)\s*\[n\]", "", text)  # the prompt's placeholder, copied literally
     text = _SOURCE_REFERENCE.sub(" ", text)
     return re.sub(r"^(answer|réponse|antwort|respuesta|risposta)\s*:\s*", "", text, flags=re.IGNORECASE)
+
+
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(?<!, )(\d{1,3}), (\d{3})(?![\d,])")
+
+
+def _joined_thousands(text: str, passages: list[Hit]) -> str:
+    """ "1, 140 stores" as "1,140 stores" when the passages give 1140 and not both 1 and 140: a thousands
+    separator the model spaced out when rewriting "1.140" ("on June 3, 150 people" stays as it is)."""
+    given: set[str] = set()
+    for hit in passages:
+        given |= numbers(hit.chunk.text)
+
+    def join(match: re.Match[str]) -> str:
+        head, tail = match.groups()
+        if head + tail in given and not {head, tail} <= given:
+            return f"{head},{tail}"
+        return match.group()
+
+    return _SPACED_THOUSANDS.sub(join, text)
 
 
 def _attribute(value: str) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
 from qa.answering.measures import measures_other
 from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
-from qa.language import detect_language
+from qa.language import WEEKDAY_NAMES, detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
     LAST_YEAR,
@@ -100,6 +100,17 @@ def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
         for b in given[i + 1 :]:
             found |= {str(a + b), str(b - a)}
     return found
+
+
+_WEEKDAYS = [re.compile(r"\b(" + "|".join(fold(name) for name in names.split()) + r")\b") for names in WEEKDAY_NAMES]
+
+
+def days_meant(text: str, published: date) -> set[date]:
+    """The days a dated article's `text` can give as the date of what it reports: its own day, and the last of
+    each weekday it names ("mardi" in a Wednesday paper is the day before)."""
+    folded = fold(text)
+    named = [index for index, weekday in enumerate(_WEEKDAYS) if weekday.search(folded)]
+    return {published} | {published - timedelta(days=(published.weekday() - index) % 7) for index in named}
 
 
 # A sentence is supported by a passage when enough of what it asserts is found there.
@@ -229,7 +240,8 @@ class CitationChecker:
                 best = max(range(len(hits)), key=lambda j: row[j].score)
                 if row[best].score >= self.threshold:
                     chosen = [best]
-            if chosen:
+            # A sentence the model repeated word for word is said once.
+            if chosen and all(fold(strip_citations(sentence)) != fold(text) for text, _ in kept_sentences):
                 kept_sentences.append((strip_citations(sentence), chosen))
         numbering: dict[int, int] = {}
         citations: list[Citation] = []
@@ -271,7 +283,8 @@ def _numbers_found(
         if LAST_YEAR.search(fold(hit.chunk.text)):
             dated.add(str(published.year - 1))
         if MONTH_NAME.search(fold(sentence)):
-            dated |= {str(published.day), f"{published.day:02d}", str(published.month), f"{published.month:02d}"}
+            for day in days_meant(hit.chunk.text, published.date()):
+                dated |= {str(day.day), f"{day.day:02d}", str(day.month), f"{day.month:02d}"}
     asked = {n for n in numbers(question) if not is_year(n)}
     given = numbers(source) | spelled_numbers(source) | asked | derived | dated
     claimed = strip_citations(sentence)

@@ -295,7 +295,7 @@ def aggregation_operation(question: str) -> str | None:
 
 
 # A name as written: capitalised words, with the particles names carry inside ("Banco de España", "Darsena Europa").
-_NAME = re.compile(
+NAME = re.compile(
     r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:(?:de|di|da|del|della|des|du|la|le|von|van|der|den)\s+)?[A-ZÀ-ÖØ-Þ][\w'’.-]*)*"
 )
 
@@ -306,7 +306,7 @@ def names_in(text: str, *, question: bool = False) -> list[str]:
     name goes on after it; in an answer it usually is the name ("Tidewell is deepening the channel")."""
     found: list[str] = []
     start = len(text) - len(text.lstrip())
-    for match in _NAME.finditer(text):
+    for match in NAME.finditer(text):
         first_word = question and match.start() == start
         for part in re.split(r"['’]s\b\s*", match.group()):
             name = part.strip(" .-")

@@ -35,14 +35,18 @@ _ASKS_FOR_MONEY_NOUN = re.compile(
     r"(?!\W+(freeze|war|cut|cuts|cap|caps|index|list|overrun|overruns|inflation|controls?|airlines?|carriers?"
     r"|dining|hotels?|for|about)\b)"
 )
+# "how many entries", "combien de candidatures": a count, whatever else the question names ("prix Lanterna" is a
+# prize, "Preis" a price or an award).
+_ASKS_COUNT = re.compile(r"\b(how many|combien d[e'] ?(?!argent)\w+|wie viele|cuant[oa]s|quant[ie])\b")
 _MONEY = re.compile(
     r"[$€£¥]|\b(euros?|dollars?|pounds?|yen|francs?|eur|usd|gbp|chf|million|millions|billion|billions|bn|"
     r"milliards?|millones|miliardi|milioni|mrd|mio|millionen|milliarden|mil)\b"
 )
 # A sentence whose last word (before its citation and full stop) leaves it unfinished: "The amount paid is [1]."
+# (Not German "mit": "teilte … am Dienstag mit" ends on the particle of a separable verb.)
 _DANGLING = re.compile(
     r"\b(is|are|was|were|be|been|of|to|the|a|an|by|for|with|at|in|on|from|and|est|sont|etait|de|du|des|le|la|les|"
-    r"a|au|par|pour|ist|sind|war|waren|von|der|die|das|den|dem|mit|fur|es|son|era|fue|del|el|los|las|por|para|"
+    r"a|au|par|pour|ist|sind|war|waren|von|der|die|das|den|dem|fur|es|son|era|fue|del|el|los|las|por|para|"
     r"con|e|sono|di|il|lo|gli|per)\s*[.:;,!?…]*\s*$"
 )
 # Words every answer may use without adding information.
@@ -69,7 +73,8 @@ def unanswered_reason(question: str, answer: str) -> str | None:
     if _ASKS_QUANTITY.search(asked):
         if not numbers(text) - numbers(asked) and not _number_words(text):
             return "the question asks for a quantity and the answer gives none"
-        if _ASKS_MONEY.search(asked) and not _MONEY.search(text):
+        counted = bool(_ASKS_COUNT.search(asked)) and not _MONEY.search(asked)
+        if _ASKS_MONEY.search(asked) and not counted and not _MONEY.search(text):
             return _NO_MONEY
     elif _ASKS_FOR_MONEY_NOUN.search(asked) and not _MONEY.search(text):
         return _NO_MONEY

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from qa.answering.answerer import Answerer, final_answer
 from qa.answering.citations import cite_sentence
+from qa.answering.comparison import change_parts, comparison_parts, separates_sides
 from qa.answering.decompose import (
     aggregation_operation,
     bridge_description,
@@ -22,11 +23,13 @@ from qa.answering.decompose import (
 )
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
+from qa.language import MONTH_NAMES, WEEKDAY_NAMES
 from qa.llm.protocol import LLM
-from qa.text import CITATION_MARKER, fold, key_terms, sentence_spans, strip_citations
+from qa.text import CITATION_MARKER, STOPWORDS, fold, key_terms, sentence_spans, strip_citations
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
+PICK_SENTENCES = 2  # how many of the sentences closest to the description the model may pick a name from
 SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
 log = logging.getLogger("newsqa.multihop")
 
@@ -45,7 +48,8 @@ class MultiHop:
         """The decomposed answer to `question` (whose first retrieval gave `hits`), or None."""
         if is_bridge_question(question):
             return self.bridge(question, hits, language, started)
-        operation = aggregation_operation(question)
+        # "¿Cuánto creció X entre A y B?" is a difference too, though its words do not say so.
+        operation = aggregation_operation(question) or ("difference" if change_parts(question) else None)
         if operation is not None:
             return self.aggregate(question, operation, hits, language, started)
         return None
@@ -61,9 +65,13 @@ class MultiHop:
         reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
         name = parse_bridge(reply)
         if name is None or fold(name) in fold(question):
-            # A small model often repeats a name of the question here; asked what the description is, as an
-            # ordinary checked question, it names the entity far more often.
-            log.info("bridge: no new name in the reply %r; asking for the description", reply)
+            # A small model often repeats a name of the question here. Shown only the passage sentence closest
+            # in meaning to the description and the names it holds, it picks the right one far more often;
+            # failing that, asked what the description is as an ordinary checked question.
+            log.info("bridge: no new name in the reply %r; picking from the closest sentence", reply)
+            name = self._picked_name(question, passages)
+        if name is None:
+            log.info("bridge: no name picked; asking for the description")
             name = self._described_name(question, hits, language, started)
         if name is None:
             return None
@@ -90,6 +98,33 @@ class MultiHop:
         answer.text, answer.citations = text, [*answer.citations, citation]
         return answer
 
+    def _picked_name(self, question: str, passages: list[Hit]) -> str | None:
+        """The name the model picks for the question's description among the new names of the passage
+        sentence closest to it in meaning (the next closest when it picks none); None without a description,
+        an encoder or a sentence naming anything new."""
+        description = bridge_description(question)
+        encode = self.answerer.checker.encode
+        if description is None or encode is None:
+            return None
+        naming = _naming_sentences(passages, fold(question))
+        if not naming:
+            return None
+        vectors = encode([description] + [sentence for sentence, _ in naming])
+        closeness = vectors[1:] @ vectors[0]
+        for index in sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]:
+            sentence, found = naming[index]
+            options = "; ".join(found)
+            reply = self._complete(
+                self.prompts.bridge_pick.format(sentence=sentence, description=description, options=options)
+            )
+            picked = next(
+                (name for name in found if fold(name) == fold(reply.strip().strip("\"'“”«»*.").strip())), None
+            )
+            if picked is not None:
+                return picked
+            log.info("bridge: no name picked among %r (%r)", found, reply)
+        return None
+
     def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
         """The first name, not already in `question`, of the checked answer to "who or what is <the question's
         description>?" over the first passages; None when there is no description or no such answer."""
@@ -108,11 +143,15 @@ class MultiHop:
     def aggregate(self, question: str, operation: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Split the question into one question per figure, answer each (checked as usual), read one figure
         from each answer and give their sum or difference, computed here rather than by the model."""
-        reply = self._complete(self.prompts.split.format(question=question))
-        parts = parse_split(reply)
-        if parts is None or any(aggregation_operation(part) for part in parts):
-            log.info("aggregation: no two questions in the reply %r", reply)
-            return None
+        # "How many more … A … than B?" and "by how much did X grow from A to B?" are split in code; the model
+        # splits the other shapes (totals, other wordings).
+        parts = (comparison_parts(question) or change_parts(question)) if operation == "difference" else None
+        if parts is None:
+            reply = self._complete(self.prompts.split.format(question=question))
+            parts = parse_split(reply)
+            if parts is None or any(aggregation_operation(p) for p in parts) or not separates_sides(*parts, question):
+                log.info("aggregation: no two questions in the reply %r", reply)
+                return None
         # "According to the latest figures, how many … and … combined?": each part asks for the latest too.
         latest = self.answerer.latest_asked(question)
         answers: list[Answer] = []
@@ -160,6 +199,33 @@ class MultiHop:
 
     def _complete(self, prompt: str) -> str:
         return "".join(self.llm.stream_messages([("user", prompt)]))
+
+
+# Month and weekday names, folded: capitalised in English, but never the entity a description stands for.
+_CALENDAR = frozenset(fold(word) for names in (*MONTH_NAMES, *WEEKDAY_NAMES) for word in names.split())
+
+
+def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:
+    """Each passage sentence that names something the folded question `asked` does not, with those names (an
+    article before two or more words goes: "Die Weserland Mediengruppe" is "Weserland Mediengruppe", "Le Monde"
+    stays). A single capitalised word opening a sentence is no name when the passages also write it in lower
+    case ("Según", "Après"), and months and weekdays are none."""
+    sentences = [hit.chunk.text[s:e] for hit in passages for s, e in sentence_spans(hit.chunk.text)]
+    lower = {word for sentence in sentences for word in re.findall(r"\b[^\W\d_A-ZÀ-ÖØ-Þ][\w'’-]*", sentence)}
+    found: list[tuple[str, list[str]]] = []
+    for sentence in sentences:
+        names: list[str] = []
+        for written in names_in(sentence):
+            words = written.split()
+            name = " ".join(words[1:]) if len(words) > 2 and fold(words[0]) in STOPWORDS else written
+            opener = " " not in name and sentence.lstrip().startswith(name)
+            common = opener and (name.lower() in lower or fold(name) in STOPWORDS)
+            if common or fold(name) in _CALENDAR or fold(name) in asked or name in names:
+                continue
+            names.append(name)
+        if names:
+            found.append((sentence, names))
+    return found
 
 
 def _naming_sentence(passages: list[Hit], name: str, description: set[str]) -> tuple[Hit, int, int] | None:

@@ -38,6 +38,7 @@ class Prompts:
     verify_rule: dict[str, str]
     bridge: str
     bridge_name: dict[str, str]
+    bridge_pick: str
     split: str
     no_answer: dict[str, str]
     closest: dict[str, str]
@@ -64,6 +65,7 @@ class Prompts:
             verify_rule=_by_key(folder, "verify_rule.txt", ("fact", "plan")),
             bridge=_read(folder, "bridge.txt").strip(),
             bridge_name=_by_language(folder, "bridge_name.txt"),
+            bridge_pick=_read(folder, "bridge_pick.txt").strip(),
             split=_read(folder, "split.txt").strip(),
             no_answer=no_answer,
             closest=closest,

@@ -88,6 +88,20 @@ def test_support_is_the_lower_of_both_checks_and_the_second_runs_only_when_the_f
         assert len(judge.prompts) == asked
 
 
+def test_a_thousands_separator_spaced_out_by_the_model_is_joined_again() -> None:
+    from qa.answering.answerer import _joined_thousands
+
+    text = "La medida se aplicará en sus 1.140 tiendas. El 3 de junio, 150 personas protestaron."
+    article = Article(id="m", title="Mercaleste", text=text, language="es", published=datetime(2024, 1, 10))
+    passages = [Hit(chunk=Chunk("m#0", "m", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    assert (
+        _joined_thousands("Mercaleste operates 1, 140 stores [1].", passages) == "Mercaleste operates 1,140 stores [1]."
+    )
+    # Figures the passages give apart stay apart: a date and a count, a list.
+    assert _joined_thousands("On June 3, 150 people protested [1].", passages) == "On June 3, 150 people protested [1]."
+    assert _joined_thousands("Lines 7, 120 and 455 [1].", passages) == "Lines 7, 120 and 455 [1]."
+
+
 def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unfinished() -> None:
     from qa.answering.answerer import _clean
     from qa.answering.grounding import unanswered_reason
@@ -99,6 +113,8 @@ def test_a_pointer_to_the_source_before_a_marker_does_not_leave_the_sentence_unf
         "Die Bilanz stieg auf sechs Tote, wie in [1] berichtet.": "wie in [1] berichtet.",
         "Cho met him, according to [1].": "met him [1].",
         "The figure is given in passage [3].": "is given [3].",
+        "The field was 16,800 runners, according to passage [2].": "16,800 runners [2].",
+        "Elle coûte 5 euros selon l'article [1].": "5 euros [1].",
     }
     for reply, ending in replies.items():
         assert _clean(reply).endswith(ending), _clean(reply)

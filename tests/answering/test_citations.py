@@ -46,6 +46,13 @@ def test_missing_marker_is_attributed() -> None:
     assert text.endswith("[1].") and citations[0].article_id == "gpus"
 
 
+def test_a_sentence_repeated_word_for_word_is_kept_once() -> None:
+    reply = "Meta will buy 350,000 H100 GPUs [1]. Meta will buy 350,000 H100 GPUs [1].\nIt met William Cho [2]."
+    text, citations = CitationChecker().run(reply, HITS)
+    assert text == "Meta will buy 350,000 H100 GPUs [1]. It met William Cho [2]."
+    assert [c.article_id for c in citations] == ["gpus", "lg"]
+
+
 def test_invented_number_or_unsupported_sentence_is_dropped() -> None:
     text, citations = CitationChecker().run("Meta will buy 500,000 H100 GPUs [1].", HITS)
     assert text == "" and citations == []
@@ -131,6 +138,16 @@ def test_the_articles_own_day_and_a_range_of_days_are_dates() -> None:
     assert _numbers_found("The reef was mapped on June 12 by a survey team [1].", hit, "When was it mapped?")
     festival = _hit("festival", "Le festival aura lieu du 3 au 5 juin à Rennes.", 1)
     assert _numbers_found("The festival runs from 3 to 5 June [1].", festival, "When is the festival?")
+
+
+def test_a_weekday_in_a_dated_article_names_its_own_day() -> None:
+    from qa.answering.citations import _numbers_found
+
+    # A Wednesday paper (12 June 2024) saying "on Tuesday": the 11th, and the paper's own day, may be dates.
+    hit = _dated_hit("The survey team reached the reef on Tuesday evening.", "2024-06-12T00:00:00+00:00")
+    assert _numbers_found("The team reached the reef on 11 June 2024 [1].", hit, "When did the team arrive?")
+    assert _numbers_found("The team reached the reef on 12 June 2024 [1].", hit, "When did the team arrive?")
+    assert not _numbers_found("The team reached the reef on 10 June 2024 [1].", hit, "When did the team arrive?")
 
 
 def test_an_instruction_inside_a_passage_is_never_evidence() -> None:

@@ -55,6 +55,9 @@ def test_non_answers_are_recognised(question: str, answer: str) -> None:
         ("What was the fine for?", "For breaking the tender rules [1]."),
         ("Quali coste sono state colpite dall'uragano?", "Le coste della Calabria [1]."),
         ("Quel prix a remporté le film ?", "La Palme d'or [1]."),
+        # A count asked for with a prize ("prix", "Preis") in the question: no money is asked for.
+        ("Combien de films le prix Lumière a-t-il reçus ?", "Le prix a reçu 214 films [1]."),
+        ("Wie viele Bewerbungen erhielt der Preis der Stadt?", "Der Preis erhielt 96 Bewerbungen [1]."),
     ],
 )
 def test_real_answers_pass(question: str, answer: str) -> None:
@@ -66,3 +69,6 @@ def test_a_sentence_left_unfinished_before_its_marker_is_not_an_answer() -> None
     assert unanswered_reason(question, "The amount the company paid for the terminal is [1].") is not None
     assert unanswered_reason("Quel est le prix ?", "Le prix payé par la société est de [1].") is not None
     assert unanswered_reason(question, "Corvane paid 48 million euros for the terminal [1].") is None
+    # A German sentence ends on the particle of a separable verb ("teilte … mit").
+    answer = "Kaltenbrunn zählte 1,42 Mio. Nächtigungen, teilte der Verband am Dienstag mit [1]."
+    assert unanswered_reason("Wie viele Nächtigungen zählte Kaltenbrunn?", answer) is None

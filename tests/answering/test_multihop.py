@@ -12,7 +12,7 @@ import pytest
 
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker
-from qa.answering.multihop import MultiHop
+from qa.answering.multihop import MultiHop, _naming_sentences
 from qa.answering.prompts import Prompts
 from qa.assistant import Assistant
 from qa.eval.normalize import normalize
@@ -95,6 +95,37 @@ def test_the_description_asked_as_a_question_of_its_own_names_the_entity(assista
     hits = assistant.retrieve(question)
     multihop = MultiHop(assistant.llm, assistant.prompts, assistant._answerer(), lambda text, n: [])
     assert multihop._described_name(question, hits, "en", time.perf_counter()) == "Tidewell Marine"
+
+
+@pytest.mark.slow
+def test_the_model_picks_the_entity_among_the_names_of_the_closest_sentence(assistant: Assistant) -> None:
+    # The first fallback when the "Name:" reply repeats a name of the question: the sentence closest in meaning
+    # to the description (real embedder) and the names it holds, and the real model's pick among them.
+    question = "How many dredgers does the company deepening the approach channel of Velmora's North Basin operate?"
+    passages = assistant._answerer().select(assistant.retrieve(question))
+    multihop = MultiHop(assistant.llm, assistant.prompts, assistant._answerer(), lambda text, n: [])
+    assert multihop._picked_name(question, passages) == "Tidewell Marine"
+    # Passages that name nothing the description could be: no name rather than a guess.
+    unrelated = [hit for hit in passages if hit.article.id == "lakeside-festival"]
+    assert multihop._picked_name(question, unrelated) is None
+
+
+def test_sentences_offer_the_new_names_they_hold() -> None:
+    text = (
+        "Die Weserland Mediengruppe übernimmt das Oldenbrücker Tageblatt. Corvane paid 48 million euros on Monday. "
+        "Le Monde rachète le Courrier de Lyon. Après la vente, le titre reste à Lyon. La vente est close après un an."
+    )
+    article = Article(id="a", title="Verkauf", text=text, language="de", published=datetime(2024, 5, 2))
+    hits = [Hit(chunk=Chunk("a#0", "a", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    found = _naming_sentences(hits, "wer fuhrt die verlagsgruppe, die das oldenbrucker tageblatt ubernimmt?")
+    # Names of the question go, an article before two words goes, a weekday is no name, and a word opening a
+    # sentence that the passages also write in lower case ("après") is none either.
+    assert found == [
+        ("Die Weserland Mediengruppe übernimmt das Oldenbrücker Tageblatt.", ["Weserland Mediengruppe"]),
+        ("Corvane paid 48 million euros on Monday.", ["Corvane"]),
+        ("Le Monde rachète le Courrier de Lyon.", ["Le Monde", "Courrier de Lyon"]),
+        ("Après la vente, le titre reste à Lyon.", ["Lyon"]),
+    ]
 
 
 @pytest.mark.slow
