@@ -252,6 +252,16 @@ def _countries() -> dict[str, str]:
 
 
 _SAME_MEANING = _same_meaning()
+_WEEKDAY_INDEX = {word: int(token[8:]) - 1 for word, token in _SAME_MEANING.items() if token.startswith("weekday:")}
+# Every folded month and weekday name, the ambiguous "mai" too: words that never name a company, person or place.
+CALENDAR_WORDS = frozenset(fold(word) for names in (*MONTH_NAMES, *WEEKDAY_NAMES) for word in names.split())
+
+
+def weekdays_named(text: str) -> set[int]:
+    """The weekdays `text` names in any of newsqa's languages, Monday as 0 ("mardi" → 1)."""
+    return {_WEEKDAY_INDEX[word] for word in re.findall(r"\w+", fold(text)) if word in _WEEKDAY_INDEX}
+
+
 _SPELLED = {word: token for word, token in _SAME_MEANING.items() if token.isdigit()}  # number words → digits
 _COUNTRIES = _countries()
 # Elided articles and prepositions (fr/it), folded: "l'allemand", "dell'anno", "qu'il". Only these: "O'Brien" and

@@ -129,3 +129,12 @@ def test_date_days_are_offsets_in_the_text_as_written() -> None:
     loose = "from 3 to 5 June, on June 7 with, June 8–9, on June 10 and 11."
     found = [loose[start:end] for start, end in date_days(loose, loose=True)]
     assert found == ["3 to 5", "7", "8–9", "10 and 11"]
+
+
+def test_weekdays_are_named_in_every_language() -> None:
+    from qa.text import weekdays_named
+
+    assert weekdays_named("Il a atterri mardi soir, avant le sommet de jeudi.") == {1, 3}
+    assert weekdays_named("Am Sonntag und am Sábado") == {6, 5}
+    assert weekdays_named("Mardi gras") == {1}
+    assert weekdays_named("The deal closed in March.") == set()

@@ -11,7 +11,7 @@ import numpy as np
 
 from qa.answering.measures import measures_other
 from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
-from qa.language import WEEKDAY_NAMES, detect_language
+from qa.language import detect_language
 from qa.retrieval.occasions import Occasion, occasion_of
 from qa.text import (
     LAST_YEAR,
@@ -28,6 +28,7 @@ from qa.text import (
     spelled_numbers,
     strip_citations,
     undated_numbers,
+    weekdays_named,
 )
 from qa.types import Citation, Hit
 
@@ -102,14 +103,10 @@ def derived_numbers(question: str, hits: list[Hit]) -> set[str]:
     return found
 
 
-_WEEKDAYS = [re.compile(r"\b(" + "|".join(fold(name) for name in names.split()) + r")\b") for names in WEEKDAY_NAMES]
-
-
 def days_meant(text: str, published: date) -> set[date]:
     """The days a dated article's `text` can give as the date of what it reports: its own day, and the last of
     each weekday it names ("mardi" in a Wednesday paper is the day before)."""
-    folded = fold(text)
-    named = [index for index, weekday in enumerate(_WEEKDAYS) if weekday.search(folded)]
+    named = weekdays_named(text)
     return {published} | {published - timedelta(days=(published.weekday() - index) % 7) for index in named}
 
 

@@ -214,9 +214,13 @@ def _capitalised(lead: str, part: str) -> str:
 
 def _with_shared_noun(first: str, second: str) -> str:
     """ "the 9th" completed from "the 10th Marathon des Quais" as "the 9th Marathon des Quais"; else `first`."""
-    marks: tuple[Kind, ...] = ("ordinal", "year")
-    if not first.split() or not any(_KINDS[kind].fullmatch(first.split()[-1]) for kind in marks):
+    if not first.split() or not _edition_or_year(first.split()[-1]):
         return first
     words = second.split()
-    found = [i for i, word in enumerate(words) if any(_KINDS[kind].fullmatch(word) for kind in marks)]
+    found = [i for i, word in enumerate(words) if _edition_or_year(word)]
     return f"{first} {' '.join(words[found[0] + 1 :])}" if found and found[0] + 1 < len(words) else first
+
+
+def _edition_or_year(word: str) -> bool:
+    """True for an edition ("10th", "15e") or a year or season ("2023/24") written as one word."""
+    return bool(_KINDS["ordinal"].fullmatch(word) or _KINDS["year"].fullmatch(word))

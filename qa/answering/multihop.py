@@ -23,9 +23,8 @@ from qa.answering.decompose import (
 )
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
-from qa.language import MONTH_NAMES, WEEKDAY_NAMES
 from qa.llm.protocol import LLM
-from qa.text import CITATION_MARKER, STOPWORDS, fold, key_terms, sentence_spans, strip_citations
+from qa.text import CALENDAR_WORDS, CITATION_MARKER, STOPWORDS, fold, key_terms, sentence_spans, strip_citations
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
@@ -201,10 +200,6 @@ class MultiHop:
         return "".join(self.llm.stream_messages([("user", prompt)]))
 
 
-# Month and weekday names, folded: capitalised in English, but never the entity a description stands for.
-_CALENDAR = frozenset(fold(word) for names in (*MONTH_NAMES, *WEEKDAY_NAMES) for word in names.split())
-
-
 def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:
     """Each passage sentence that names something the folded question `asked` does not, with those names (an
     article before two or more words goes: "Die Weserland Mediengruppe" is "Weserland Mediengruppe", "Le Monde"
@@ -220,7 +215,7 @@ def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[s
             name = " ".join(words[1:]) if len(words) > 2 and fold(words[0]) in STOPWORDS else written
             opener = " " not in name and sentence.lstrip().startswith(name)
             common = opener and (name.lower() in lower or fold(name) in STOPWORDS)
-            if common or fold(name) in _CALENDAR or fold(name) in asked or name in names:
+            if common or fold(name) in CALENDAR_WORDS or fold(name) in asked or name in names:
                 continue
             names.append(name)
         if names:
