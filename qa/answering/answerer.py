@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
-from qa.answering.citations import CitationChecker, closest_citation, without_instructions
+from qa.answering.citations import CitationChecker, closest_citation
 from qa.answering.grounding import unanswered_reason
+from qa.answering.injection import without_instructions
 from qa.answering.modality import asks_for_fact
 from qa.answering.prompts import Prompts
 from qa.errors import ConfigError

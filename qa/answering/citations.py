@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from qa.answering.injection import is_instruction
 from qa.answering.measures import measures_other
 from qa.answering.modality import asks_for_fact, expected_clause, states_expectation
 from qa.language import detect_language
@@ -31,55 +32,6 @@ from qa.text import (
     weekdays_named,
 )
 from qa.types import Citation, Hit
-
-# Imperatives of "ignore", words that head a note, and assistants, en/fr/de/es/it, folded.
-_IGNORE = r"(ignore|ignorez|ignorate|ignora|ignori|ignoriere|ignorieren sie|disregard)"
-_NOTE = r"(note|nota|notice|message|messaggio|remarque|hinweis|aviso|avviso|attention|attenzione|achtung|important)"
-_ASSISTANTS = r"assistants?|assistenti|asistentes?|assistenten?"
-# Sentences addressed to an assistant rather than to readers (a prompt injection), en/fr/de/es/it, folded.
-INSTRUCTION = re.compile(
-    "|".join(
-        (
-            r"\b(ignore|disregard|forget) (all |any )?(your |the )?(previous |prior |above |earlier )?"
-            r"(instructions|rules|prompt)",
-            r"\b(system|assistant|asistente|assistente) ?:",
-            r"\byou are now\b",
-            r"\b(reply|respond|answer) only\b",
-            # At the start of a sentence or after a heading's colon, an order, not a report ("le ministre a ignoré…").
-            r"(^|: )\W{0,3}ignorez? (les|vos|toutes) (\w+ ){0,2}(instructions|consignes|regles)\b",
-            r"\bignoriere ",
-            r"\bignora (las|tus|todas|le) ",
-            r"\bignori (le|tutte) ",
-            r"\binstruccion para el asistente",
-            r"\b(repondez|reponds|antworte|responde|rispondi) (uniquement|nur|solo|solamente|soltanto)\b",
-            # "ignorate tutte le istruzioni precedenti", "ignorez les consignes précédentes", "ignore the above rules":
-            # orders (imperatives, at the start of a sentence or after a heading's colon), not reports ("the pilot
-            # ignored previous instructions", "ignorando le regole precedenti, il club…").
-            rf"(^|: )\W{{0,3}}{_IGNORE} (\w+ ){{0,3}}(previous|prior|above|earlier|vorherigen|bisherigen|obigen) "
-            r"(instructions?|rules|anweisungen|regeln)\b",
-            rf"(^|: )\W{{0,3}}{_IGNORE} (\w+ ){{0,3}}(instructions?|istruzioni|instrucciones|consignes|indicazioni"
-            r"|regole|reglas|regles) (precedenti|precedentes|anteriores|ci-dessus|sopra)\b",
-            # A note addressed to an AI: "Nota per gli assistenti di intelligenza artificiale: …", "Note to AI
-            # assistants: …" (not "Nuove regole per gli assistenti di volo: …", "Regole per gli assistenti di IA: …").
-            rf"^\W{{0,3}}({_NOTE} )?(to|for|per|pour|fur|an|para|a)( \w+)? (ai|ia|ki) ({_ASSISTANTS}) ?:",
-            rf"^\W{{0,3}}({_NOTE} )?(to|for|per|pour|fur|an|para|a)( \w+)? ({_ASSISTANTS}) (d'|de |di |der )"
-            r"(ia|ai|ki|intelligence artificielle|intelligenza artificiale|inteligencia artificial"
-            r"|kunstliche[nr]? intelligenz) ?:",
-        )
-    )
-)
-
-
-def is_instruction(sentence: str) -> bool:
-    """True for a sentence addressed to an assistant (see INSTRUCTION): never evidence, never shown to the model."""
-    return bool(INSTRUCTION.search(fold(sentence)))
-
-
-def without_instructions(passage: str) -> str:
-    """`passage` on one line, without its sentences addressed to an assistant."""
-    sentences = [passage[s:e] for s, e in sentence_spans(passage)] or [passage]
-    return " ".join(" ".join(s.split()) for s in sentences if not is_instruction(s))
-
 
 # Questions that combine figures from several reports (a total, a difference, a comparison), folded, en/fr/de/es/it.
 AGGREGATION = re.compile(
