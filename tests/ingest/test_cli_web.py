@@ -140,16 +140,15 @@ def test_watch_runs_rounds(site: NewsSite, web: list[str], capsys: pytest.Captur
 def test_watch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     command = [sys.executable, "-m", "qa.cli", "watch", "--every", "1h", "--index", str(tmp_path / "index")]
-    # A runner started in the background ignores Ctrl-C, and its children inherit that: give watch the default.
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    # A runner started in the background ignores Ctrl-C, and a child inherits an ignored signal; a handled one is
+    # reset to the default in the child, so watch sees the Ctrl-C whatever started the tests.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         ready, _, _ = select.select([process.stdout], [], [], 180)
         assert ready, "watch printed nothing"
