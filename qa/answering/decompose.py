@@ -34,23 +34,37 @@ _ENTITY = {
     r"consortium|bank|lender|insurer|investor|start-?up|airline|carrier|operator|retailer|chain|broadcaster|"
     r"newspaper|agency|university|hospital|city|town|village|country|region|plant|factory|port|airport|stadium|"
     r"observatory|ship|vessel|satellite|party|candidate|winner|player|coach|architect|author|owner|buyer|rival|"
-    r"partner|parent|subsidiary|brand|utility|union|museum|venue|yard|shipyard|studio|lab|laboratory",
+    r"partner|parent|subsidiary|brand|utility|union|museum|venue|yard|shipyard|studio|lab|laboratory|"
+    # people and things described by what they did or what happened to them
+    r"person|man|woman|manager|executive|director|coach|writer|novelist|artist|singer|actor|actress|minister|"
+    r"official|scientist|drug|medicine|pill|vaccine|rocket|aircraft|plane|car|castle|building|bridge|festival",
     "fr": r"entreprise|societe|groupe|club|equipe|editeur|constructeur|fabricant|promoteur|fournisseur|banque|"
     r"start-up|compagnie|operateur|ville|commune|pays|region|usine|site|port|aeroport|stade|parti|candidate?|"
-    r"laureate?|vainqueur|gagnante?|consortium|journal|chaine|agence|universite|chantier|laboratoire",
+    r"laureate?|vainqueur|gagnante?|consortium|journal|chaine|agence|universite|chantier|laboratoire|personne|"
+    r"homme|femme|dirigeante?|entraineur|entraineuse|ecrivaine?|auteure?|romanciere?|ministre|medicament|vaccin|"
+    r"navire|vraquier|bateau|satellite|fusee|avion|chateau|lieu|salle|festival",
     "es": r"empresa|compania|sociedad|grupo|club|equipo|editorial|constructora|fabricante|promotora|proveedora?|"
     r"banco|aerolinea|operadora?|ciudad|pueblo|municipio|pais|region|planta|fabrica|puerto|aeropuerto|estadio|"
-    r"partido|candidata?|ganadora?|consorcio|diario|periodico|cadena|agencia|universidad|astillero|laboratorio",
+    r"partido|candidata?|ganadora?|consorcio|diario|periodico|cadena|agencia|universidad|astillero|laboratorio|"
+    r"persona|hombre|mujer|directiva|directivo|entrenadora?|escritora?|autora?|novelista|ministra?|farmaco|"
+    r"medicamento|vacuna|buque|barco|satelite|cohete|avion|castillo|recinto|festival",
     "it": r"azienda|societa|impresa|gruppo|club|squadra|editore|costruttore|produttore|fornitore|banca|compagnia|"
     r"operatore|citta|comune|paese|regione|stabilimento|fabbrica|porto|aeroporto|stadio|partito|candidata?|"
-    r"consorzio|giornale|quotidiano|agenzia|universita|cantiere|laboratorio",
+    r"consorzio|giornale|quotidiano|agenzia|universita|cantiere|laboratorio|persona|uomo|donna|manager|"
+    r"dirigente|allenatore|allenatrice|scrittore|scrittrice|autore|autrice|ministro|ministra|farmaco|medicinale|"
+    r"vaccino|nave|satellite|razzo|aereo|castello|festival",
     # German compounds end in the kind ("Verlagsgruppe"); "Werk" only alone ("Feuerwerk" is no plant).
     "de": r"\w*(unternehmen|konzern|firma|gruppe|verein|klub|verlag|hersteller|lieferant|bank|betreiber|stadt|"
     r"gemeinde|fabrik|hafen|stadion|partei|kandidatin|kandidat|gewinnerin|gewinner|siegerin|sieger|konsortium|"
-    r"zeitung|sender|agentur|universit[aä]t|werft|labor)|werk|team",
+    r"zeitung|sender|agentur|universit[aä]t|werft|labor|managerin|manager|trainerin|trainer|autorin|autor|"
+    r"ministerin|minister|medikament|impfstoff|schiff|frachter|satellit|rakete|flugzeug|burg|schloss|festival)|"
+    r"werk|team|frau|mann|person",
 }
 # Filler words before the kind, never an article ("the stadium the club…" is two noun phrases).
 _FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
+# One adjective after the noun in French, Spanish and Italian ("l'entraîneur danois recruté par", "il comune
+# andaluso scelto da"): any word but a preposition or an article.
+_ADJECTIVE = r"(?!(par|pour|por|para|per|da|de|du|des|del|della|en|in|a|au|le|la|el|il|lo)\b)\w+"
 # Descriptions by a participle or a gerund, running to the end of the question: "the firm chosen to deepen…",
 # "the startup acquired by Meta", "the firm behind…", "the town hosting…", "le constructeur retenu par…", "la
 # constructora elegida para…", "l'azienda scelta per…". The French participle is checked on the word as written
@@ -62,10 +76,11 @@ _PARTICIPLE = re.compile(
             r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
             r"in charge of)\b",
             rf"\bthe {_FILLER}({_ENTITY['en']}) {_WORDS}ing\b",
-            rf"\b(le|la|les|l') ?{_FILLER}({_ENTITY['fr']}) (?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
-            rf"\b(el|la|los|las) {_FILLER}({_ENTITY['es']}) \w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
-            rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({_ENTITY['it']}) (\w+(at|ut|it|lt|st|tt)[oaie] "
-            r"(da|dal|dalla|dai|per|a|in)\b|vincitore|vincitrice|aggiudicatari[oa])",
+            rf"\b(le|la|les|l') ?{_FILLER}({_ENTITY['fr']}) ({_ADJECTIVE} )?(?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
+            rf"\b(el|la|los|las) {_FILLER}({_ENTITY['es']}) ({_ADJECTIVE} )?\w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
+            rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({_ENTITY['it']}) ({_ADJECTIVE} )?(\w+(at|ut|it|lt|st|tt)[oaie] "
+            r"(\w+(at|ut|it|lt|st|tt)[oaie] )?"
+            r"(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)\b|vincitore|vincitrice|aggiudicatari[oa])",
         )
     )
 )

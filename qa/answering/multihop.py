@@ -28,7 +28,7 @@ from qa.text import CALENDAR_WORDS, CITATION_MARKER, STOPWORDS, fold, key_terms,
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
-PICK_SENTENCES = 2  # how many of the sentences closest to the description the model may pick a name from
+PICK_SENTENCES = 3  # how many of the sentences closest to the description the model picks a name from
 SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
 log = logging.getLogger("newsqa.multihop")
 
@@ -63,8 +63,10 @@ class MultiHop:
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
         reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
         name = parse_bridge(reply)
-        if name is None or fold(name) in fold(question):
-            # A small model often repeats a name of the question here. Shown only the passage sentence closest
+        given = " ".join(hit.chunk.text for hit in passages)
+        if name is None or fold(name) in fold(question) or name not in given:
+            # A small model often repeats a name of the question here, or a word of the prompt that no passage
+            # gives ("Name: only."). Shown only the passage sentence closest
             # in meaning to the description and the names it holds, it picks the right one far more often;
             # failing that, asked what the description is as an ordinary checked question.
             log.info("bridge: no new name in the reply %r; picking from the closest sentence", reply)
@@ -74,7 +76,9 @@ class MultiHop:
             name = self._described_name(question, hits, language, started)
         if name is None:
             return None
-        link = _naming_sentence(passages, fold(name), key_terms(question))
+        link = _naming_sentence(passages, fold(name), key_terms(question)) or _naming_sentence(
+            passages, fold(name), set()
+        )
         if link is None:
             log.info("bridge: no passage names %r with the question's description", name)
             return None
@@ -99,8 +103,8 @@ class MultiHop:
 
     def _picked_name(self, question: str, passages: list[Hit]) -> str | None:
         """The name the model picks for the question's description among the new names of the passage
-        sentence closest to it in meaning (the next closest when it picks none); None without a description,
-        an encoder or a sentence naming anything new."""
+        sentences closest to it in meaning, shown together; None without a description, an encoder or a
+        sentence naming anything new, or when the model picks none."""
         description = bridge_description(question)
         encode = self.answerer.checker.encode
         if description is None or encode is None:
@@ -110,19 +114,19 @@ class MultiHop:
             return None
         vectors = encode([description] + [sentence for sentence, _ in naming])
         closeness = vectors[1:] @ vectors[0]
-        for index in sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]:
-            sentence, found = naming[index]
-            options = "; ".join(found)
-            reply = self._complete(
-                self.prompts.bridge_pick.format(sentence=sentence, description=description, options=options)
-            )
-            picked = next(
-                (name for name in found if fold(name) == fold(reply.strip().strip("\"'“”«»*.").strip())), None
-            )
-            if picked is not None:
-                return picked
-            log.info("bridge: no name picked among %r (%r)", found, reply)
-        return None
+        # Several sentences at once, in reading order: the one closest to the description often names the
+        # entity only by a pronoun ("Prende il posto di…"), its neighbour by name.
+        closest = sorted(sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES])
+        options = list(dict.fromkeys(name for index in closest for name in naming[index][1]))
+        sentences = " ".join(naming[index][0] for index in closest)
+        reply = self._complete(
+            self.prompts.bridge_pick.format(sentence=sentences, description=description, options="; ".join(options))
+        )
+        picked = fold(reply.strip().strip("\"'“”«»*.").strip())
+        found = next((name for name in options if fold(name) == picked), None)
+        if found is None:
+            log.info("bridge: no name picked among %r (%r)", options, reply)
+        return found
 
     def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
         """The first name, not already in `question`, of the checked answer to "who or what is <the question's

@@ -36,6 +36,13 @@ from qa.answering.decompose import (
         "Wie viele Studierende hat die vom Land geförderte Universität?",
         "Quanti dipendenti ha il consorzio vincitore dell'appalto?",
         "Where is the company that won the … contract based?",
+        # people and things, and an adjective after the noun in French, Spanish and Italian
+        "Where was the person appointed to run the port operator born?",
+        "Who developed the daily migraine pill authorised by the regulator?",
+        "En quelle année est né l'entraîneur danois recruté par le club ?",
+        "¿Qué empresa dirigía la mujer elegida para suceder al presidente?",
+        "Quanti abitanti ha il comune andaluso scelto dal gruppo per la fabbrica?",
+        "Il satellite andato perduto dopo il lancio, quanto pesava?",
     ],
 )
 def test_a_question_about_a_described_entity_is_a_bridge_question(question: str) -> None:
@@ -58,6 +65,9 @@ def test_a_question_about_a_described_entity_is_a_bridge_question(question: str)
         "Which is the company chosen to build the tunnel?",
         "Qual è la società scelta per approfondire il canale?",
         "Wer ist der von Portugal gewählte Hersteller?",
+        "Who is the woman appointed to run the port operator?",
+        "How long did the restoration of the castle take?",
+        "Quel est le médicament autorisé par l'agence ?",
         "Quel est le nom de l'entreprise choisie pour construire le tunnel ?",
         # a name beside its kind; a participle or gerund that is the question's verb; a verb of the present
         "When was the company Brevant founded?",
