@@ -263,6 +263,13 @@ def bridged(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
             "br-it-castelmare-nuovo-allenatore-2024",
             "br-de-albrektsen-abschied-holmbach-2023",
         ),
+        # a person described: answered in two steps once the one-retrieval answer has abstained
+        (
+            "Where was the person appointed to run Nordhafen Logistik born?",
+            ("skjelvik",),
+            "br-en-nordhafen-new-ceo-2024",
+            "br-fr-vesteraa-portrait-2023",
+        ),
     ],
 )
 def test_a_bridge_question_in_a_shape_written_apart_from_the_rules_is_answered_across_two_articles(

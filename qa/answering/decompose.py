@@ -34,55 +34,69 @@ _ENTITY = {
     r"consortium|bank|lender|insurer|investor|start-?up|airline|carrier|operator|retailer|chain|broadcaster|"
     r"newspaper|agency|university|hospital|city|town|village|country|region|plant|factory|port|airport|stadium|"
     r"observatory|ship|vessel|satellite|party|candidate|winner|player|coach|architect|author|owner|buyer|rival|"
-    r"partner|parent|subsidiary|brand|utility|union|museum|venue|yard|shipyard|studio|lab|laboratory|"
-    # people and things described by what they did or what happened to them
-    r"person|man|woman|manager|executive|director|coach|writer|novelist|artist|singer|actor|actress|minister|"
-    r"official|scientist|drug|medicine|pill|vaccine|rocket|aircraft|plane|car|castle|building|bridge|festival",
+    r"partner|parent|subsidiary|brand|utility|union|museum|venue|yard|shipyard|studio|lab|laboratory",
     "fr": r"entreprise|societe|groupe|club|equipe|editeur|constructeur|fabricant|promoteur|fournisseur|banque|"
     r"start-up|compagnie|operateur|ville|commune|pays|region|usine|site|port|aeroport|stade|parti|candidate?|"
-    r"laureate?|vainqueur|gagnante?|consortium|journal|chaine|agence|universite|chantier|laboratoire|personne|"
-    r"homme|femme|dirigeante?|entraineur|entraineuse|ecrivaine?|auteure?|romanciere?|ministre|medicament|vaccin|"
-    r"navire|vraquier|bateau|satellite|fusee|avion|chateau|lieu|salle|festival",
+    r"laureate?|vainqueur|gagnante?|consortium|journal|chaine|agence|universite|chantier|laboratoire",
     "es": r"empresa|compania|sociedad|grupo|club|equipo|editorial|constructora|fabricante|promotora|proveedora?|"
     r"banco|aerolinea|operadora?|ciudad|pueblo|municipio|pais|region|planta|fabrica|puerto|aeropuerto|estadio|"
-    r"partido|candidata?|ganadora?|consorcio|diario|periodico|cadena|agencia|universidad|astillero|laboratorio|"
-    r"persona|hombre|mujer|directiva|directivo|entrenadora?|escritora?|autora?|novelista|ministra?|farmaco|"
-    r"medicamento|vacuna|buque|barco|satelite|cohete|avion|castillo|recinto|festival",
+    r"partido|candidata?|ganadora?|consorcio|diario|periodico|cadena|agencia|universidad|astillero|laboratorio",
     "it": r"azienda|societa|impresa|gruppo|club|squadra|editore|costruttore|produttore|fornitore|banca|compagnia|"
     r"operatore|citta|comune|paese|regione|stabilimento|fabbrica|porto|aeroporto|stadio|partito|candidata?|"
-    r"consorzio|giornale|quotidiano|agenzia|universita|cantiere|laboratorio|persona|uomo|donna|manager|"
-    r"dirigente|allenatore|allenatrice|scrittore|scrittrice|autore|autrice|ministro|ministra|farmaco|medicinale|"
-    r"vaccino|nave|satellite|razzo|aereo|castello|festival",
+    r"consorzio|giornale|quotidiano|agenzia|universita|cantiere|laboratorio",
     # German compounds end in the kind ("Verlagsgruppe"); "Werk" only alone ("Feuerwerk" is no plant).
     "de": r"\w*(unternehmen|konzern|firma|gruppe|verein|klub|verlag|hersteller|lieferant|bank|betreiber|stadt|"
     r"gemeinde|fabrik|hafen|stadion|partei|kandidatin|kandidat|gewinnerin|gewinner|siegerin|sieger|konsortium|"
-    r"zeitung|sender|agentur|universit[aä]t|werft|labor|managerin|manager|trainerin|trainer|autorin|autor|"
-    r"ministerin|minister|medikament|impfstoff|schiff|frachter|satellit|rakete|flugzeug|burg|schloss|festival)|"
-    r"werk|team|frau|mann|person",
+    r"zeitung|sender|agentur|universit[aä]t|werft|labor)|werk|team",
+}
+# People and things: in news most are described in the article that gives the asked fact ("the man arrested by
+# the police"), so a question describing one is answered in two steps only when one retrieval finds no answer.
+_PERSON_OR_THING = {
+    "en": r"person|man|woman|manager|executive|director|writer|novelist|artist|singer|actor|actress|minister|"
+    r"official|scientist|drug|medicine|pill|vaccine|rocket|aircraft|plane|car|castle|building|bridge|festival",
+    "fr": r"personne|homme|femme|dirigeante?|entraineur|entraineuse|ecrivaine?|auteure?|romanciere?|ministre|"
+    r"medicament|vaccin|navire|vraquier|bateau|satellite|fusee|avion|chateau|lieu|salle|festival",
+    "es": r"persona|hombre|mujer|directiva|directivo|entrenadora?|escritora?|autora?|novelista|ministra?|farmaco|"
+    r"medicamento|vacuna|buque|barco|satelite|cohete|avion|castillo|recinto|festival",
+    "it": r"persona|uomo|donna|manager|dirigente|allenatore|allenatrice|scrittore|scrittrice|autore|autrice|"
+    r"ministro|ministra|farmaco|medicinale|vaccino|nave|satellite|razzo|aereo|castello|festival",
 }
 # Filler words before the kind, never an article ("the stadium the club…" is two noun phrases).
 _FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
 # One adjective after the noun in French, Spanish and Italian ("l'entraîneur danois recruté par", "il comune
 # andaluso scelto da"): any word but a preposition or an article.
 _ADJECTIVE = r"(?!(par|pour|por|para|per|da|de|du|des|del|della|en|in|a|au|le|la|el|il|lo)\b)\w+"
+
+
+def _participles(kinds: dict[str, str], adjective: str) -> re.Pattern[str]:
+    """The participle descriptions of entities of `kinds`, with `adjective` allowed after a French, Spanish or
+    Italian noun."""
+    return re.compile(
+        "|".join(
+            (
+                rf"\bthe {_FILLER}({kinds['en']}) (({_WORDS}ed|chosen|built|run|led|won|made|sold|bought|held|given|"
+                r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
+                r"in charge of)\b",
+                rf"\bthe {_FILLER}({kinds['en']}) {_WORDS}ing\b",
+                rf"\b(le|la|les|l') ?{_FILLER}({kinds['fr']}) {adjective}(?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
+                rf"\b(el|la|los|las) {_FILLER}({kinds['es']}) {adjective}\w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
+                rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({kinds['it']}) {adjective}(\w+(at|ut|it|lt|st|tt)[oaie] "
+                r"(\w+(at|ut|it|lt|st|tt)[oaie] )?"
+                r"(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)\b|vincitore|vincitrice|aggiudicatari[oa])",
+            )
+        )
+    )
+
+
 # Descriptions by a participle or a gerund, running to the end of the question: "the firm chosen to deepen…",
 # "the startup acquired by Meta", "the firm behind…", "the town hosting…", "le constructeur retenu par…", "la
 # constructora elegida para…", "l'azienda scelta per…". The French participle is checked on the word as written
 # (`_FRENCH_PARTICIPLE`), since folding makes "choisie" and "emploie" alike.
-_PARTICIPLE = re.compile(
-    "|".join(
-        (
-            rf"\bthe {_FILLER}({_ENTITY['en']}) (({_WORDS}ed|chosen|built|run|led|won|made|sold|bought|held|given|"
-            r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
-            r"in charge of)\b",
-            rf"\bthe {_FILLER}({_ENTITY['en']}) {_WORDS}ing\b",
-            rf"\b(le|la|les|l') ?{_FILLER}({_ENTITY['fr']}) ({_ADJECTIVE} )?(?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
-            rf"\b(el|la|los|las) {_FILLER}({_ENTITY['es']}) ({_ADJECTIVE} )?\w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
-            rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({_ENTITY['it']}) ({_ADJECTIVE} )?(\w+(at|ut|it|lt|st|tt)[oaie] "
-            r"(\w+(at|ut|it|lt|st|tt)[oaie] )?"
-            r"(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)\b|vincitore|vincitrice|aggiudicatari[oa])",
-        )
-    )
+_PARTICIPLE = _participles(_ENTITY, "")
+# Also people and things, and an adjective after the noun.
+_PARTICIPLE_WIDE = _participles(
+    {language: f"{_ENTITY[language]}|{_PERSON_OR_THING[language]}" for language in _PERSON_OR_THING},
+    f"({_ADJECTIVE} )?",
 )
 _FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?)", re.IGNORECASE)
 # "retenu", "construit" are also present tenses ("l'usine produit par jour"): only with "par" and an agent.
@@ -124,7 +138,7 @@ _BOUNDED = re.compile(
 )
 # "What is the name of the vehicle that…" asks for the described thing itself: one hop.
 _ASKS_THE_NAME = re.compile(
-    r"^\W*(what (is|was) the name of|quel est le nom d|comment s'appelle|wie heisst|wie lautet der name|"
+    r"^\W*(what (is|was) the name of|quel est le nom d|comment s'appelle|wie hei(ss|ß)t|wie lautet der name|"
     r"cual es el nombre d|como se llama|qual e il nome d|come si chiama)"
 )
 # "Who is the man that…", "Quelle est l'entreprise choisie…": the description is what the question asks for,
@@ -132,6 +146,10 @@ _ASKS_THE_NAME = re.compile(
 _ASKS_FOR_IT = re.compile(
     r"^\W*(who|what|which|qui|quel|quelle|quels|quelles|quien|cual|cuales|chi|qual|quale|quali|wer|"
     r"welche[rsnm]?)( \w+)? (is|was|are|were|est|etait|sont|es|era|fue|son|e|sono|ist|war|sind|waren) $"
+)
+# "of" before the noun a relative clause describes, the article kept when it is a word of its own (en/fr/es/it).
+_OF_NOUN = re.compile(
+    r"\b(of (?=the |a |an )|de (?=la |l')|du |des |del |de (?=los |las )|della |dello |dell'|dei |degli |delle )"
 )
 _OF = re.compile(r"\b(of|de|du|des|del|della|dello|dell'|di|von|vom|der)\b")
 
@@ -149,12 +167,19 @@ _IRREGULAR = frozenset(
 def is_bridge_question(question: str) -> bool:
     """True when the question asks about something it only describes, so that the passages answering it
     must first name that thing (a second retrieval with the name finds the fact)."""
-    return _description_span(question) is not None
+    return _description_span(question, wide=False) is not None
 
 
-def _description_span(question: str) -> tuple[int, int | None] | None:
+def may_be_bridge_question(question: str) -> bool:
+    """True when the question describes a person or thing ("the man arrested by…", "l'entraîneur danois recruté
+    par…") rather than a company or place: worth the two steps only when one retrieval finds no answer."""
+    return not is_bridge_question(question) and _description_span(question) is not None
+
+
+def _description_span(question: str, wide: bool = True) -> tuple[int, int | None] | None:
     """Where the description of an entity starts in `question`, and where it ends (None: at the question's
-    end, before a final verb); None when the question describes no entity it asks about."""
+    end, before a final verb); None when the question describes no entity it asks about (`wide`: people and
+    things count too)."""
     folded = fold_aligned(question)
     if _ASKS_THE_NAME.search(folded):
         return None
@@ -163,8 +188,9 @@ def _description_span(question: str) -> tuple[int, int | None] | None:
     found: list[tuple[int, int | None, str]] = []
     match = _BRIDGE.search(folded)
     if match:
+        relative_end = match.end()
         found.append((match.start(), None, "relative"))
-    match = _PARTICIPLE.search(folded)
+    match = (_PARTICIPLE_WIDE if wide else _PARTICIPLE).search(folded)
     if match and (not match.group("fr") or _french_participle(question, match.start("fr"), match.end("fr"))):
         found.append((match.start(), None, "participle"))
     match = _CLAUSE.search(question)
@@ -187,8 +213,25 @@ def _description_span(question: str) -> tuple[int, int | None] | None:
         # question's own after it is the question's verb, not a description.
         if kind == "participle" and _AUXILIARY_BEFORE.search(head) and not _final_verb(head, question[start:]):
             continue
+        if kind == "relative":
+            start = _described_noun(folded, start, relative_end)
         return start, end
     return None
+
+
+_ANY_ENTITY = re.compile("|".join(f"(?:{kinds})" for kinds in [*_ENTITY.values(), *_PERSON_OR_THING.values()]))
+
+
+def _described_noun(folded: str, start: int, end: int) -> int:
+    """Where the noun a relative clause describes starts, in the description folded[start:end]: "the mayor of
+    the town where…", "la restauration du lieu où…" describe the town, the place (the passages name it, not the
+    mayor); but "l'autrice del romanzo che…", "le constructeur des blindés que…" keep the whole description,
+    since the passages naming the novel or the vehicles name their author or maker too."""
+    nearest = list(_OF_NOUN.finditer(folded, start, end))
+    if not nearest:
+        return start
+    head = folded[start : nearest[-1].start()].split()
+    return start if head and _ANY_ENTITY.fullmatch(head[-1].split("'")[-1]) else nearest[-1].end()
 
 
 def _final_verb(head: str, tail: str) -> str:

@@ -3,6 +3,7 @@ difference computed in code from two separately answered and checked figures."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -17,6 +18,7 @@ from qa.answering.decompose import (
     bridge_description,
     bridge_question,
     is_bridge_question,
+    may_be_bridge_question,
     names_in,
     parse_bridge,
     parse_split,
@@ -35,7 +37,8 @@ log = logging.getLogger("newsqa.multihop")
 
 class MultiHop:
     """Decomposes bridge and aggregation questions; `answer` returns None for every other question, and
-    whenever a step fails, so that the one-retrieval answer is given instead."""
+    whenever a step fails, so that the one-retrieval answer is given instead; `retry` tries the two steps on a
+    question describing a person or thing once its one-retrieval answer has abstained."""
 
     def __init__(self, llm: LLM, prompts: Prompts, answerer: Answerer, retrieve: Retrieve) -> None:
         self.llm = llm
@@ -53,6 +56,13 @@ class MultiHop:
             return self.aggregate(question, operation, hits, language, started)
         return None
 
+    def retry(self, question: str, answer: Answer, language: str, started: float) -> Answer | None:
+        """The two-step answer to a question describing a person or thing whose one-retrieval `answer`
+        abstained; None for any other question or answer, and when the two steps fail too."""
+        if not answer.abstained or not may_be_bridge_question(question):
+            return None
+        return self.bridge(question, answer.hits, language, started)
+
     def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
         """Name the described entity from the first passages, ask the question about that name among the
         other articles (retrieved, checked and self-checked as usual), and cite the first-hop sentence that
@@ -62,23 +72,24 @@ class MultiHop:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
         reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
-        name = parse_bridge(reply)
-        given = " ".join(hit.chunk.text for hit in passages)
-        if name is None or fold(name) in fold(question) or name not in given:
-            # A small model often repeats a name of the question here, or a word of the prompt that no passage
-            # gives ("Name: only."). Shown only the passage sentence closest
-            # in meaning to the description and the names it holds, it picks the right one far more often;
-            # failing that, asked what the description is as an ordinary checked question.
-            log.info("bridge: no new name in the reply %r; picking from the closest sentence", reply)
+        name = _new_name(parse_bridge(reply), question, " ".join(hit.chunk.text for hit in passages))
+        if name is None:
+            # A small model often repeats a name of the question here, or a word of the prompt ("Name: only.").
+            # Shown only the passage sentences closest in meaning to the description and the names they hold,
+            # it picks the right one far more often; failing that, the description is asked as an ordinary
+            # checked question.
+            log.info("bridge: no new name in the reply %r; picking from the closest sentences", reply)
             name = self._picked_name(question, passages)
         if name is None:
             log.info("bridge: no name picked; asking for the description")
             name = self._described_name(question, hits, language, started)
         if name is None:
             return None
-        link = _naming_sentence(passages, fold(name), key_terms(question)) or _naming_sentence(
-            passages, fold(name), set()
-        )
+        terms = key_terms(re.sub(r"['’]s\b", "", question))  # "Castelmare's new coach" names Castelmare
+        if not any(terms & key_terms(f"{hit.article.title} {hit.chunk.text}") for hit in passages):
+            # No passage shares a word with the question: they are in another language, so any one may link.
+            terms = set()
+        link = _naming_sentence(passages, fold(name), terms)
         if link is None:
             log.info("bridge: no passage names %r with the question's description", name)
             return None
@@ -114,16 +125,28 @@ class MultiHop:
             return None
         vectors = encode([description] + [sentence for sentence, _ in naming])
         closeness = vectors[1:] @ vectors[0]
-        # Several sentences at once, in reading order: the one closest to the description often names the
-        # entity only by a pronoun ("Prende il posto di…"), its neighbour by name.
-        closest = sorted(sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES])
-        options = list(dict.fromkeys(name for index in closest for name in naming[index][1]))
-        sentences = " ".join(naming[index][0] for index in closest)
+        closest = sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]
+        # Each with the sentence before it in its passage: the one closest to the description often names the
+        # entity only by a pronoun ("Prende il posto di…"), the one before by name.
+        names = dict(naming)
+        before = _sentences_before(passages)
+        shown: list[str] = []
+        for index in closest:
+            sentence = naming[index][0]
+            shown += [s for s in (before.get(sentence), sentence) if s and s not in shown]
+        options = list(dict.fromkeys(name for sentence in shown for name in names.get(sentence, [])))
+        sentences = "\n".join(shown)
         reply = self._complete(
             self.prompts.bridge_pick.format(sentence=sentences, description=description, options="; ".join(options))
         )
-        picked = fold(reply.strip().strip("\"'“”«»*.").strip())
-        found = next((name for name in options if fold(name) == picked), None)
+        picked = reply.strip().strip("\"'“”«»*.").strip()
+        # One of the options, or a name inside one ("Torremolar" of "Gemeinde Torremolar": in German every noun
+        # is capitalised, so an option may hold a common noun before the name).
+        found = next((name for name in options if fold(name) == fold(picked)), None) or _new_name(
+            picked if any(re.search(rf"\b{re.escape(picked)}\b", name) for name in options) else None,
+            question,
+            sentences,
+        )
         if found is None:
             log.info("bridge: no name picked among %r (%r)", options, reply)
         return found
@@ -202,6 +225,35 @@ class MultiHop:
 
     def _complete(self, prompt: str) -> str:
         return "".join(self.llm.stream_messages([("user", prompt)]))
+
+
+def _new_name(name: str | None, question: str, passages: str) -> str | None:
+    """`name` when it is capitalised (or a figure), written as whole words in the passages (accents, case,
+    apostrophes and line breaks aside) and not already in the question; else None."""
+    if not name or not (name[0].isupper() or name[0].isdigit()):
+        return None
+    # The passages write its first word capitalised too ("Only" is no name where the passages say "only").
+    first = name.split()[0].replace("’", "'")
+    if not re.search(rf"(?<!\w){re.escape(first)}", passages.replace("’", "'")):
+        return None
+    plain = _plain(name)
+    if not re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", _plain(passages)) or plain in _plain(question):
+        return None
+    return name
+
+
+def _plain(text: str) -> str:
+    return " ".join(fold(text).replace("’", "'").split())
+
+
+def _sentences_before(passages: list[Hit]) -> dict[str, str]:
+    """Each passage sentence → the sentence before it in its passage."""
+    before: dict[str, str] = {}
+    for hit in passages:
+        spans = sentence_spans(hit.chunk.text)
+        for (start, end), (next_start, next_end) in itertools.pairwise(spans):
+            before.setdefault(hit.chunk.text[next_start:next_end], hit.chunk.text[start:end])
+    return before
 
 
 def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:

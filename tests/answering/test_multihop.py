@@ -12,7 +12,7 @@ import pytest
 
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker
-from qa.answering.multihop import MultiHop, _naming_sentences
+from qa.answering.multihop import MultiHop, _naming_sentences, _new_name, _sentences_before
 from qa.answering.prompts import Prompts
 from qa.assistant import Assistant
 from qa.eval.normalize import normalize
@@ -217,3 +217,23 @@ def test_a_difference_of_two_figures_of_one_sentence_is_given() -> None:
         "How many more visitors did the sixth fair draw than the fifth?", hits, "en", time.perf_counter()
     )
     assert answer is not None and "Difference: 2,750." in answer.text, answer
+
+
+def test_a_name_from_the_model_counts_only_as_whole_capitalised_words_of_the_passages() -> None:
+    passages = "Le contrat va au constructeur espagnol Talleres Orzábal.\nC’est la seule offre, only one bid."
+    question = "How many people work for the manufacturer whose trams will run on Port-Ressac's line B?"
+    assert _new_name("Talleres Orzabal", question, passages) == "Talleres Orzabal"  # accents aside
+    assert _new_name("Talleres\nOrzábal", question, passages) == "Talleres\nOrzábal"  # line breaks aside
+    assert _new_name("C'est", question, passages) == "C'est"  # apostrophes aside
+    for wrong in ("only", "Only", "Orz", "Talleres Orz", "Port-Ressac", "", None):
+        assert _new_name(wrong, question, passages) is None, wrong
+
+
+def test_each_sentence_knows_the_one_before_it_in_its_passage() -> None:
+    text = "Jonas Albrektsen is the new coach. He replaces Renato Sciarrillo. Training starts in July."
+    article = Article(id="a", title="Coach", text=text, language="en", published=datetime(2024, 6, 11))
+    hits = [Hit(chunk=Chunk("a#0", "a", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    assert _sentences_before(hits) == {
+        "He replaces Renato Sciarrillo.": "Jonas Albrektsen is the new coach.",
+        "Training starts in July.": "He replaces Renato Sciarrillo.",
+    }
