@@ -68,9 +68,9 @@ _FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
 _ADJECTIVE = r"(?!(par|pour|por|para|per|da|de|du|des|del|della|en|in|a|au|le|la|el|il|lo)\b)\w+"
 
 
-def _participles(kinds: dict[str, str], adjective: str) -> re.Pattern[str]:
+def _participles(kinds: dict[str, str], adjective: str, italian: str) -> re.Pattern[str]:
     """The participle descriptions of entities of `kinds`, with `adjective` allowed after a French, Spanish or
-    Italian noun."""
+    Italian noun and `italian` after an Italian participle."""
     return re.compile(
         "|".join(
             (
@@ -81,8 +81,7 @@ def _participles(kinds: dict[str, str], adjective: str) -> re.Pattern[str]:
                 rf"\b(le|la|les|l') ?{_FILLER}({kinds['fr']}) {adjective}(?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
                 rf"\b(el|la|los|las) {_FILLER}({kinds['es']}) {adjective}\w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
                 rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({kinds['it']}) {adjective}(\w+(at|ut|it|lt|st|tt)[oaie] "
-                r"(\w+(at|ut|it|lt|st|tt)[oaie] )?"
-                r"(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)\b|vincitore|vincitrice|aggiudicatari[oa])",
+                rf"{italian}\b|vincitore|vincitrice|aggiudicatari[oa])",
             )
         )
     )
@@ -92,11 +91,13 @@ def _participles(kinds: dict[str, str], adjective: str) -> re.Pattern[str]:
 # "the startup acquired by Meta", "the firm behind…", "the town hosting…", "le constructeur retenu par…", "la
 # constructora elegida para…", "l'azienda scelta per…". The French participle is checked on the word as written
 # (`_FRENCH_PARTICIPLE`), since folding makes "choisie" and "emploie" alike.
-_PARTICIPLE = _participles(_ENTITY, "")
-# Also people and things, and an adjective after the noun.
+_PARTICIPLE = _participles(_ENTITY, "", "(da|dal|dalla|dai|per|a|in)")
+# Also people and things, an adjective after the noun, two Italian participles ("andato perduto") and more
+# prepositions after them ("fondata nel 1990" dates a company, so only here).
 _PARTICIPLE_WIDE = _participles(
     {language: f"{_ENTITY[language]}|{_PERSON_OR_THING[language]}" for language in _PERSON_OR_THING},
     f"({_ADJECTIVE} )?",
+    r"(\w+(at|ut|it|lt|st|tt)[oaie] )?(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)",
 )
 _FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?)", re.IGNORECASE)
 # "retenu", "construit" are also present tenses ("l'usine produit par jour"): only with "par" and an agent.
@@ -173,19 +174,20 @@ def is_bridge_question(question: str) -> bool:
 def may_be_bridge_question(question: str) -> bool:
     """True when the question describes a person or thing ("the man arrested by…", "l'entraîneur danois recruté
     par…") rather than a company or place: worth the two steps only when one retrieval finds no answer."""
-    return not is_bridge_question(question) and _description_span(question) is not None
+    return not is_bridge_question(question) and _description_span(question, wide=True) is not None
 
 
-def _description_span(question: str, wide: bool = True) -> tuple[int, int | None] | None:
-    """Where the description of an entity starts in `question`, and where it ends (None: at the question's
-    end, before a final verb); None when the question describes no entity it asks about (`wide`: people and
-    things count too)."""
+def _description_span(question: str, wide: bool) -> tuple[int, int | None, int | None] | None:
+    """Where the description of an entity starts in `question`, where it ends (None: at the question's end,
+    before a final verb) and, for a relative clause, where its match ends; None when the question describes no
+    entity it asks about (`wide`: people and things count too)."""
     folded = fold_aligned(question)
     if _ASKS_THE_NAME.search(folded):
         return None
     # (start, end or None, kind): "relative" descriptions may be "the X of <description>" after "who is";
     # "participle" ones need a verb of the question's own after them when an auxiliary comes first.
     found: list[tuple[int, int | None, str]] = []
+    relative_end = None
     match = _BRIDGE.search(folded)
     if match:
         relative_end = match.end()
@@ -213,9 +215,7 @@ def _description_span(question: str, wide: bool = True) -> tuple[int, int | None
         # question's own after it is the question's verb, not a description.
         if kind == "participle" and _AUXILIARY_BEFORE.search(head) and not _final_verb(head, question[start:]):
             continue
-        if kind == "relative":
-            start = _described_noun(folded, start, relative_end)
-        return start, end
+        return start, end, relative_end if kind == "relative" else None
     return None
 
 
@@ -308,37 +308,42 @@ _THRESHOLD = re.compile(
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
 
 
-def bridge_question(question: str, name: str) -> str:
+def bridge_question(question: str, name: str, wide: bool = False) -> str:
     """`question` with its description of an entity replaced by `name` ("Where is Brevant headquartered?"):
     from the description's first word to the end, keeping the last word after an English auxiliary; the
     question with the name in brackets when no description is found."""
-    split = _split_description(question)
+    split = _split_description(question, wide)
     if split is None:
         return f"{question} ({name})"
     head, _, last = split
     return f"{head}{name}{last}?"
 
 
-def bridge_description(question: str) -> str | None:
+def bridge_description(question: str, wide: bool = False) -> str | None:
     """The words of `question` that describe the entity it asks about ("the maker of Portugal's Tessera
     armoured vehicles"), or None when no description is found."""
-    split = _split_description(question)
+    split = _split_description(question, wide)
     return split[1] if split else None
 
 
-def _split_description(question: str) -> tuple[str, str, str] | None:
+def _split_description(question: str, wide: bool) -> tuple[str, str, str] | None:
     """(words before the description, the description, what follows it: a final verb with its leading space
     for a description that runs to the end, the rest of the question for one that ends inside it)."""
-    span = _description_span(question)
+    span = _description_span(question, wide)
     if span is None:
         return None
-    start, end = span
+    start, end, relative_end = span
     head = question[:start]
     if end is not None:
         return head, question[start:end], question[end:].rstrip(" ?？")
     tail = question[start:].rstrip(" ?？")
     last = _final_verb(head, tail)
-    return head, tail[: -len(last)] if last else tail, last
+    description = tail[: -len(last)] if last else tail
+    if relative_end is not None:
+        # The final verb is found first: it goes with the question's auxiliary, before the whole description.
+        noun = _described_noun(fold_aligned(question), start, relative_end)
+        head, description = question[:noun], question[noun : start + len(description)]
+    return head, description, last
 
 
 def aggregation_operation(question: str) -> str | None:

@@ -7,6 +7,7 @@ import itertools
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -61,12 +62,23 @@ class MultiHop:
         abstained; None for any other question or answer, and when the two steps fail too."""
         if not answer.abstained or not may_be_bridge_question(question):
             return None
-        return self.bridge(question, answer.hits, language, started)
+        retried_at = time.perf_counter()
+        retried = self.bridge(question, answer.hits, language, started, wide=True)
+        if retried is None:
+            return None
+        # The first token streamed was the abstaining answer's; the total and the token counts cover both.
+        retried.timings = {**answer.timings, "bridge_retry": time.perf_counter() - retried_at}
+        retried.timings["total"] = time.perf_counter() - started
+        retried.prompt_tokens += answer.prompt_tokens
+        retried.output_tokens += answer.output_tokens
+        return retried
 
-    def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
+    def bridge(
+        self, question: str, hits: list[Hit], language: str, started: float, wide: bool = False
+    ) -> Answer | None:
         """Name the described entity from the first passages, ask the question about that name among the
         other articles (retrieved, checked and self-checked as usual), and cite the first-hop sentence that
-        names the entity."""
+        names the entity (`wide`: the description may be of a person or thing)."""
         passages = self.answerer.select(hits)
         if not passages:
             return None
@@ -79,10 +91,10 @@ class MultiHop:
             # it picks the right one far more often; failing that, the description is asked as an ordinary
             # checked question.
             log.info("bridge: no new name in the reply %r; picking from the closest sentences", reply)
-            name = self._picked_name(question, passages)
+            name = self._picked_name(question, passages, wide)
         if name is None:
             log.info("bridge: no name picked; asking for the description")
-            name = self._described_name(question, hits, language, started)
+            name = self._described_name(question, hits, language, started, wide)
         if name is None:
             return None
         terms = key_terms(re.sub(r"['’]s\b", "", question))  # "Castelmare's new coach" names Castelmare
@@ -95,7 +107,7 @@ class MultiHop:
             return None
         hit = link[0]
         # The second hop asks about the name instead of the description, among the other articles.
-        about = bridge_question(question, name)
+        about = bridge_question(question, name, wide)
         second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
         answer = final_answer(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:
@@ -112,11 +124,11 @@ class MultiHop:
         answer.text, answer.citations = text, [*answer.citations, citation]
         return answer
 
-    def _picked_name(self, question: str, passages: list[Hit]) -> str | None:
+    def _picked_name(self, question: str, passages: list[Hit], wide: bool = False) -> str | None:
         """The name the model picks for the question's description among the new names of the passage
         sentences closest to it in meaning, shown together; None without a description, an encoder or a
         sentence naming anything new, or when the model picks none."""
-        description = bridge_description(question)
+        description = bridge_description(question, wide)
         encode = self.answerer.checker.encode
         if description is None or encode is None:
             return None
@@ -137,7 +149,7 @@ class MultiHop:
         options = list(dict.fromkeys(name for sentence in shown for name in names.get(sentence, [])))
         sentences = "\n".join(shown)
         reply = self._complete(
-            self.prompts.bridge_pick.format(sentence=sentences, description=description, options="; ".join(options))
+            self.prompts.bridge_pick.format(sentences=sentences, description=description, options="; ".join(options))
         )
         picked = reply.strip().strip("\"'“”«»*.").strip()
         # One of the options, or a name inside one ("Torremolar" of "Gemeinde Torremolar": in German every noun
@@ -151,10 +163,12 @@ class MultiHop:
             log.info("bridge: no name picked among %r (%r)", options, reply)
         return found
 
-    def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
+    def _described_name(
+        self, question: str, hits: list[Hit], language: str, started: float, wide: bool = False
+    ) -> str | None:
         """The first name, not already in `question`, of the checked answer to "who or what is <the question's
         description>?" over the first passages; None when there is no description or no such answer."""
-        description = bridge_description(question)
+        description = bridge_description(question, wide)
         if description is None:
             return None
         frame = self.prompts.bridge_name.get(language, self.prompts.bridge_name["en"])
@@ -228,22 +242,31 @@ class MultiHop:
 
 
 def _new_name(name: str | None, question: str, passages: str) -> str | None:
-    """`name` when it is capitalised (or a figure), written as whole words in the passages (accents, case,
-    apostrophes and line breaks aside) and not already in the question; else None."""
-    if not name or not (name[0].isupper() or name[0].isdigit()):
+    """`name` when the passages write it as a name — its words as whole words (accents, apostrophes and line
+    breaks aside), its first one capitalised there too, and a single word never in lower case or a stop word —
+    and the question does not already hold it; else None."""
+    if not name or not name[0].isupper():
         return None
-    # The passages write its first word capitalised too ("Only" is no name where the passages say "only").
-    first = name.split()[0].replace("’", "'")
-    if not re.search(rf"(?<!\w){re.escape(first)}", passages.replace("’", "'")):
+    plain, written = _plain(name), _plain(passages)
+    if not re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", written):
         return None
-    plain = _plain(name)
-    if not re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", _plain(passages)) or plain in _plain(question):
+    # Case kept, accents dropped: "Orzabal" is the passages' "Orzábal", "Only" is not their "only".
+    first = _unaccented(name.split()[0])
+    if not re.search(rf"(?<!\w){re.escape(first)}", _unaccented(passages)):
         return None
-    return name
+    if " " not in plain and (
+        plain in STOPWORDS or re.search(rf"(?<!\w){re.escape(_unaccented(name).lower())}(?!\w)", _unaccented(passages))
+    ):
+        return None
+    return None if re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", _plain(question)) else name
 
 
 def _plain(text: str) -> str:
     return " ".join(fold(text).replace("’", "'").split())
+
+
+def _unaccented(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).replace("’", "'")
 
 
 def _sentences_before(passages: list[Hit]) -> dict[str, str]:

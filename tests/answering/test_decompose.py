@@ -192,10 +192,26 @@ def test_the_bridge_reply_gives_the_name() -> None:
             "Combien a coûté la restauration du Brevant?",
         ),
         ("In quale città vive l'autrice del romanzo che ha vinto il premio?", "In quale città vive Brevant?"),
+        (
+            "When did the spokesman of the company that lost the tender resign?",
+            "When did the spokesman of Brevant resign?",
+        ),
+        ("Where was the mayor of the town that hosts the summit born?", "Where was the mayor of Brevant born?"),
+        # a person described first: the company is what the question describes (people only after abstaining)
+        (
+            "Which contract did the woman appointed by the board sign with the company that builds ships?",
+            "Which contract did the woman appointed by the board sign with Brevant?",
+        ),
     ],
 )
 def test_the_second_hop_asks_about_the_name_instead_of_the_description(question: str, asked: str) -> None:
     assert bridge_question(question, "Brevant") == asked
+
+
+def test_a_person_described_is_replaced_only_when_people_count() -> None:
+    question = "Where was the person appointed to run the port operator born?"
+    assert bridge_question(question, "Brevant", wide=True) == "Where was Brevant born?"
+    assert bridge_question(question, "Brevant") == f"{question} (Brevant)"
 
 
 def test_the_split_reply_gives_two_different_questions() -> None:
