@@ -279,7 +279,7 @@ class Assistant:
         hits, retrieval_timings = self._retrieve(standalone, k, filters)
         answerer = self._answerer()
         language = detect_language(question)
-        decomposed = None
+        decomposed = multihop = None
         if self.settings.decompose:
             multihop = MultiHop(
                 self.llm, self.prompts, answerer, lambda text, n: self._retrieve(text, n or k, filters)[0]
@@ -288,6 +288,8 @@ class Assistant:
         stream = [decomposed] if decomposed else answerer.stream(standalone, hits, started=started, language=language)
         for item in stream:
             if isinstance(item, Answer):
+                if multihop is not None and decomposed is None:
+                    item = multihop.retry(standalone, item, language, started) or item
                 item.question = question
                 item.standalone_question = item.standalone_question or standalone
                 item.timings = {**retrieval_timings, **item.timings}

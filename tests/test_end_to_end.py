@@ -234,3 +234,49 @@ def test_the_reference_article_answers_the_mission_question_with_the_sentence_th
     naming = [c for c in answer.citations if "William Cho" in c.quote and "Kwon Bong-seok" in c.quote]
     assert naming, [c.quote for c in answer.citations]
     assert not any("Yoon" in c.quote and "William Cho" not in c.quote for c in answer.citations)
+
+
+@pytest.fixture(scope="module")
+def bridged(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """An index of the bridge probe: article pairs linked by an entity one names and the other describes."""
+    index = tmp_path_factory.mktemp("bridged") / "index"
+    report = Assistant.open(index, Settings()).ingest([SAMPLES.parent / "bridge" / "articles.jsonl"])
+    assert report.skipped == [] and len(report.added) == 22
+    return Assistant.open(index, Settings())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected", "first_hop", "second_hop"),
+    [
+        # the entity is named in French, the question's words are English: the link is found across languages
+        (
+            "How many people work for the manufacturer whose trams will run on Port-Ressac's new line B?",
+            ("1,240", "1.240"),
+            "br-fr-tramway-port-ressac-2024",
+            "br-es-talleres-orzabal-ampliacion-2023",
+        ),
+        # the sentence closest to the description names the coach only as "he"; its neighbour names him
+        (
+            "Which German club did Castelmare's new coach manage before he took the job?",
+            ("holmbach",),
+            "br-it-castelmare-nuovo-allenatore-2024",
+            "br-de-albrektsen-abschied-holmbach-2023",
+        ),
+        # a person described: answered in two steps once the one-retrieval answer has abstained
+        (
+            "Where was the person appointed to run Nordhafen Logistik born?",
+            ("skjelvik",),
+            "br-en-nordhafen-new-ceo-2024",
+            "br-fr-vesteraa-portrait-2023",
+        ),
+    ],
+)
+def test_a_bridge_question_in_a_shape_written_apart_from_the_rules_is_answered_across_two_articles(
+    bridged: Assistant, question: str, expected: tuple[str, ...], first_hop: str, second_hop: str
+) -> None:
+    answer = bridged.ask(question)
+    assert not answer.abstained, answer.abstention_reason
+    assert any(value in answer.text.lower() for value in expected), answer.text
+    cited = {citation.article_id for citation in answer.citations}
+    assert {first_hop, second_hop} <= cited, answer.citations

@@ -49,25 +49,55 @@ _ENTITY = {
     r"gemeinde|fabrik|hafen|stadion|partei|kandidatin|kandidat|gewinnerin|gewinner|siegerin|sieger|konsortium|"
     r"zeitung|sender|agentur|universit[aä]t|werft|labor)|werk|team",
 }
+# People and things: in news most are described in the article that gives the asked fact ("the man arrested by
+# the police"), so a question describing one is answered in two steps only when one retrieval finds no answer.
+_PERSON_OR_THING = {
+    "en": r"person|man|woman|manager|executive|director|writer|novelist|artist|singer|actor|actress|minister|"
+    r"official|scientist|drug|medicine|pill|vaccine|rocket|aircraft|plane|car|castle|building|bridge|festival",
+    "fr": r"personne|homme|femme|dirigeante?|entraineur|entraineuse|ecrivaine?|auteure?|romanciere?|ministre|"
+    r"medicament|vaccin|navire|vraquier|bateau|satellite|fusee|avion|chateau|lieu|salle|festival",
+    "es": r"persona|hombre|mujer|directiva|directivo|entrenadora?|escritora?|autora?|novelista|ministra?|farmaco|"
+    r"medicamento|vacuna|buque|barco|satelite|cohete|avion|castillo|recinto|festival",
+    "it": r"persona|uomo|donna|manager|dirigente|allenatore|allenatrice|scrittore|scrittrice|autore|autrice|"
+    r"ministro|ministra|farmaco|medicinale|vaccino|nave|satellite|razzo|aereo|castello|festival",
+}
 # Filler words before the kind, never an article ("the stadium the club…" is two noun phrases).
 _FILLER = rf"((?!(the|a|an)\b){_WORDS} ){{0,2}}"
+# One adjective after the noun in French, Spanish and Italian ("l'entraîneur danois recruté par", "il comune
+# andaluso scelto da"): any word but a preposition or an article.
+_ADJECTIVE = r"(?!(par|pour|por|para|per|da|de|du|des|del|della|en|in|a|au|le|la|el|il|lo)\b)\w+"
+
+
+def _participles(kinds: dict[str, str], adjective: str, italian: str) -> re.Pattern[str]:
+    """The participle descriptions of entities of `kinds`, with `adjective` allowed after a French, Spanish or
+    Italian noun and `italian` after an Italian participle."""
+    return re.compile(
+        "|".join(
+            (
+                rf"\bthe {_FILLER}({kinds['en']}) (({_WORDS}ed|chosen|built|run|led|won|made|sold|bought|held|given|"
+                r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
+                r"in charge of)\b",
+                rf"\bthe {_FILLER}({kinds['en']}) {_WORDS}ing\b",
+                rf"\b(le|la|les|l') ?{_FILLER}({kinds['fr']}) {adjective}(?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
+                rf"\b(el|la|los|las) {_FILLER}({kinds['es']}) {adjective}\w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
+                rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({kinds['it']}) {adjective}(\w+(at|ut|it|lt|st|tt)[oaie] "
+                rf"{italian}\b|vincitore|vincitrice|aggiudicatari[oa])",
+            )
+        )
+    )
+
+
 # Descriptions by a participle or a gerund, running to the end of the question: "the firm chosen to deepen…",
 # "the startup acquired by Meta", "the firm behind…", "the town hosting…", "le constructeur retenu par…", "la
 # constructora elegida para…", "l'azienda scelta per…". The French participle is checked on the word as written
 # (`_FRENCH_PARTICIPLE`), since folding makes "choisie" and "emploie" alike.
-_PARTICIPLE = re.compile(
-    "|".join(
-        (
-            rf"\bthe {_FILLER}({_ENTITY['en']}) (({_WORDS}ed|chosen|built|run|led|won|made|sold|bought|held|given|"
-            r"known|taken|picked|hit) (by|to|for|in|at|on|from|with|as|after|under)|behind|responsible for|"
-            r"in charge of)\b",
-            rf"\bthe {_FILLER}({_ENTITY['en']}) {_WORDS}ing\b",
-            rf"\b(le|la|les|l') ?{_FILLER}({_ENTITY['fr']}) (?P<fr>\w+) (par|pour|a|au|en|dans|lors)\b",
-            rf"\b(el|la|los|las) {_FILLER}({_ENTITY['es']}) \w+(ad|id|ch|t)[oa]s? (por|para|en|a|de)\b",
-            rf"\b(il|la|lo|l'|i|gli|le) ?{_FILLER}({_ENTITY['it']}) (\w+(at|ut|it|lt|st|tt)[oaie] "
-            r"(da|dal|dalla|dai|per|a|in)\b|vincitore|vincitrice|aggiudicatari[oa])",
-        )
-    )
+_PARTICIPLE = _participles(_ENTITY, "", "(da|dal|dalla|dai|per|a|in)")
+# Also people and things, an adjective after the noun, two Italian participles ("andato perduto") and more
+# prepositions after them ("fondata nel 1990" dates a company, so only here).
+_PARTICIPLE_WIDE = _participles(
+    {language: f"{_ENTITY[language]}|{_PERSON_OR_THING[language]}" for language in _PERSON_OR_THING},
+    f"({_ADJECTIVE} )?",
+    r"(\w+(at|ut|it|lt|st|tt)[oaie] )?(da|dal|dalla|dai|per|a|in|nel|nella|nei|con|dopo|durante)",
 )
 _FRENCH_PARTICIPLE = re.compile(r"\w*(é|ée|és|ées|[^aeiouy\W]ie?s?)", re.IGNORECASE)
 # "retenu", "construit" are also present tenses ("l'usine produit par jour"): only with "par" and an agent.
@@ -109,7 +139,7 @@ _BOUNDED = re.compile(
 )
 # "What is the name of the vehicle that…" asks for the described thing itself: one hop.
 _ASKS_THE_NAME = re.compile(
-    r"^\W*(what (is|was) the name of|quel est le nom d|comment s'appelle|wie heisst|wie lautet der name|"
+    r"^\W*(what (is|was) the name of|quel est le nom d|comment s'appelle|wie hei(ss|ß)t|wie lautet der name|"
     r"cual es el nombre d|como se llama|qual e il nome d|come si chiama)"
 )
 # "Who is the man that…", "Quelle est l'entreprise choisie…": the description is what the question asks for,
@@ -117,6 +147,10 @@ _ASKS_THE_NAME = re.compile(
 _ASKS_FOR_IT = re.compile(
     r"^\W*(who|what|which|qui|quel|quelle|quels|quelles|quien|cual|cuales|chi|qual|quale|quali|wer|"
     r"welche[rsnm]?)( \w+)? (is|was|are|were|est|etait|sont|es|era|fue|son|e|sono|ist|war|sind|waren) $"
+)
+# "of" before the noun a relative clause describes, the article kept when it is a word of its own (en/fr/es/it).
+_OF_NOUN = re.compile(
+    r"\b(of (?=the |a |an )|de (?=la |l')|du |des |del |de (?=los |las )|della |dello |dell'|dei |degli |delle )"
 )
 _OF = re.compile(r"\b(of|de|du|des|del|della|dello|dell'|di|von|vom|der)\b")
 
@@ -134,22 +168,31 @@ _IRREGULAR = frozenset(
 def is_bridge_question(question: str) -> bool:
     """True when the question asks about something it only describes, so that the passages answering it
     must first name that thing (a second retrieval with the name finds the fact)."""
-    return _description_span(question) is not None
+    return _description_span(question, wide=False) is not None
 
 
-def _description_span(question: str) -> tuple[int, int | None] | None:
-    """Where the description of an entity starts in `question`, and where it ends (None: at the question's
-    end, before a final verb); None when the question describes no entity it asks about."""
+def may_be_bridge_question(question: str) -> bool:
+    """True when the question describes a person or thing ("the man arrested by…", "l'entraîneur danois recruté
+    par…") rather than a company or place: worth the two steps only when one retrieval finds no answer."""
+    return not is_bridge_question(question) and _description_span(question, wide=True) is not None
+
+
+def _description_span(question: str, wide: bool) -> tuple[int, int | None, int | None] | None:
+    """Where the description of an entity starts in `question`, where it ends (None: at the question's end,
+    before a final verb) and, for a relative clause, where its match ends; None when the question describes no
+    entity it asks about (`wide`: people and things count too)."""
     folded = fold_aligned(question)
     if _ASKS_THE_NAME.search(folded):
         return None
     # (start, end or None, kind): "relative" descriptions may be "the X of <description>" after "who is";
     # "participle" ones need a verb of the question's own after them when an auxiliary comes first.
     found: list[tuple[int, int | None, str]] = []
+    relative_end = None
     match = _BRIDGE.search(folded)
     if match:
+        relative_end = match.end()
         found.append((match.start(), None, "relative"))
-    match = _PARTICIPLE.search(folded)
+    match = (_PARTICIPLE_WIDE if wide else _PARTICIPLE).search(folded)
     if match and (not match.group("fr") or _french_participle(question, match.start("fr"), match.end("fr"))):
         found.append((match.start(), None, "participle"))
     match = _CLAUSE.search(question)
@@ -172,8 +215,23 @@ def _description_span(question: str) -> tuple[int, int | None] | None:
         # question's own after it is the question's verb, not a description.
         if kind == "participle" and _AUXILIARY_BEFORE.search(head) and not _final_verb(head, question[start:]):
             continue
-        return start, end
+        return start, end, relative_end if kind == "relative" else None
     return None
+
+
+_ANY_ENTITY = re.compile("|".join(f"(?:{kinds})" for kinds in [*_ENTITY.values(), *_PERSON_OR_THING.values()]))
+
+
+def _described_noun(folded: str, start: int, end: int) -> int:
+    """Where the noun a relative clause describes starts, in the description folded[start:end]: "the mayor of
+    the town where…", "la restauration du lieu où…" describe the town, the place (the passages name it, not the
+    mayor); but "l'autrice del romanzo che…", "le constructeur des blindés que…" keep the whole description,
+    since the passages naming the novel or the vehicles name their author or maker too."""
+    nearest = list(_OF_NOUN.finditer(folded, start, end))
+    if not nearest:
+        return start
+    head = folded[start : nearest[-1].start()].split()
+    return start if head and _ANY_ENTITY.fullmatch(head[-1].split("'")[-1]) else nearest[-1].end()
 
 
 def _final_verb(head: str, tail: str) -> str:
@@ -250,37 +308,42 @@ _THRESHOLD = re.compile(
 _JOINED = re.compile(r"\b(and|et|und|y|e)\b")
 
 
-def bridge_question(question: str, name: str) -> str:
+def bridge_question(question: str, name: str, wide: bool = False) -> str:
     """`question` with its description of an entity replaced by `name` ("Where is Brevant headquartered?"):
     from the description's first word to the end, keeping the last word after an English auxiliary; the
     question with the name in brackets when no description is found."""
-    split = _split_description(question)
+    split = _split_description(question, wide)
     if split is None:
         return f"{question} ({name})"
     head, _, last = split
     return f"{head}{name}{last}?"
 
 
-def bridge_description(question: str) -> str | None:
+def bridge_description(question: str, wide: bool = False) -> str | None:
     """The words of `question` that describe the entity it asks about ("the maker of Portugal's Tessera
     armoured vehicles"), or None when no description is found."""
-    split = _split_description(question)
+    split = _split_description(question, wide)
     return split[1] if split else None
 
 
-def _split_description(question: str) -> tuple[str, str, str] | None:
+def _split_description(question: str, wide: bool) -> tuple[str, str, str] | None:
     """(words before the description, the description, what follows it: a final verb with its leading space
     for a description that runs to the end, the rest of the question for one that ends inside it)."""
-    span = _description_span(question)
+    span = _description_span(question, wide)
     if span is None:
         return None
-    start, end = span
+    start, end, relative_end = span
     head = question[:start]
     if end is not None:
         return head, question[start:end], question[end:].rstrip(" ?？")
     tail = question[start:].rstrip(" ?？")
     last = _final_verb(head, tail)
-    return head, tail[: -len(last)] if last else tail, last
+    description = tail[: -len(last)] if last else tail
+    if relative_end is not None:
+        # The final verb is found first: it goes with the question's auxiliary, before the whole description.
+        noun = _described_noun(fold_aligned(question), start, relative_end)
+        head, description = question[:noun], question[noun : start + len(description)]
+    return head, description, last
 
 
 def aggregation_operation(question: str) -> str | None:

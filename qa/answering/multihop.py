@@ -3,9 +3,11 @@ difference computed in code from two separately answered and checked figures."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -17,6 +19,7 @@ from qa.answering.decompose import (
     bridge_description,
     bridge_question,
     is_bridge_question,
+    may_be_bridge_question,
     names_in,
     parse_bridge,
     parse_split,
@@ -28,14 +31,15 @@ from qa.text import CALENDAR_WORDS, CITATION_MARKER, STOPWORDS, fold, key_terms,
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
-PICK_SENTENCES = 2  # how many of the sentences closest to the description the model may pick a name from
+PICK_SENTENCES = 3  # how many of the sentences closest to the description the model picks a name from
 SECOND_HOP_K = 10  # the second hop leaves out the first hop's article, so it looks further down the ranking
 log = logging.getLogger("newsqa.multihop")
 
 
 class MultiHop:
     """Decomposes bridge and aggregation questions; `answer` returns None for every other question, and
-    whenever a step fails, so that the one-retrieval answer is given instead."""
+    whenever a step fails, so that the one-retrieval answer is given instead; `retry` tries the two steps on a
+    question describing a person or thing once its one-retrieval answer has abstained."""
 
     def __init__(self, llm: LLM, prompts: Prompts, answerer: Answerer, retrieve: Retrieve) -> None:
         self.llm = llm
@@ -53,34 +57,57 @@ class MultiHop:
             return self.aggregate(question, operation, hits, language, started)
         return None
 
-    def bridge(self, question: str, hits: list[Hit], language: str, started: float) -> Answer | None:
+    def retry(self, question: str, answer: Answer, language: str, started: float) -> Answer | None:
+        """The two-step answer to a question describing a person or thing whose one-retrieval `answer`
+        abstained; None for any other question or answer, and when the two steps fail too."""
+        if not answer.abstained or not may_be_bridge_question(question):
+            return None
+        retried_at = time.perf_counter()
+        retried = self.bridge(question, answer.hits, language, started, wide=True)
+        if retried is None:
+            return None
+        # The first token streamed was the abstaining answer's; the total and the token counts cover both.
+        retried.timings = {**answer.timings, "bridge_retry": time.perf_counter() - retried_at}
+        retried.timings["total"] = time.perf_counter() - started
+        retried.prompt_tokens += answer.prompt_tokens
+        retried.output_tokens += answer.output_tokens
+        return retried
+
+    def bridge(
+        self, question: str, hits: list[Hit], language: str, started: float, wide: bool = False
+    ) -> Answer | None:
         """Name the described entity from the first passages, ask the question about that name among the
         other articles (retrieved, checked and self-checked as usual), and cite the first-hop sentence that
-        names the entity."""
+        names the entity (`wide`: the description may be of a person or thing)."""
         passages = self.answerer.select(hits)
         if not passages:
             return None
         listing = "\n".join(f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(passages, 1))
         reply = self._complete(self.prompts.bridge.format(passages=listing, question=question))
-        name = parse_bridge(reply)
-        if name is None or fold(name) in fold(question):
-            # A small model often repeats a name of the question here. Shown only the passage sentence closest
-            # in meaning to the description and the names it holds, it picks the right one far more often;
-            # failing that, asked what the description is as an ordinary checked question.
-            log.info("bridge: no new name in the reply %r; picking from the closest sentence", reply)
-            name = self._picked_name(question, passages)
+        name = _new_name(parse_bridge(reply), question, " ".join(hit.chunk.text for hit in passages))
+        if name is None:
+            # A small model often repeats a name of the question here, or a word of the prompt ("Name: only.").
+            # Shown only the passage sentences closest in meaning to the description and the names they hold,
+            # it picks the right one far more often; failing that, the description is asked as an ordinary
+            # checked question.
+            log.info("bridge: no new name in the reply %r; picking from the closest sentences", reply)
+            name = self._picked_name(question, passages, wide)
         if name is None:
             log.info("bridge: no name picked; asking for the description")
-            name = self._described_name(question, hits, language, started)
+            name = self._described_name(question, hits, language, started, wide)
         if name is None:
             return None
-        link = _naming_sentence(passages, fold(name), key_terms(question))
+        terms = key_terms(re.sub(r"['’]s\b", "", question))  # "Castelmare's new coach" names Castelmare
+        if not any(terms & key_terms(f"{hit.article.title} {hit.chunk.text}") for hit in passages):
+            # No passage shares a word with the question: they are in another language, so any one may link.
+            terms = set()
+        link = _naming_sentence(passages, fold(name), terms)
         if link is None:
             log.info("bridge: no passage names %r with the question's description", name)
             return None
         hit = link[0]
         # The second hop asks about the name instead of the description, among the other articles.
-        about = bridge_question(question, name)
+        about = bridge_question(question, name, wide)
         second = [h for h in self.retrieve(about, SECOND_HOP_K) if h.article.id != hit.article.id]
         answer = final_answer(self.answerer.stream(about, second, started=started, language=language))
         if answer.abstained:
@@ -97,11 +124,11 @@ class MultiHop:
         answer.text, answer.citations = text, [*answer.citations, citation]
         return answer
 
-    def _picked_name(self, question: str, passages: list[Hit]) -> str | None:
+    def _picked_name(self, question: str, passages: list[Hit], wide: bool = False) -> str | None:
         """The name the model picks for the question's description among the new names of the passage
-        sentence closest to it in meaning (the next closest when it picks none); None without a description,
-        an encoder or a sentence naming anything new."""
-        description = bridge_description(question)
+        sentences closest to it in meaning, shown together; None without a description, an encoder or a
+        sentence naming anything new, or when the model picks none."""
+        description = bridge_description(question, wide)
         encode = self.answerer.checker.encode
         if description is None or encode is None:
             return None
@@ -110,24 +137,38 @@ class MultiHop:
             return None
         vectors = encode([description] + [sentence for sentence, _ in naming])
         closeness = vectors[1:] @ vectors[0]
-        for index in sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]:
-            sentence, found = naming[index]
-            options = "; ".join(found)
-            reply = self._complete(
-                self.prompts.bridge_pick.format(sentence=sentence, description=description, options=options)
-            )
-            picked = next(
-                (name for name in found if fold(name) == fold(reply.strip().strip("\"'“”«»*.").strip())), None
-            )
-            if picked is not None:
-                return picked
-            log.info("bridge: no name picked among %r (%r)", found, reply)
-        return None
+        closest = sorted(range(len(naming)), key=lambda i: -float(closeness[i]))[:PICK_SENTENCES]
+        # Each with the sentence before it in its passage: the one closest to the description often names the
+        # entity only by a pronoun ("Prende il posto di…"), the one before by name.
+        names = dict(naming)
+        before = _sentences_before(passages)
+        shown: list[str] = []
+        for index in closest:
+            sentence = naming[index][0]
+            shown += [s for s in (before.get(sentence), sentence) if s and s not in shown]
+        options = list(dict.fromkeys(name for sentence in shown for name in names.get(sentence, [])))
+        sentences = "\n".join(shown)
+        reply = self._complete(
+            self.prompts.bridge_pick.format(sentences=sentences, description=description, options="; ".join(options))
+        )
+        picked = reply.strip().strip("\"'“”«»*.").strip()
+        # One of the options, or a name inside one ("Torremolar" of "Gemeinde Torremolar": in German every noun
+        # is capitalised, so an option may hold a common noun before the name).
+        found = next((name for name in options if fold(name) == fold(picked)), None) or _new_name(
+            picked if any(re.search(rf"\b{re.escape(picked)}\b", name) for name in options) else None,
+            question,
+            sentences,
+        )
+        if found is None:
+            log.info("bridge: no name picked among %r (%r)", options, reply)
+        return found
 
-    def _described_name(self, question: str, hits: list[Hit], language: str, started: float) -> str | None:
+    def _described_name(
+        self, question: str, hits: list[Hit], language: str, started: float, wide: bool = False
+    ) -> str | None:
         """The first name, not already in `question`, of the checked answer to "who or what is <the question's
         description>?" over the first passages; None when there is no description or no such answer."""
-        description = bridge_description(question)
+        description = bridge_description(question, wide)
         if description is None:
             return None
         frame = self.prompts.bridge_name.get(language, self.prompts.bridge_name["en"])
@@ -198,6 +239,44 @@ class MultiHop:
 
     def _complete(self, prompt: str) -> str:
         return "".join(self.llm.stream_messages([("user", prompt)]))
+
+
+def _new_name(name: str | None, question: str, passages: str) -> str | None:
+    """`name` when the passages write it as a name — its words as whole words (accents, apostrophes and line
+    breaks aside), its first one capitalised there too, and a single word never in lower case or a stop word —
+    and the question does not already hold it; else None."""
+    if not name or not name[0].isupper():
+        return None
+    plain, written = _plain(name), _plain(passages)
+    if not re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", written):
+        return None
+    # Case kept, accents dropped: "Orzabal" is the passages' "Orzábal", "Only" is not their "only".
+    first = _unaccented(name.split()[0])
+    if not re.search(rf"(?<!\w){re.escape(first)}", _unaccented(passages)):
+        return None
+    if " " not in plain and (
+        plain in STOPWORDS or re.search(rf"(?<!\w){re.escape(_unaccented(name).lower())}(?!\w)", _unaccented(passages))
+    ):
+        return None
+    return None if re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", _plain(question)) else name
+
+
+def _plain(text: str) -> str:
+    return " ".join(fold(text).replace("’", "'").split())
+
+
+def _unaccented(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).replace("’", "'")
+
+
+def _sentences_before(passages: list[Hit]) -> dict[str, str]:
+    """Each passage sentence → the sentence before it in its passage."""
+    before: dict[str, str] = {}
+    for hit in passages:
+        spans = sentence_spans(hit.chunk.text)
+        for (start, end), (next_start, next_end) in itertools.pairwise(spans):
+            before.setdefault(hit.chunk.text[next_start:next_end], hit.chunk.text[start:end])
+    return before
 
 
 def _naming_sentences(passages: list[Hit], asked: str) -> list[tuple[str, list[str]]]:

@@ -12,11 +12,11 @@ import pytest
 
 from qa.answering.answerer import Answerer
 from qa.answering.citations import CitationChecker
-from qa.answering.multihop import MultiHop, _naming_sentences
+from qa.answering.multihop import MultiHop, _naming_sentences, _new_name, _sentences_before
 from qa.answering.prompts import Prompts
 from qa.assistant import Assistant
 from qa.eval.normalize import normalize
-from qa.types import Article, Chunk, Hit
+from qa.types import Answer, Article, Chunk, Hit
 from tests.conftest import assistant_over
 
 ARTICLES = {
@@ -98,9 +98,10 @@ def test_the_description_asked_as_a_question_of_its_own_names_the_entity(assista
 
 
 @pytest.mark.slow
-def test_the_model_picks_the_entity_among_the_names_of_the_closest_sentence(assistant: Assistant) -> None:
-    # The first fallback when the "Name:" reply repeats a name of the question: the sentence closest in meaning
-    # to the description (real embedder) and the names it holds, and the real model's pick among them.
+def test_the_model_picks_the_entity_among_the_names_of_the_closest_sentences(assistant: Assistant) -> None:
+    # The first fallback when the "Name:" reply repeats a name of the question: the sentences closest in meaning
+    # to the description (real embedder), each with the one before it, the names they hold, and the real model's
+    # pick among them.
     question = "How many dredgers does the company deepening the approach channel of Velmora's North Basin operate?"
     passages = assistant._answerer().select(assistant.retrieve(question))
     multihop = MultiHop(assistant.llm, assistant.prompts, assistant._answerer(), lambda text, n: [])
@@ -217,3 +218,62 @@ def test_a_difference_of_two_figures_of_one_sentence_is_given() -> None:
         "How many more visitors did the sixth fair draw than the fifth?", hits, "en", time.perf_counter()
     )
     assert answer is not None and "Difference: 2,750." in answer.text, answer
+
+
+def test_a_name_from_the_model_counts_only_as_whole_capitalised_words_of_the_passages() -> None:
+    passages = (
+        "Le contrat va au constructeur espagnol Talleres Orzábal, basé à L’Aquila.\nÉlodie Vautrin approuve. "
+        "C’est la seule offre, only one bid, dit la Gemeinde Torremolar en 2024."
+    )
+    question = "How many people work for the manufacturer whose trams will run on Port-Ressac's metal line B?"
+    assert _new_name("Talleres Orzabal", question, passages) == "Talleres Orzabal"  # accents aside
+    assert _new_name("Talleres\nOrzábal", question, passages) == "Talleres\nOrzábal"  # line breaks aside
+    assert _new_name("L'Aquila", question, passages) == "L'Aquila"  # apostrophes aside
+    assert _new_name("Elodie Vautrin", question, passages) == "Elodie Vautrin"
+    assert _new_name("Torremolar", question, passages) == "Torremolar"
+    # not capitalised or not so in the passages, part of a word, a stop word, a figure, a name of the question
+    for wrong in ("only", "Only", "Orz", "Talleres Orz", "La", "2024", "Port-Ressac", "", None):
+        assert _new_name(wrong, question, passages) is None, wrong
+    # a word of the question's is not a name of it ("metal" holds "Meta")
+    assert _new_name("Meta", question, "Meta bought it.") == "Meta"
+
+
+def test_each_sentence_knows_the_one_before_it_in_its_passage() -> None:
+    text = "Jonas Albrektsen is the new coach. He replaces Renato Sciarrillo. Training starts in July."
+    article = Article(id="a", title="Coach", text=text, language="en", published=datetime(2024, 6, 11))
+    hits = [Hit(chunk=Chunk("a#0", "a", 0, text, 0, len(text)), article=article, score=0.8, rank=1)]
+    assert _sentences_before(hits) == {
+        "He replaces Renato Sciarrillo.": "Jonas Albrektsen is the new coach.",
+        "Training starts in July.": "He replaces Renato Sciarrillo.",
+    }
+
+
+class _Silent(_FirstPassageReader):
+    """A stand-in language model that fails the test if asked anything."""
+
+    def stream_messages(self, messages: list[tuple[str, str]], usage: dict[str, int] | None = None) -> Iterator[str]:
+        raise AssertionError(f"the model was asked: {messages[-1][1][:80]}")
+
+
+@pytest.mark.parametrize(
+    ("question", "abstained"),
+    [
+        ("Where was the person appointed to run the port operator born?", False),  # answered in one step
+        ("Where is the company that won the contract based?", True),  # a company: two steps came first
+        ("Who did Zuckerberg meet in Korea?", True),  # nothing described
+    ],
+)
+def test_two_steps_are_retried_only_for_a_person_or_thing_described_whose_answer_abstained(
+    question: str, abstained: bool
+) -> None:
+    llm = _Silent()
+    multihop = MultiHop(
+        llm, Prompts.load(), Answerer(llm=llm, prompts=Prompts.load(), checker=CitationChecker()), lambda t, k: []
+    )
+    hits = [_terminal("port", "Anna Berg was appointed to run the Brevant port operator, based in Velmora.", 1)]
+    answer = Answer(question, "An answer [1].", [], hits, abstained=abstained, language="en")
+    assert multihop.retry(question, answer, "en", time.perf_counter()) is None
+    # The same passages behind an abstaining answer to a person described do reach the model.
+    asked = "Where was the person appointed to run the port operator born?"
+    with pytest.raises(AssertionError, match="the model was asked"):
+        multihop.retry(asked, Answer(asked, "No.", [], hits, abstained=True, language="en"), "en", time.perf_counter())

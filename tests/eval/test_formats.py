@@ -199,3 +199,20 @@ def test_evidence_and_as_of_are_read_and_a_bad_as_of_names_the_line(tmp_path: Pa
     assert question.evidence == ("The toll rose to 23.",) and question.as_of == "2024-03-20"
     with pytest.raises(GoldFormatError, match=r"q\.jsonl line 1: 'as_of' must be a date"):
         load_gold(jsonl(tmp_path / "q.jsonl", [{**row, "as_of": "March"}]))
+
+
+def test_the_bridge_probe_loads_and_its_evidence_is_quoted_from_its_articles() -> None:
+    folder = Path(__file__).parents[2] / "samples" / "bridge"
+    articles = {row["id"]: row for row in map(json.loads, (folder / "articles.jsonl").read_text().splitlines())}
+    gold = load_gold(folder / "questions.jsonl")
+    assert len(articles) == 22 and len(gold.questions) == 49
+    bridges = [q for q in gold.questions if q.type == "bridge"]
+    assert len(bridges) == 27 and all(len(q.gold_article_ids) == 2 for q in bridges)
+    assert sum(not q.answerable for q in gold.questions) == 4
+    for question in gold.questions:
+        assert set(question.gold_article_ids) <= set(articles), question.id
+        texts = [articles[i]["text"] for i in question.gold_article_ids] or list(
+            row["text"] for row in articles.values()
+        )
+        for sentence in question.evidence:
+            assert any(sentence in text for text in texts), (question.id, sentence)
