@@ -116,7 +116,12 @@ _LOOKBACK = 40
 
 def fold(text: str) -> str:
     """Lower case without accents, for comparing words across spellings."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return unaccented(text.lower())
+
+
+def unaccented(text: str) -> str:
+    """`text` without accents, case kept ("Orzábal" → "Orzabal")."""
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

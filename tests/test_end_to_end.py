@@ -161,13 +161,18 @@ def test_instructions_hidden_in_articles_do_not_change_the_answer(
     _check_citations(answer)
 
 
+def _sample_index(tmp_path_factory: pytest.TempPathFactory, source: Path, articles: int) -> Assistant:
+    """An assistant over a fresh index of `source` (under samples/), which must add all its `articles`."""
+    index = tmp_path_factory.mktemp(source.parts[0]) / "index"
+    report = Assistant.open(index, Settings()).ingest([SAMPLES.parent / source])
+    assert report.skipped == [] and len(report.added) == articles
+    return Assistant.open(index, Settings())
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """An index of the articles that each carry one instruction planted in a shape the dev articles do not use."""
-    index = tmp_path_factory.mktemp("planted") / "index"
-    report = Assistant.open(index, Settings()).ingest([SAMPLES.parent / "injection" / "articles"])
-    assert report.skipped == [] and len(report.added) == 6
-    return Assistant.open(index, Settings())
+    return _sample_index(tmp_path_factory, Path("injection", "articles"), 6)
 
 
 @pytest.mark.parametrize(
@@ -239,10 +244,7 @@ def test_the_reference_article_answers_the_mission_question_with_the_sentence_th
 @pytest.fixture(scope="module")
 def bridged(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """An index of the bridge probe: article pairs linked by an entity one names and the other describes."""
-    index = tmp_path_factory.mktemp("bridged") / "index"
-    report = Assistant.open(index, Settings()).ingest([SAMPLES.parent / "bridge" / "articles.jsonl"])
-    assert report.skipped == [] and len(report.added) == 22
-    return Assistant.open(index, Settings())
+    return _sample_index(tmp_path_factory, Path("bridge", "articles.jsonl"), 22)
 
 
 @pytest.mark.slow

@@ -112,11 +112,7 @@ class Answerer:
         newer = self._newer_passages(question, answer)
         if newer:
             renewed = final_answer(self._stream(question, newer, started, language))
-            # The first token streamed was the first answer's; the total and the token counts cover both.
-            timings = {**answer.timings, "newer_reports": renewed.timings["total"] - answer.timings["total"]}
-            timings["total"] = renewed.timings["total"]
-            prompt_tokens = answer.prompt_tokens + renewed.prompt_tokens
-            output_tokens = answer.output_tokens + renewed.output_tokens
+            timings, prompt_tokens, output_tokens = followed_by(answer, renewed, "newer_reports")
             if not renewed.abstained:
                 renewed.hits = answer.hits
                 answer = renewed
@@ -298,6 +294,15 @@ def _names_all(question: str, text: str) -> bool:
     a newer report on the same story, not a newer story."""
     asked = same_meaning({name for name in names(question) if not name.isdigit()}, question)
     return asked <= same_meaning(names(text) | key_terms(text), text)
+
+
+def followed_by(first: Answer, second: Answer, step: str) -> tuple[dict[str, float], int, int]:
+    """The timings and the prompt and output token counts of `first` followed by `second`, both timed from one
+    start: the first token streamed was the first answer's, `step` is the second's own time, and the total and
+    the token counts cover both."""
+    timings = {**first.timings, step: second.timings["total"] - first.timings["total"]}
+    timings["total"] = second.timings["total"]
+    return timings, first.prompt_tokens + second.prompt_tokens, first.output_tokens + second.output_tokens
 
 
 def final_answer(items: Iterator[str | Answer]) -> Answer:

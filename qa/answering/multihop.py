@@ -7,11 +7,10 @@ import itertools
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 
-from qa.answering.answerer import Answerer, final_answer
+from qa.answering.answerer import Answerer, final_answer, followed_by
 from qa.answering.citations import cite_sentence
 from qa.answering.comparison import change_parts, comparison_parts, separates_sides
 from qa.answering.decompose import (
@@ -27,7 +26,16 @@ from qa.answering.decompose import (
 from qa.answering.figures import Figure, combine, figures, format_figure, is_year_figure
 from qa.answering.prompts import Prompts
 from qa.llm.protocol import LLM
-from qa.text import CALENDAR_WORDS, CITATION_MARKER, STOPWORDS, fold, key_terms, sentence_spans, strip_citations
+from qa.text import (
+    CALENDAR_WORDS,
+    CITATION_MARKER,
+    STOPWORDS,
+    fold,
+    key_terms,
+    sentence_spans,
+    strip_citations,
+    unaccented,
+)
 from qa.types import Answer, Hit
 
 Retrieve = Callable[[str, int | None], list[Hit]]  # (question, k or None for the setting) → hits
@@ -62,15 +70,10 @@ class MultiHop:
         abstained; None for any other question or answer, and when the two steps fail too."""
         if not answer.abstained or not may_be_bridge_question(question):
             return None
-        retried_at = time.perf_counter()
         retried = self.bridge(question, answer.hits, language, started, wide=True)
         if retried is None:
             return None
-        # The first token streamed was the abstaining answer's; the total and the token counts cover both.
-        retried.timings = {**answer.timings, "bridge_retry": time.perf_counter() - retried_at}
-        retried.timings["total"] = time.perf_counter() - started
-        retried.prompt_tokens += answer.prompt_tokens
-        retried.output_tokens += answer.output_tokens
+        retried.timings, retried.prompt_tokens, retried.output_tokens = followed_by(answer, retried, "bridge_retry")
         return retried
 
     def bridge(
@@ -251,11 +254,11 @@ def _new_name(name: str | None, question: str, passages: str) -> str | None:
     if not re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", written):
         return None
     # Case kept, accents dropped: "Orzabal" is the passages' "Orzábal", "Only" is not their "only".
-    first = _unaccented(name.split()[0])
-    if not re.search(rf"(?<!\w){re.escape(first)}", _unaccented(passages)):
+    cased = _unaccented(passages)
+    if not re.search(rf"(?<!\w){re.escape(_unaccented(name.split()[0]))}", cased):
         return None
     if " " not in plain and (
-        plain in STOPWORDS or re.search(rf"(?<!\w){re.escape(_unaccented(name).lower())}(?!\w)", _unaccented(passages))
+        plain in STOPWORDS or re.search(rf"(?<!\w){re.escape(_unaccented(name).lower())}(?!\w)", cased)
     ):
         return None
     return None if re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", _plain(question)) else name
@@ -266,7 +269,7 @@ def _plain(text: str) -> str:
 
 
 def _unaccented(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).replace("’", "'")
+    return unaccented(text).replace("’", "'")
 
 
 def _sentences_before(passages: list[Hit]) -> dict[str, str]:
